@@ -1,0 +1,116 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "switchyard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "switchyardd", targets: ["switchyardd"]),
+        .executable(name: "switchyard-echo", targets: ["switchyard-echo"]),
+        .executable(name: "switchyard-ping", targets: ["switchyard-ping"]),
+        .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
+        .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure protocol and packet code: no I/O.
+        .target(
+            name: "SwitchyardWire",
+            dependencies: ["SwitchyardPackets", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "SwitchyardPackets", swiftSettings: swiftSettings),
+        .target(name: "SwitchyardFabric", dependencies: ["SwitchyardWire", "SwitchyardPackets"], swiftSettings: swiftSettings),
+
+        // NIO glue.
+        .target(
+            name: "SwitchyardServer",
+            dependencies: [
+                "SwitchyardFabric", "SwitchyardWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwitchyardClient",
+            dependencies: [
+                "SwitchyardWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwitchyardServices",
+            dependencies: [
+                "SwitchyardClient", "SwitchyardPackets",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwitchyardCommandLine",
+            dependencies: [
+                "SwitchyardClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Thin executables.
+        .executableTarget(
+            name: "switchyardd",
+            dependencies: [
+                "SwitchyardServer", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-echo",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-ping",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Tests.
+        .testTarget(name: "SwitchyardWireTests", dependencies: ["SwitchyardWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardPacketsTests", dependencies: ["SwitchyardPackets"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SwitchyardIntegrationTests",
+            dependencies: [
+                "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
+                "switchyardd", "switchyard-echo", "switchyard-ping",
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,42 @@
+/// The Internet checksum (RFC 1071): the one's complement of the one's complement sum of
+/// 16-bit words, used by IPv4 (RFC 791) and UDP (RFC 768).
+public struct InternetChecksum: Sendable {
+    private var sum: UInt64 = 0
+    private var pendingOddByte: UInt8?
+
+    public init() {}
+
+    public mutating func add<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        for byte in bytes {
+            if let high = self.pendingOddByte {
+                self.sum += UInt64(high) << 8 | UInt64(byte)
+                self.pendingOddByte = nil
+            } else {
+                self.pendingOddByte = byte
+            }
+        }
+    }
+
+    public mutating func add(_ word: UInt16) {
+        precondition(self.pendingOddByte == nil, "add 16-bit words only at even offsets")
+        self.sum += UInt64(word)
+    }
+
+    /// The checksum of everything added so far (an odd final byte is padded with zero).
+    public var value: UInt16 {
+        var total = self.sum
+        if let high = self.pendingOddByte {
+            total += UInt64(high) << 8
+        }
+        while total >> 16 != 0 {
+            total = (total & 0xFFFF) + (total >> 16)
+        }
+        return ~UInt16(truncatingIfNeeded: total)
+    }
+
+    public static func compute<Bytes: Sequence>(_ bytes: Bytes) -> UInt16 where Bytes.Element == UInt8 {
+        var checksum = InternetChecksum()
+        checksum.add(bytes)
+        return checksum.value
+    }
+}

@@ -1,0 +1,187 @@
+import NIOCore
+import SwitchyardFabric
+import SwitchyardWire
+
+/// Adapts one client connection to the `FabricEngine`: decodes every message of a read in a
+/// loop, hands each to the engine, and keeps the connection's pending outbound batch.
+///
+/// No protocol logic lives here; the core decides, this moves bytes.
+final class FabricConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// After a framing error, how long the fabric keeps discarding input before it closes,
+    /// so that the client reads the ERROR rather than a connection reset.
+    static let lingerAfterFramingError: TimeAmount = .seconds(2)
+
+    private enum State {
+        case idle
+        case open
+        /// Framing broke: ERROR sent, output closed, input discarded until close.
+        case lingering
+        case closed
+    }
+
+    private let engine: FabricEngine
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private(set) var id = ConnectionID(rawValue: 0)
+    /// Bytes received that do not yet make a whole message.
+    private var inbound: ByteBuffer?
+    /// Messages for this connection since the last flush.
+    private var pending: ByteBuffer
+    /// Set by the engine while this handler is in its touched list.
+    var isTouched = false
+    private(set) var framesDropped: UInt64 = 0
+    /// Reading is paused because the client is not reading what we send it.
+    private var readingPaused = false
+
+    init(engine: FabricEngine, allocator: ByteBufferAllocator) {
+        self.engine = engine
+        self.pending = allocator.buffer(capacity: 0)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive {
+            self.activate()
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.activate()
+        context.fireChannelActive()
+    }
+
+    private func activate() {
+        guard case .idle = self.state else { return }
+        self.state = .open
+        self.id = self.engine.register(self)
+        self.engine.logger.debug("connection opened", metadata: ["connection": "\(self.id.rawValue)"])
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.deactivate()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.deactivate()
+        self.context = nil
+    }
+
+    private func deactivate() {
+        switch self.state {
+        case .open, .lingering:
+            self.state = .closed
+            self.engine.unregister(self.id, drops: self.framesDropped)
+        case .idle, .closed:
+            self.state = .closed
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .open = self.state else { return }
+        var buffer = self.unwrapInboundIn(data)
+        if var carried = self.inbound {
+            self.inbound = nil
+            carried.writeBuffer(&buffer)
+            buffer = carried
+        }
+        do {
+            while let message = try MessageDecoder.decodeMessage(from: &buffer) {
+                self.engine.process(message, from: self)
+            }
+        } catch {
+            self.engine.reportFramingError(error, on: self)
+            self.startLingering(context: context)
+            return
+        }
+        if buffer.readableBytes > 0 {
+            buffer.discardReadBytes()
+            self.inbound = buffer
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.engine.flushTouched()
+        if !context.channel.isWritable, !self.readingPaused, case .open = self.state {
+            // The client is not reading its replies: stop reading its requests (TCP
+            // backpressure) until it catches up. Only this connection waits.
+            self.readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, self.readingPaused {
+            self.readingPaused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.engine.logger.debug("connection error", metadata: ["connection": "\(self.id.rawValue)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func startLingering(context: ChannelHandlerContext) {
+        self.state = .lingering
+        self.inbound = nil
+        self.engine.flushTouched()
+        context.close(mode: .output, promise: nil)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: Self.lingerAfterFramingError) {
+            channel.close(promise: nil)
+        }
+    }
+
+    // MARK: - Outbound, called by the engine on the event loop
+
+    /// Appends a control reply. Replies are never dropped.
+    func enqueueReply(_ message: Message) {
+        guard case .open = self.state else { return }
+        self.pending.writeMessage(message)
+    }
+
+    /// Appends a PACKET_IN carrying `frame`, unless this connection's queue is over its cap;
+    /// returns false (and counts a drop) then. Never waits.
+    @inline(__always)
+    func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: ByteBuffer) -> Bool {
+        guard case .open = self.state,
+              let channel = self.context?.channel, channel.isWritable,
+              self.pending.readableBytes < self.engine.outboundQueueLimit
+        else {
+            self.framesDropped &+= 1
+            return false
+        }
+        self.pending.writeMessageHeader(
+            MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags),
+            payloadLength: frame.readableBytes
+        )
+        self.pending.writeImmutableBuffer(frame)
+        return true
+    }
+
+    func flushPending() {
+        guard self.pending.readableBytes > 0, let context = self.context else { return }
+        let batch = self.pending
+        self.pending = context.channel.allocator.buffer(capacity: 0)
+        context.writeAndFlush(self.wrapOutboundOut(batch), promise: nil)
+    }
+
+    func close() -> EventLoopFuture<Void> {
+        guard let context = self.context else {
+            return self.engine.eventLoop.makeSucceededVoidFuture()
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.close(promise: promise)
+        return promise.futureResult.recover { _ in }
+    }
+}
+
+@available(*, unavailable)
+extension FabricConnectionHandler: Sendable {}

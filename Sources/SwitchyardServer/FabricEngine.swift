@@ -1,0 +1,103 @@
+import Logging
+import NIOCore
+import SwitchyardFabric
+import SwitchyardWire
+
+/// Runs the `FabricCore` on the fabric's one event loop and carries out what it decides.
+///
+/// Every connection handler lives on the same loop, so the core needs no locks and frames are
+/// switched in exactly the order they were read. Deliveries are appended to each destination's
+/// pending batch; `flushTouched()` writes every touched connection once per read.
+final class FabricEngine {
+    private var core = FabricCore()
+    private var handlers: [ConnectionID: FabricConnectionHandler] = [:]
+    private var touched: [FabricConnectionHandler] = []
+    private var nextConnection: UInt64 = 1
+    let outboundQueueLimit: Int
+    let logger: Logger
+    let eventLoop: any EventLoop
+    private(set) var framesDelivered: UInt64 = 0
+    private(set) var framesDropped: UInt64 = 0
+
+    init(eventLoop: any EventLoop, outboundQueueLimit: Int, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.outboundQueueLimit = outboundQueueLimit
+        self.logger = logger
+        self.touched.reserveCapacity(64)
+    }
+
+    var connectionCount: Int { self.handlers.count }
+
+    func register(_ handler: FabricConnectionHandler) -> ConnectionID {
+        let id = ConnectionID(rawValue: self.nextConnection)
+        self.nextConnection += 1
+        self.core.connectionOpened(id)
+        self.handlers[id] = handler
+        return id
+    }
+
+    func unregister(_ id: ConnectionID, drops: UInt64) {
+        self.handlers[id] = nil
+        let removed = self.core.connectionClosed(id)
+        self.logger.debug(
+            "connection closed",
+            metadata: [
+                "connection": "\(id.rawValue)",
+                "endpoints": "\(removed.map { "\($0.id) \($0.name)" })",
+                "dropped": "\(drops)",
+            ]
+        )
+    }
+
+    /// Handles one decoded message from `handler`'s connection.
+    @inline(__always)
+    func process(_ message: Message, from handler: FabricConnectionHandler) {
+        switch self.core.handle(message, from: handler.id) {
+        case .reply(let reply):
+            handler.enqueueReply(reply)
+            self.markTouched(handler)
+        case .switched(let route):
+            let frame = message.payload
+            self.core.forEachDelivery(of: route) { delivery in
+                guard let destination = self.handlers[delivery.connection] else { return }
+                if destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
+                    self.framesDelivered &+= 1
+                    self.markTouched(destination)
+                } else {
+                    self.framesDropped &+= 1
+                }
+            }
+        case .none:
+            break
+        }
+    }
+
+    /// Queues ERROR for a connection whose framing broke.
+    func reportFramingError(_ error: FramingError, on handler: FabricConnectionHandler) {
+        handler.enqueueReply(FabricCore.errorMessage(error.description))
+        self.markTouched(handler)
+    }
+
+    @inline(__always)
+    private func markTouched(_ handler: FabricConnectionHandler) {
+        if !handler.isTouched {
+            handler.isTouched = true
+            self.touched.append(handler)
+        }
+    }
+
+    /// One write and flush per connection that got anything during this read.
+    func flushTouched() {
+        for handler in self.touched {
+            handler.isTouched = false
+            handler.flushPending()
+        }
+        self.touched.removeAll(keepingCapacity: true)
+    }
+
+    /// Closes every client connection (shutdown); returns when all have closed.
+    func closeAllConnections() -> EventLoopFuture<Void> {
+        let futures = self.handlers.values.map { $0.close() }
+        return EventLoopFuture.andAllComplete(futures, on: self.eventLoop)
+    }
+}

@@ -1,0 +1,30 @@
+import Logging
+import NIOCore
+
+/// What a fabric needs to know before it starts.
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on; `port` 0 picks a free port.
+    public var host: String
+    public var port: Int
+    /// Bytes queued for one connection before PACKET_IN to it are dropped (and counted).
+    /// Control replies are never dropped: past this, the fabric stops reading that connection.
+    public var outboundQueueLimit: Int
+    /// Called once the listening socket is bound, with the address it got.
+    public var onListening: @Sendable (SocketAddress) -> Void
+
+    /// Default per-connection queue cap: 4 MiB, the reference peer's, enough for a burst of
+    /// 1000 full-size frames to a reader that is keeping up.
+    public static let defaultOutboundQueueLimit = 4 * 1024 * 1024
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 9999,
+        outboundQueueLimit: Int = Self.defaultOutboundQueueLimit,
+        onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
+    ) {
+        self.host = host
+        self.port = port
+        self.outboundQueueLimit = outboundQueueLimit
+        self.onListening = onListening
+    }
+}

@@ -1,0 +1,94 @@
+/// JSON bodies of the v1 control messages, with the field names the facts page fixes.
+
+/// HELLO: `{"client_name": "..."}`.
+public struct HelloRequest: Codable, Hashable, Sendable {
+    public var clientName: String?
+
+    public init(clientName: String) {
+        self.clientName = clientName
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case clientName = "client_name"
+    }
+}
+
+/// WELCOME: `{"server": "switchyardd", "version": 1}`.
+public struct WelcomeReply: Codable, Hashable, Sendable {
+    public var server: String
+    public var version: Int
+
+    public init(server: String = "switchyardd", version: Int = Int(ProtocolLimits.version)) {
+        self.server = server
+        self.version = version
+    }
+}
+
+/// ENDPOINT_CREATE: `{"name": "...", "mac": "02:53:59:00:00:07"}`, `mac` optional.
+public struct EndpointCreateRequest: Codable, Hashable, Sendable {
+    public var name: String
+    public var mac: String?
+
+    public init(name: String, mac: String? = nil) {
+        self.name = name
+        self.mac = mac
+    }
+}
+
+/// ENDPOINT_CREATED and ENDPOINT_INFO: `{"endpoint_id": N, "name": "...", "mac": "..."}`.
+public struct EndpointRecord: Codable, Hashable, Sendable {
+    public var endpointID: UInt32
+    public var name: String
+    public var mac: String
+
+    public init(endpointID: UInt32, name: String, mac: String) {
+        self.endpointID = endpointID
+        self.name = name
+        self.mac = mac
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case endpointID = "endpoint_id"
+        case name
+        case mac
+    }
+}
+
+/// ENDPOINT_LOOKUP: `{"name": "..."}`.
+public struct EndpointLookupRequest: Codable, Hashable, Sendable {
+    public var name: String
+
+    public init(name: String) {
+        self.name = name
+    }
+}
+
+/// SUBSCRIBE: `{"endpoint_id": N, "promisc": false}`; both optional on the wire.
+public struct SubscribeRequest: Codable, Hashable, Sendable {
+    public var endpointID: UInt32?
+    public var promisc: Bool?
+
+    public init(endpointID: UInt32?, promisc: Bool) {
+        self.endpointID = endpointID
+        self.promisc = promisc
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case endpointID = "endpoint_id"
+        case promisc
+    }
+}
+
+/// SUBSCRIBED: `{}`.
+public struct EmptyReply: Codable, Hashable, Sendable {
+    public init() {}
+}
+
+/// ERROR: `{"error": "human readable text"}`.
+public struct ErrorReply: Codable, Hashable, Sendable {
+    public var error: String
+
+    public init(error: String) {
+        self.error = error
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import SwitchyardCommandLine
+import SwitchyardServer
+
+@main
+struct Switchyardd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyardd",
+        abstract: "Switch raw Ethernet frames between Switchyard endpoints (protocol v1)."
+    )
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "TCP port to listen on (0 picks a free port).")
+    var port: Int = 9999
+
+    @Option(name: .customLong("queue-kb"), help: "Per-connection outbound queue cap in KiB; PACKET_IN past it are dropped and counted.")
+    var queueKiB: Int = ServerConfiguration.defaultOutboundQueueLimit / 1024
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard (0...65535).contains(self.port) else {
+            throw ValidationError("--port must be between 0 and 65535, got \(self.port)")
+        }
+        guard self.queueKiB >= 64 else {
+            throw ValidationError("--queue-kb must be at least 64, got \(self.queueKiB)")
+        }
+    }
+
+    func run() async throws {
+        let logger = self.logging.makeLogger(label: "switchyardd")
+        let host = self.host
+        let configuration = ServerConfiguration(
+            host: host,
+            port: self.port,
+            outboundQueueLimit: self.queueKiB * 1024,
+            onListening: { address in
+                StandardOutput.line("[fabric] listening on \(host):\(address.port ?? 0)")
+            }
+        )
+        let server = FabricServer(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch let error as FabricServerError {
+            StandardOutput.error("switchyardd: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
