@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "SwitchyardServices",
             dependencies: [
-                "SwitchyardClient", "SwitchyardPackets",
+                "SwitchyardClient", "SwitchyardPackets", "SwitchyardWire",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,176 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SwitchyardPackets
+import SwitchyardWire
+
+/// A connection to a Switchyard fabric: the SDK every Switchyard tool uses.
+///
+/// Control requests (`createEndpoint`, `lookUp`, `subscribe`) are answered in order; frames
+/// delivered to this connection's subscriptions arrive on `frames`. One channel handler reads
+/// the socket and sorts the two apart, so a PACKET_IN arriving between a request and its reply
+/// is never mistaken for the reply.
+public final class FabricClient: Sendable {
+    /// Frames delivered to this connection's subscriptions, in arrival order. Iterate it from
+    /// one task; it finishes when the connection closes.
+    public var frames: ReceivedFrames { ReceivedFrames(queue: self.frameQueue) }
+
+    private let frameQueue: FrameQueue
+
+    private let channel: any Channel
+    private let replies: ReplyQueue
+    private let ownedEndpoints = NIOLockedValueBox<Set<UInt32>>([])
+    /// The WELCOME the fabric answered HELLO with.
+    public let welcome: WelcomeReply
+
+    private init(channel: any Channel, replies: ReplyQueue, frames: FrameQueue, welcome: WelcomeReply) {
+        self.channel = channel
+        self.replies = replies
+        self.frameQueue = frames
+        self.welcome = welcome
+    }
+
+    /// Connects and says HELLO.
+    public static func connect(
+        host: String = ProtocolLimits.defaultHost,
+        port: Int = ProtocolLimits.defaultPort,
+        clientName: String,
+        connectTimeout: Duration = .seconds(5),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> FabricClient {
+        let replies = ReplyQueue()
+        let frames = FrameQueue()
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
+                    + connectTimeout.components.attoseconds / 1_000_000_000))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(MessageDecoder()),
+                            MessageToByteHandler(MessageEncoder()),
+                            FabricClientHandler(replies: replies, frames: frames)
+                        )
+                    }
+                }
+                .connect(host: host, port: port)
+                .get()
+        } catch {
+            throw FabricClientError(.cannotConnect, "cannot reach fabric at \(host):\(port): \(Self.describe(error))")
+        }
+        do {
+            let reply = try await Self.send(Message(.hello, json: HelloRequest(clientName: clientName)), on: channel, replies: replies)
+            let welcome = try Self.decode(WelcomeReply.self, reply, expecting: .welcome)
+            return FabricClient(channel: channel, replies: replies, frames: frames, welcome: welcome)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    /// Creates an endpoint owned by this connection; without `mac` the fabric allocates one.
+    public func createEndpoint(name: String, mac: MACAddress? = nil) async throws -> EndpointRecord {
+        let reply = try await self.request(Message(.endpointCreate, json: EndpointCreateRequest(name: name, mac: mac?.description)))
+        let record = try Self.decode(EndpointRecord.self, reply, expecting: .endpointCreated)
+        self.ownedEndpoints.withLockedValue { _ = $0.insert(record.endpointID) }
+        return record
+    }
+
+    /// Looks an endpoint up by name; a fabric ERROR (`.fabricError`) means it does not exist.
+    public func lookUp(name: String) async throws -> EndpointRecord {
+        let reply = try await self.request(Message(.endpointLookup, json: EndpointLookupRequest(name: name)))
+        return try Self.decode(EndpointRecord.self, reply, expecting: .endpointInfo)
+    }
+
+    /// Looks up `name` every `interval` until it exists or `timeout` passes (services may
+    /// start after their clients).
+    public func lookUp(name: String, retryingFor timeout: Duration, every interval: Duration = .milliseconds(200)) async throws -> EndpointRecord {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while true {
+            do {
+                return try await self.lookUp(name: name)
+            } catch let error as FabricClientError where error.code == .fabricError {
+                if clock.now.advanced(by: interval) > deadline {
+                    throw FabricClientError(.timeout, "endpoint \"\(name)\" not found within \(timeout.secondsDescription) s")
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Subscribes this connection to an endpoint's frames (every switched frame if `promiscuous`).
+    public func subscribe(endpointID: UInt32, promiscuous: Bool = false) async throws {
+        let flags: MessageFlags = promiscuous ? .promiscuous : []
+        let reply = try await self.request(
+            Message(.subscribe, endpointID: endpointID, flags: flags, json: SubscribeRequest(endpointID: endpointID, promisc: promiscuous))
+        )
+        _ = try Self.decode(EmptyReply.self, reply, expecting: .subscribed)
+    }
+
+    /// Sends a frame from one of this connection's endpoints (PACKET_OUT). Checked locally, so
+    /// that the fabric never has an ERROR to send for it.
+    public func send(frame: [UInt8], from endpointID: UInt32) throws {
+        guard frame.count >= ProtocolLimits.minimumFrameLength else {
+            throw FabricClientError(.invalidRequest, "frame too short: \(frame.count) bytes (minimum \(ProtocolLimits.minimumFrameLength))")
+        }
+        guard frame.count + ProtocolLimits.headerLength <= ProtocolLimits.maximumMessageLength else {
+            throw FabricClientError(.invalidRequest, "frame too long: \(frame.count) bytes")
+        }
+        guard self.ownedEndpoints.withLockedValue({ $0.contains(endpointID) }) else {
+            throw FabricClientError(.invalidRequest, "endpoint \(endpointID) was not created by this connection")
+        }
+        self.channel.writeAndFlush(Message(.packetOut, endpointID: endpointID, payload: ByteBuffer(bytes: frame)), promise: nil)
+    }
+
+    /// The next delivered frame, waiting at most `timeout`; nil when none came in time or the
+    /// connection closed.
+    public func nextFrame(timeout: Duration) async throws -> ReceivedFrame? {
+        do {
+            return try await withTimeout(timeout, "") { try await self.frameQueue.next() }
+        } catch let error as FabricClientError where error.code == .timeout {
+            return nil
+        }
+    }
+
+    /// Closes the connection; the fabric removes this connection's endpoints.
+    public func close() async {
+        try? await self.channel.close()
+    }
+
+    // MARK: - Plumbing
+
+    private func request(_ message: Message) async throws -> Message {
+        try await Self.send(message, on: self.channel, replies: self.replies)
+    }
+
+    private static func send(_ message: Message, on channel: any Channel, replies: ReplyQueue) async throws -> Message {
+        try await replies.request(message) { message in
+            channel.writeAndFlush(message, promise: nil)
+        }
+    }
+
+    private static func decode<Body: Decodable>(_ type: Body.Type, _ reply: Message, expecting: MessageType) throws -> Body {
+        if reply.header.type == .error {
+            let text = (try? ControlJSON.decode(ErrorReply.self, from: reply.payload).error) ?? "(unreadable ERROR payload)"
+            throw FabricClientError(.fabricError, text)
+        }
+        guard reply.header.type == expecting else {
+            throw FabricClientError(.protocolViolation, "expected \(expecting), got \(reply.header.type)")
+        }
+        do {
+            return try ControlJSON.decode(type, from: reply.payload)
+        } catch {
+            throw FabricClientError(.protocolViolation, "\(expecting) payload: \(error)")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? IOError {
+            return error.description
+        }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,100 @@
+import NIOConcurrencyHelpers
+
+/// Frames delivered to the connection, waiting for the one consumer.
+///
+/// Unlike `AsyncStream`, a consumer whose wait is cancelled (a timeout) leaves the queue
+/// intact, so "wait up to 3 s for the next frame" can be asked again and again.
+final class FrameQueue: Sendable {
+    private struct State {
+        var buffer: [ReceivedFrame] = []
+        var head = 0
+        var waiter: (id: UInt64, continuation: CheckedContinuation<ReceivedFrame?, any Error>)?
+        var nextWaiterID: UInt64 = 0
+        var finished = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func push(_ frame: ReceivedFrame) {
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedFrame?, any Error>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter.continuation
+            }
+            state.buffer.append(frame)
+            return nil
+        }
+        waiter?.resume(returning: frame)
+    }
+
+    func finish() {
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedFrame?, any Error>? in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter?.continuation
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// The next frame; nil once the connection has closed and every frame has been taken.
+    /// Throws `CancellationError` when the waiting task is cancelled.
+    func next() async throws -> ReceivedFrame? {
+        let id = self.state.withLockedValue { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReceivedFrame?, any Error>) in
+                let immediate: Result<ReceivedFrame?, any Error>? = self.state.withLockedValue { state in
+                    if state.head < state.buffer.count {
+                        let frame = state.buffer[state.head]
+                        state.head += 1
+                        if state.head == state.buffer.count {
+                            state.buffer.removeAll(keepingCapacity: true)
+                            state.head = 0
+                        }
+                        return .success(frame)
+                    }
+                    if state.finished {
+                        return .success(nil)
+                    }
+                    if Task.isCancelled {
+                        return .failure(CancellationError())
+                    }
+                    precondition(state.waiter == nil, "FabricClient frames have one consumer")
+                    state.waiter = (id, continuation)
+                    return nil
+                }
+                if let immediate {
+                    continuation.resume(with: immediate)
+                }
+            }
+        } onCancel: {
+            let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedFrame?, any Error>? in
+                guard let waiter = state.waiter, waiter.id == id else { return nil }
+                state.waiter = nil
+                return waiter.continuation
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+}
+
+/// The frames delivered to a `FabricClient`, as an async sequence for one consumer.
+public struct ReceivedFrames: AsyncSequence, Sendable {
+    public typealias Element = ReceivedFrame
+
+    let queue: FrameQueue
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let queue: FrameQueue
+
+        public mutating func next() async throws -> ReceivedFrame? {
+            try await self.queue.next()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(queue: self.queue)
+    }
+}

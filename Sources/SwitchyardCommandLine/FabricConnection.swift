@@ -1,0 +1,8 @@
+import SwitchyardClient
+
+extension ConnectionOptions {
+    /// Connects to the fabric these options name.
+    public func connect(clientName: String) async throws -> FabricClient {
+        try await FabricClient.connect(host: self.host, port: self.port, clientName: clientName)
+    }
+}

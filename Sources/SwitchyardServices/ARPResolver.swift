@@ -1,0 +1,46 @@
+import SwitchyardClient
+import SwitchyardPackets
+
+/// Resolves an IPv4 address to a MAC by broadcast ARP (RFC 826), resending the request every
+/// `retryInterval` until a reply arrives or `timeout` passes.
+public struct ARPResolver: Sendable {
+    public var endpointID: UInt32
+    public var mac: MACAddress
+    public var ip: IPv4Address
+    public var retryInterval: Duration = .milliseconds(500)
+
+    public init(endpointID: UInt32, mac: MACAddress, ip: IPv4Address) {
+        self.endpointID = endpointID
+        self.mac = mac
+        self.ip = ip
+    }
+
+    /// The MAC that answered for `target`, or nil after `timeout`. Frames that are not the
+    /// awaited reply are skipped.
+    public func resolve(_ target: IPv4Address, on client: FabricClient, timeout: Duration) async throws -> MACAddress? {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        let request = ARPPacket.requestFrame(from: self.mac, ip: self.ip, asking: target).bytes
+        while clock.now < deadline {
+            try client.send(frame: request, from: self.endpointID)
+            let resend = min(clock.now.advanced(by: self.retryInterval), deadline)
+            while clock.now < resend {
+                guard let frame = try await client.nextFrame(timeout: clock.now.duration(to: resend)) else { break }
+                if let answer = self.replyMAC(in: frame.bytes, for: target) {
+                    return answer
+                }
+            }
+        }
+        return nil
+    }
+
+    func replyMAC(in bytes: [UInt8], for target: IPv4Address) -> MACAddress? {
+        guard let frame = EthernetFrame(parsing: bytes), frame.etherType == .arp,
+              let arp = ARPPacket(parsing: frame.payload),
+              arp.operation == .reply,
+              arp.senderProtocolAddress == target,
+              arp.targetProtocolAddress == self.ip
+        else { return nil }
+        return arp.senderHardwareAddress
+    }
+}

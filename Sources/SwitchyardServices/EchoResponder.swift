@@ -1,0 +1,41 @@
+import SwitchyardPackets
+
+/// The echo service's decisions, with no I/O: answers ARP for its IP and echoes UDP sent to
+/// its port (MACs, IPs and ports swapped, same payload, real checksums).
+public struct EchoResponder: Sendable {
+    public static let endpointName = "svc_echo"
+    public static let defaultIP = IPv4Address(10, 0, 0, 2)
+    public static let defaultPort: UInt16 = 7007
+
+    public var mac: MACAddress
+    public var ip: IPv4Address
+    public var port: UInt16
+    /// TTL of echoed datagrams: 64 per the facts page; changeable to test regression tooling.
+    public var timeToLive: UInt8
+
+    public init(mac: MACAddress, ip: IPv4Address = Self.defaultIP, port: UInt16 = Self.defaultPort, timeToLive: UInt8 = IPv4Packet.defaultTTL) {
+        self.mac = mac
+        self.ip = ip
+        self.port = port
+        self.timeToLive = timeToLive
+    }
+
+    public enum Answer: Hashable, Sendable {
+        case arpReply(EthernetFrame)
+        case echo(EthernetFrame, request: UDPFrame)
+    }
+
+    /// The frame to send back for `bytes`, or nil when the frame is not for this service.
+    public func answer(_ bytes: [UInt8]) -> Answer? {
+        guard let frame = EthernetFrame(parsing: bytes) else { return nil }
+        if let reply = ARPPacket.replyFrame(to: frame, ownerOf: self.ip, mac: self.mac) {
+            return .arpReply(reply)
+        }
+        guard frame.destination == self.mac || frame.destination == .broadcast,
+              let udp = UDPFrame(parsing: frame),
+              udp.ip.destination == self.ip,
+              udp.udp.destinationPort == self.port
+        else { return nil }
+        return .echo(udp.reply(from: self.mac, timeToLive: self.timeToLive), request: udp)
+    }
+}

@@ -1,0 +1,131 @@
+import SwitchyardClient
+import SwitchyardPackets
+import SwitchyardWire
+
+/// The UDP ping of the original tools: endpoint `cli1`, 10.0.0.1:12345, one datagram to the
+/// echo service per ping, waiting for the echo before the next.
+public struct PingClient: Sendable {
+    public enum Resolution: String, Sendable, CaseIterable {
+        /// The service MAC from ENDPOINT_INFO, as the original ping did.
+        case lookup
+        /// Broadcast ARP for the service IP.
+        case arp
+    }
+
+    public static let endpointName = "cli1"
+    public static let defaultIP = IPv4Address(10, 0, 0, 1)
+    public static let defaultPort: UInt16 = 12345
+
+    public var payload: [UInt8]
+    public var count = 1
+    public var timeout: Duration = .seconds(3)
+    public var resolution = Resolution.lookup
+    public var endpointName = Self.endpointName
+    public var ip = Self.defaultIP
+    public var port = Self.defaultPort
+    public var serviceName = EchoResponder.endpointName
+    public var serviceIP = EchoResponder.defaultIP
+    public var servicePort = EchoResponder.defaultPort
+
+    public init(payload: [UInt8]) {
+        self.payload = payload
+    }
+
+    /// What a run saw.
+    public struct Report: Sendable {
+        public var sent = 0
+        public var received = 0
+        /// Round-trip times of the answered pings.
+        public var roundTrips: [Duration] = []
+    }
+
+    /// Pings; `output` gets the lines a person reads (and whether the line reports a failure). Throws `FabricClientError` `.timeout` when
+    /// the service cannot be found or resolved; unanswered pings are counted, not thrown.
+    public func run(on client: FabricClient, output: (_ line: String, _ isFailure: Bool) -> Void) async throws -> Report {
+        let record = try await client.createEndpoint(name: self.endpointName)
+        try await client.subscribe(endpointID: record.endpointID)
+        guard let myMAC = MACAddress(record.mac) else {
+            throw FabricClientError(.protocolViolation, "fabric gave an invalid MAC \(record.mac)")
+        }
+        let service: EndpointRecord
+        do {
+            service = try await client.lookUp(name: self.serviceName, retryingFor: self.timeout)
+        } catch let error as FabricClientError where error.code == .timeout {
+            throw FabricClientError(.timeout, "timeout: \(error.message) (is switchyard-echo running?)")
+        }
+        let serviceMAC: MACAddress
+        switch self.resolution {
+        case .lookup:
+            guard let mac = MACAddress(service.mac) else {
+                throw FabricClientError(.protocolViolation, "fabric gave an invalid MAC \(service.mac)")
+            }
+            serviceMAC = mac
+        case .arp:
+            let resolver = ARPResolver(endpointID: record.endpointID, mac: myMAC, ip: self.ip)
+            guard let mac = try await resolver.resolve(self.serviceIP, on: client, timeout: self.timeout) else {
+                throw FabricClientError(.timeout, "timeout: no ARP reply for \(self.serviceIP) within \(self.timeout.secondsDescription) s")
+            }
+            serviceMAC = mac
+        }
+
+        let request = UDPFrame.build(
+            from: (myMAC, self.ip, self.port),
+            to: (serviceMAC, self.serviceIP, self.servicePort),
+            payload: self.payload
+        ).bytes
+        let shown = PythonBytesLiteral.render(self.payload)
+        let target = "\(self.serviceIP):\(self.servicePort)"
+        var report = Report()
+        let clock = ContinuousClock()
+        for _ in 0..<self.count {
+            let start = clock.now
+            try client.send(frame: request, from: record.endpointID)
+            report.sent += 1
+            output("[cli] sent \(self.payload.count) bytes to \(target) \(shown)", false)
+            if let reply = try await self.awaitEcho(on: client, until: start.advanced(by: self.timeout)) {
+                report.received += 1
+                report.roundTrips.append(start.duration(to: clock.now))
+                output("[cli] got reply from \(target) \(PythonBytesLiteral.render(reply.udp.payload))", false)
+            } else {
+                output("[cli] timeout: no reply from \(target) within \(self.timeout.secondsDescription) s", true)
+            }
+        }
+        return report
+    }
+
+    private func awaitEcho(on client: FabricClient, until deadline: ContinuousClock.Instant) async throws -> UDPFrame? {
+        let clock = ContinuousClock()
+        while clock.now < deadline {
+            guard let frame = try await client.nextFrame(timeout: clock.now.duration(to: deadline)) else { return nil }
+            guard let ethernet = EthernetFrame(parsing: frame.bytes), let udp = UDPFrame(parsing: ethernet) else { continue }
+            if udp.ip.source == self.serviceIP, udp.udp.sourcePort == self.servicePort,
+               udp.ip.destination == self.ip, udp.udp.destinationPort == self.port {
+                return udp
+            }
+        }
+        return nil
+    }
+}
+
+extension PingClient.Report {
+    /// ping(8)-style summary lines.
+    public func summary(target: String) -> [String] {
+        let loss = self.sent == 0 ? 0 : (self.sent - self.received) * 100 / self.sent
+        var lines = [
+            "--- \(target) udp ping statistics ---",
+            "\(self.sent) packets transmitted, \(self.received) received, \(loss)% packet loss",
+        ]
+        if !self.roundTrips.isEmpty {
+            let ms = self.roundTrips.map { $0.seconds * 1e3 }
+            let avg = ms.reduce(0, +) / Double(ms.count)
+            lines.append("rtt min/avg/max = \(Self.format(ms.min()!))/\(Self.format(avg))/\(Self.format(ms.max()!)) ms")
+        }
+        return lines
+    }
+
+    private static func format(_ value: Double) -> String {
+        let thousandths = Int((value * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+}

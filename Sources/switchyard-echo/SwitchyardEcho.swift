@@ -1,0 +1,29 @@
+import ArgumentParser
+import SwitchyardCommandLine
+import SwitchyardServices
+
+@main
+struct SwitchyardEcho: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard-echo",
+        abstract: "UDP echo service: endpoint svc_echo, 10.0.0.2, UDP port 7007; answers ARP."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: ArgumentHelp("IPv4 TTL of echoed datagrams (64 per protocol v1; change it only to test regression tooling).", visibility: .hidden))
+    var ttl: UInt8 = 64
+
+    func run() async throws {
+        let logger = self.logging.makeLogger(label: "switchyard-echo")
+        var service = EchoService()
+        service.timeToLive = self.ttl
+        try await ToolFailure.reporting("svc_echo") {
+            let client = try await self.connection.connect(clientName: "switchyard-echo")
+            try await service.run(on: client, logger: logger) { record in
+                StandardOutput.line("[svc_echo] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(service.ip) udp \(service.port)")
+            }
+        }
+    }
+}
