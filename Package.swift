@@ -5,6 +5,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// The switching path runs on one thread and touches class state per frame; dynamic
+/// exclusivity checks cost more than the switching itself there, so release builds of those
+/// modules skip them (debug builds and tests keep them).
+let hotPathSettings: [SwiftSetting] = swiftSettings + [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "switchyard",
     platforms: [.macOS(.v15)],
@@ -29,7 +36,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "SwitchyardPackets", swiftSettings: swiftSettings),
-        .target(name: "SwitchyardFabric", dependencies: ["SwitchyardWire", "SwitchyardPackets"], swiftSettings: swiftSettings),
+        .target(name: "SwitchyardFabric", dependencies: ["SwitchyardWire", "SwitchyardPackets"], swiftSettings: hotPathSettings),
 
         // NIO glue.
         .target(
@@ -41,7 +48,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSettings
         ),
         .target(
             name: "SwitchyardClient",

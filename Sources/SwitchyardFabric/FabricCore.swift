@@ -31,7 +31,7 @@ public struct FabricCore: Sendable {
     }
 
     private var connections: [ConnectionID: ConnectionState] = [:]
-    private var endpoints: [EndpointID: Endpoint] = [:]
+    private var endpoints: [EndpointKey: Endpoint] = [:]
     /// Endpoint ids in creation order: the order floods are delivered in.
     private var endpointOrder: [EndpointID] = []
     private var endpointsByName: [String: EndpointID] = [:]
@@ -61,12 +61,12 @@ public struct FabricCore: Sendable {
     public mutating func connectionClosed(_ connection: ConnectionID) -> [Endpoint] {
         guard let state = self.connections.removeValue(forKey: connection) else { return [] }
         for id in state.subscribed {
-            self.endpoints[id]?.subscriptions.removeAll { $0.connection == connection }
+            self.endpoints[EndpointKey(id)]?.subscriptions.removeAll { $0.connection == connection }
             self.updatePromiscuous(id)
         }
         var removed: [Endpoint] = []
         for id in state.endpoints {
-            guard let endpoint = self.endpoints.removeValue(forKey: id) else { continue }
+            guard let endpoint = self.endpoints.removeValue(forKey: EndpointKey(id)) else { continue }
             removed.append(endpoint)
             self.endpointsByName[endpoint.name] = nil
             self.endpointsByMAC[endpoint.mac] = nil
@@ -85,9 +85,19 @@ public struct FabricCore: Sendable {
 
     // MARK: - Messages
 
-    /// Handles one message from `connection`, in the order the fabric read it.
-    public mutating func handle(_ message: Message, from connection: ConnectionID) -> Outcome {
+    /// Handles one message from `connection`, in the order the fabric read it. A switched
+    /// frame's deliveries are passed to `deliver`, in delivery order, before this returns.
+    public mutating func handle(_ message: Message, from connection: ConnectionID, deliver: (Delivery) -> Void) -> Outcome {
         let header = message.header
+        // Hot path: a well-formed PACKET_OUT from an endpoint this connection owns (which
+        // implies HELLO was done: endpoints are created only after it).
+        if header.type == .packetOut, header.version == ProtocolLimits.version,
+           message.payload.readableBytes >= ProtocolLimits.minimumFrameLength,
+           let sender = self.endpoints[EndpointKey(header.endpointID)], sender.owner == connection {
+            let route = self.route(frame: message.payload, from: sender)
+            self.forEachDelivery(of: route, deliver)
+            return .switched(route)
+        }
         guard header.version == ProtocolLimits.version else {
             return self.reject(header, "unsupported protocol version \(header.version) (expected 1)")
         }
@@ -100,7 +110,9 @@ public struct FabricCore: Sendable {
         do {
             switch header.type {
             case .packetOut:
-                return .switched(try self.packetOut(message, from: connection))
+                let route = try self.packetOut(message, from: connection)
+                self.forEachDelivery(of: route, deliver)
+                return .switched(route)
             case .hello:
                 return .reply(try self.hello(message, from: connection))
             case .endpointCreate:
@@ -172,7 +184,7 @@ public struct FabricCore: Sendable {
         }
         let endpoint = Endpoint(id: self.nextEndpointID, name: request.name, mac: mac, owner: connection)
         self.nextEndpointID += 1
-        self.endpoints[endpoint.id] = endpoint
+        self.endpoints[EndpointKey(endpoint.id)] = endpoint
         self.endpointOrder.append(endpoint.id)
         self.endpointsByName[endpoint.name] = endpoint.id
         self.endpointsByMAC[mac] = endpoint.id
@@ -195,7 +207,7 @@ public struct FabricCore: Sendable {
 
     private func lookUpEndpoint(_ message: Message) throws(Rejection) -> Message {
         let request = try Self.decode(EndpointLookupRequest.self, message)
-        guard let id = self.endpointsByName[request.name], let endpoint = self.endpoints[id] else {
+        guard let id = self.endpointsByName[request.name], let endpoint = self.endpoints[EndpointKey(id)] else {
             throw Rejection("unknown endpoint name: \(request.name)")
         }
         return Message(.endpointInfo, json: endpoint.record)
@@ -209,17 +221,17 @@ public struct FabricCore: Sendable {
             throw Rejection("endpoint_id differs: header \(headerID), JSON \(jsonID)")
         }
         let target = headerID != 0 ? headerID : jsonID
-        guard self.endpoints[target] != nil else {
+        guard self.endpoints[EndpointKey(target)] != nil else {
             throw Rejection("SUBSCRIBE to unknown endpoint \(target)")
         }
         var flags = message.header.flags
         if request.promisc == true {
             flags.insert(.promiscuous)
         }
-        if let index = self.endpoints[target]!.subscriptions.firstIndex(where: { $0.connection == connection }) {
-            self.endpoints[target]!.subscriptions[index].flags = flags
+        if let index = self.endpoints[EndpointKey(target)]!.subscriptions.firstIndex(where: { $0.connection == connection }) {
+            self.endpoints[EndpointKey(target)]!.subscriptions[index].flags = flags
         } else {
-            self.endpoints[target]!.subscriptions.append(Subscription(connection: connection, flags: flags))
+            self.endpoints[EndpointKey(target)]!.subscriptions.append(Subscription(connection: connection, flags: flags))
         }
         self.connections[connection]?.subscribed.insert(target)
         self.updatePromiscuous(target)
@@ -227,7 +239,7 @@ public struct FabricCore: Sendable {
     }
 
     private mutating func updatePromiscuous(_ id: EndpointID) {
-        let isPromiscuous = self.endpoints[id]?.hasPromiscuousSubscription ?? false
+        let isPromiscuous = self.endpoints[EndpointKey(id)]?.hasPromiscuousSubscription ?? false
         let index = self.promiscuousEndpoints.firstIndex(of: id)
         if isPromiscuous, index == nil {
             self.promiscuousEndpoints.append(id)
@@ -249,7 +261,7 @@ public struct FabricCore: Sendable {
     /// Checks a PACKET_OUT, learns its source MAC and decides its route.
     private mutating func packetOut(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Route {
         let id = message.header.endpointID
-        guard let sender = self.endpoints[id] else {
+        guard let sender = self.endpoints[EndpointKey(id)] else {
             throw Rejection("PACKET_OUT from unknown endpoint \(id)")
         }
         guard sender.owner == connection else {
@@ -259,12 +271,22 @@ public struct FabricCore: Sendable {
         guard frame.readableBytes >= ProtocolLimits.minimumFrameLength else {
             throw Rejection("frame too short: \(frame.readableBytes) bytes (minimum \(ProtocolLimits.minimumFrameLength))")
         }
-        let (dst0, dst1, src0, src1) = frame.getMultipleIntegers(
-            at: frame.readerIndex,
-            as: (UInt32, UInt16, UInt32, UInt16).self
-        )!
-        let destination = MACAddress(rawValue: UInt64(dst0) << 16 | UInt64(dst1))
-        let source = MACAddress(rawValue: UInt64(src0) << 16 | UInt64(src1))
+        return self.route(frame: frame, from: sender)
+    }
+
+    /// Reads the frame's MACs (the caller checked it holds 14 bytes) and routes it.
+    @inline(__always)
+    private mutating func route(frame: ByteBuffer, from sender: Endpoint) -> Route {
+        let (destination, source) = frame.withUnsafeReadableBytes { bytes in
+            let dst0 = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            let dst1 = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+            let src0 = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 6, as: UInt32.self))
+            let src1 = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
+            return (
+                MACAddress(rawValue: UInt64(dst0) << 16 | UInt64(dst1)),
+                MACAddress(rawValue: UInt64(src0) << 16 | UInt64(src1))
+            )
+        }
         return self.route(from: sender, destination: destination, source: source)
     }
 
@@ -288,7 +310,6 @@ public struct FabricCore: Sendable {
     /// Calls `body` for each PACKET_IN a route produces, in a fixed order: a flood in
     /// endpoint creation order; a unicast to its destination, then to promiscuous subscribers
     /// of other endpoints (none of them sent it). One copy per subscription.
-    @inlinable
     public func forEachDelivery(of route: Route, _ body: (Delivery) -> Void) {
         switch route {
         case .flood(let sender):
@@ -317,16 +338,16 @@ public struct FabricCore: Sendable {
     // MARK: - Queries
 
     public func endpoint(_ id: EndpointID) -> Endpoint? {
-        self.endpoints[id]
+        self.endpoints[EndpointKey(id)]
     }
 
     public func endpoint(named name: String) -> Endpoint? {
-        self.endpointsByName[name].flatMap { self.endpoints[$0] }
+        self.endpointsByName[name].flatMap { self.endpoints[EndpointKey($0)] }
     }
 
     /// Every live endpoint, in creation order.
     public var allEndpoints: [Endpoint] {
-        self.endpointOrder.compactMap { self.endpoints[$0] }
+        self.endpointOrder.compactMap { self.endpoints[EndpointKey($0)] }
     }
 
     /// The endpoint a MAC is switched to: an endpoint's own MAC or one learned from traffic.
@@ -338,19 +359,17 @@ public struct FabricCore: Sendable {
 
     public var connectionCount: Int { self.connections.count }
 
-    @usableFromInline
-    func forEachEndpoint(_ body: (Endpoint) -> Void) {
+    private func forEachEndpoint(_ body: (Endpoint) -> Void) {
         for id in self.endpointOrder {
-            if let endpoint = self.endpoints[id] {
+            if let endpoint = self.endpoints[EndpointKey(id)] {
                 body(endpoint)
             }
         }
     }
 
-    @usableFromInline
-    func forEachPromiscuousEndpoint(_ body: (Endpoint) -> Void) {
+    private func forEachPromiscuousEndpoint(_ body: (Endpoint) -> Void) {
         for id in self.promiscuousEndpoints {
-            if let endpoint = self.endpoints[id] {
+            if let endpoint = self.endpoints[EndpointKey(id)] {
                 body(endpoint)
             }
         }

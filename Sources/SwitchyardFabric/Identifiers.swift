@@ -1,3 +1,5 @@
+import SwitchyardPackets
+
 /// An endpoint's id: counts up from 1 on a fresh fabric and is never reused.
 public typealias EndpointID = UInt32
 
@@ -13,5 +15,31 @@ public struct ConnectionID: RawRepresentable, Hashable, Comparable, Sendable, Cu
 
     public static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool {
         lhs.rawValue < rhs.rawValue
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.rawValue)
+    }
+
+    /// One multiplication instead of SipHash (see `fastIntegerHash`).
+    public func _rawHashValue(seed: Int) -> Int {
+        fastIntegerHash(self.rawValue, seed: seed)
+    }
+}
+
+/// An endpoint id as a dictionary key, hashed cheaply (see `fastIntegerHash`).
+struct EndpointKey: Hashable {
+    var id: EndpointID
+
+    init(_ id: EndpointID) {
+        self.id = id
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(self.id)
+    }
+
+    func _rawHashValue(seed: Int) -> Int {
+        fastIntegerHash(UInt64(self.id), seed: seed)
     }
 }

@@ -158,11 +158,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.framesDropped &+= 1
             return false
         }
-        self.pending.writeMessageHeader(
-            MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags),
-            payloadLength: frame.readableBytes
-        )
-        self.pending.writeImmutableBuffer(frame)
+        self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
         return true
     }
 

@@ -52,23 +52,19 @@ final class FabricEngine {
     /// Handles one decoded message from `handler`'s connection.
     @inline(__always)
     func process(_ message: Message, from handler: FabricConnectionHandler) {
-        switch self.core.handle(message, from: handler.id) {
-        case .reply(let reply):
+        let frame = message.payload
+        let outcome = self.core.handle(message, from: handler.id) { delivery in
+            guard let destination = self.handlers[delivery.connection] else { return }
+            if destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
+                self.framesDelivered &+= 1
+                self.markTouched(destination)
+            } else {
+                self.framesDropped &+= 1
+            }
+        }
+        if case .reply(let reply) = outcome {
             handler.enqueueReply(reply)
             self.markTouched(handler)
-        case .switched(let route):
-            let frame = message.payload
-            self.core.forEachDelivery(of: route) { delivery in
-                guard let destination = self.handlers[delivery.connection] else { return }
-                if destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
-                    self.framesDelivered &+= 1
-                    self.markTouched(destination)
-                } else {
-                    self.framesDropped &+= 1
-                }
-            }
-        case .none:
-            break
         }
     }
 
