@@ -15,13 +15,11 @@ public struct FabricCore: Sendable {
     public static let allocatedMACPrefix: UInt64 = 0x02_53_59 << 24
 
     /// What one message from a client leads to.
-    public enum Outcome: Sendable {
+    public enum Outcome: Hashable, Sendable {
         /// A control reply or ERROR for the sending connection.
         case reply(Message)
-        /// A frame to deliver along a route; the server copies it to each delivery.
+        /// A frame switched along a route; its deliveries went to the `deliver` closure.
         case switched(Route)
-        /// After a framing error nothing else can be read; the server sends ERROR and closes.
-        case none
     }
 
     private struct ConnectionState: Sendable {
@@ -30,17 +28,19 @@ public struct FabricCore: Sendable {
         var subscribed: Set<EndpointID> = []
     }
 
+    /// A route in slot numbers, as the switching path uses it.
+    private enum SlotRoute {
+        case flood(from: Int)
+        case unicast(from: Int, to: Int)
+    }
+
     private var connections: [ConnectionID: ConnectionState] = [:]
-    private var endpoints: [EndpointKey: Endpoint] = [:]
-    /// Endpoint ids in creation order: the order floods are delivered in.
-    private var endpointOrder: [EndpointID] = []
-    private var endpointsByName: [String: EndpointID] = [:]
-    /// Endpoint MACs: bound at creation, never re-learned.
-    private var endpointsByMAC: [MACAddress: EndpointID] = [:]
-    /// Other source MACs seen, mapped to the endpoint that sent them (last sender wins).
-    private var learnedMACs: [MACAddress: EndpointID] = [:]
-    /// Endpoints with a promiscuous subscription, in the order they got one.
-    private var promiscuousEndpoints: [EndpointID] = []
+    private var endpoints = EndpointTable()
+    /// Source MACs seen that are not endpoint MACs, mapped to the slot of the endpoint that
+    /// sent them (last sender wins).
+    private var learnedMACs: [MACAddress: Int] = [:]
+    /// Slots of endpoints with a promiscuous subscription, in the order they got one.
+    private var promiscuousSlots: [Int] = []
     private var nextEndpointID: EndpointID = 1
     private var nextMACCounter: UInt64 = 1
 
@@ -61,25 +61,20 @@ public struct FabricCore: Sendable {
     public mutating func connectionClosed(_ connection: ConnectionID) -> [Endpoint] {
         guard let state = self.connections.removeValue(forKey: connection) else { return [] }
         for id in state.subscribed {
-            self.endpoints[EndpointKey(id)]?.subscriptions.removeAll { $0.connection == connection }
-            self.updatePromiscuous(id)
+            guard let slot = self.endpoints.slot(of: id) else { continue }
+            self.endpoints[slot].subscriptions.removeAll { $0.connection == connection }
+            self.updatePromiscuous(slot)
         }
-        var removed: [Endpoint] = []
-        for id in state.endpoints {
-            guard let endpoint = self.endpoints.removeValue(forKey: EndpointKey(id)) else { continue }
-            removed.append(endpoint)
-            self.endpointsByName[endpoint.name] = nil
-            self.endpointsByMAC[endpoint.mac] = nil
-            self.promiscuousEndpoints.removeAll { $0 == id }
+        let gone = Set(state.endpoints.compactMap { self.endpoints.slot(of: $0) })
+        guard !gone.isEmpty else { return [] }
+        let removed = self.endpoints.remove(slots: gone)
+        for endpoint in removed {
             for subscription in endpoint.subscriptions {
-                self.connections[subscription.connection]?.subscribed.remove(id)
+                self.connections[subscription.connection]?.subscribed.remove(endpoint.id)
             }
         }
-        if !removed.isEmpty {
-            let gone = Set(state.endpoints)
-            self.endpointOrder.removeAll { gone.contains($0) }
-            self.learnedMACs = self.learnedMACs.filter { !gone.contains($0.value) }
-        }
+        self.promiscuousSlots.removeAll { gone.contains($0) }
+        self.learnedMACs = self.learnedMACs.filter { !gone.contains($0.value) }
         return removed
     }
 
@@ -93,10 +88,8 @@ public struct FabricCore: Sendable {
         // implies HELLO was done: endpoints are created only after it).
         if header.type == .packetOut, header.version == ProtocolLimits.version,
            message.payload.readableBytes >= ProtocolLimits.minimumFrameLength,
-           let sender = self.endpoints[EndpointKey(header.endpointID)], sender.owner == connection {
-            let route = self.route(frame: message.payload, from: sender)
-            self.forEachDelivery(of: route, deliver)
-            return .switched(route)
+           let slot = self.endpoints.slot(of: header.endpointID), self.endpoints[slot].owner == connection {
+            return .switched(self.switchFrame(message.payload, from: slot, deliver: deliver))
         }
         guard header.version == ProtocolLimits.version else {
             return self.reject(header, "unsupported protocol version \(header.version) (expected 1)")
@@ -110,9 +103,8 @@ public struct FabricCore: Sendable {
         do {
             switch header.type {
             case .packetOut:
-                let route = try self.packetOut(message, from: connection)
-                self.forEachDelivery(of: route, deliver)
-                return .switched(route)
+                let slot = try self.checkPacketOut(message, from: connection)
+                return .switched(self.switchFrame(message.payload, from: slot, deliver: deliver))
             case .hello:
                 return .reply(try self.hello(message, from: connection))
             case .endpointCreate:
@@ -150,11 +142,11 @@ public struct FabricCore: Sendable {
     }
 
     private mutating func hello(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Message {
-        let request = try Self.decode(HelloRequest.self, message)
+        // Decoded to validate it; the client name is not used.
+        _ = try Self.decode(HelloRequest.self, message)
         guard self.connections[connection]?.welcomed == false else {
             throw Rejection("duplicate HELLO")
         }
-        _ = request
         self.connections[connection]?.welcomed = true
         return Message(.welcome, json: WelcomeReply())
     }
@@ -164,7 +156,7 @@ public struct FabricCore: Sendable {
         guard !request.name.isEmpty else {
             throw Rejection("ENDPOINT_CREATE needs a non-empty string \"name\"")
         }
-        guard self.endpointsByName[request.name] == nil else {
+        guard self.endpoints.slot(named: request.name) == nil else {
             throw Rejection("endpoint name already exists: \(request.name)")
         }
         let mac: MACAddress
@@ -175,7 +167,7 @@ public struct FabricCore: Sendable {
             guard !parsed.isGroup else {
                 throw Rejection("mac \(parsed) is a group (multicast/broadcast) address")
             }
-            guard self.endpointsByMAC[parsed] == nil else {
+            guard self.endpoints.slot(forMAC: parsed) == nil else {
                 throw Rejection("mac already in use: \(parsed)")
             }
             mac = parsed
@@ -184,10 +176,7 @@ public struct FabricCore: Sendable {
         }
         let endpoint = Endpoint(id: self.nextEndpointID, name: request.name, mac: mac, owner: connection)
         self.nextEndpointID += 1
-        self.endpoints[EndpointKey(endpoint.id)] = endpoint
-        self.endpointOrder.append(endpoint.id)
-        self.endpointsByName[endpoint.name] = endpoint.id
-        self.endpointsByMAC[mac] = endpoint.id
+        _ = self.endpoints.insert(endpoint)
         self.learnedMACs[mac] = nil
         self.connections[connection]?.endpoints.append(endpoint.id)
         return Message(.endpointCreated, json: endpoint.record)
@@ -198,7 +187,7 @@ public struct FabricCore: Sendable {
         while self.nextMACCounter <= 0xFF_FFFF {
             let mac = MACAddress(rawValue: Self.allocatedMACPrefix | self.nextMACCounter)
             self.nextMACCounter += 1
-            if self.endpointsByMAC[mac] == nil {
+            if self.endpoints.slot(forMAC: mac) == nil {
                 return mac
             }
         }
@@ -207,10 +196,10 @@ public struct FabricCore: Sendable {
 
     private func lookUpEndpoint(_ message: Message) throws(Rejection) -> Message {
         let request = try Self.decode(EndpointLookupRequest.self, message)
-        guard let id = self.endpointsByName[request.name], let endpoint = self.endpoints[EndpointKey(id)] else {
+        guard let slot = self.endpoints.slot(named: request.name) else {
             throw Rejection("unknown endpoint name: \(request.name)")
         }
-        return Message(.endpointInfo, json: endpoint.record)
+        return Message(.endpointInfo, json: self.endpoints[slot].record)
     }
 
     private mutating func subscribe(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Message {
@@ -221,30 +210,31 @@ public struct FabricCore: Sendable {
             throw Rejection("endpoint_id differs: header \(headerID), JSON \(jsonID)")
         }
         let target = headerID != 0 ? headerID : jsonID
-        guard self.endpoints[EndpointKey(target)] != nil else {
+        guard let slot = self.endpoints.slot(of: target) else {
             throw Rejection("SUBSCRIBE to unknown endpoint \(target)")
         }
         var flags = message.header.flags
         if request.promisc == true {
             flags.insert(.promiscuous)
         }
-        if let index = self.endpoints[EndpointKey(target)]!.subscriptions.firstIndex(where: { $0.connection == connection }) {
-            self.endpoints[EndpointKey(target)]!.subscriptions[index].flags = flags
+        // One subscription per connection and endpoint; subscribing again replaces its flags.
+        if let index = self.endpoints[slot].subscriptions.firstIndex(where: { $0.connection == connection }) {
+            self.endpoints[slot].subscriptions[index].flags = flags
         } else {
-            self.endpoints[EndpointKey(target)]!.subscriptions.append(Subscription(connection: connection, flags: flags))
+            self.endpoints[slot].subscriptions.append(Subscription(connection: connection, flags: flags))
         }
         self.connections[connection]?.subscribed.insert(target)
-        self.updatePromiscuous(target)
+        self.updatePromiscuous(slot)
         return Message(.subscribed, endpointID: target, flags: message.header.flags, json: EmptyReply())
     }
 
-    private mutating func updatePromiscuous(_ id: EndpointID) {
-        let isPromiscuous = self.endpoints[EndpointKey(id)]?.hasPromiscuousSubscription ?? false
-        let index = self.promiscuousEndpoints.firstIndex(of: id)
+    private mutating func updatePromiscuous(_ slot: Int) {
+        let isPromiscuous = self.endpoints[slot].hasPromiscuousSubscription
+        let index = self.promiscuousSlots.firstIndex(of: slot)
         if isPromiscuous, index == nil {
-            self.promiscuousEndpoints.append(id)
+            self.promiscuousSlots.append(slot)
         } else if !isPromiscuous, let index {
-            self.promiscuousEndpoints.remove(at: index)
+            self.promiscuousSlots.remove(at: index)
         }
     }
 
@@ -258,25 +248,25 @@ public struct FabricCore: Sendable {
 
     // MARK: - Switching
 
-    /// Checks a PACKET_OUT, learns its source MAC and decides its route.
-    private mutating func packetOut(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Route {
+    /// Why a PACKET_OUT that missed the hot path is refused, or its sender's slot.
+    private func checkPacketOut(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Int {
         let id = message.header.endpointID
-        guard let sender = self.endpoints[EndpointKey(id)] else {
+        guard let slot = self.endpoints.slot(of: id) else {
             throw Rejection("PACKET_OUT from unknown endpoint \(id)")
         }
-        guard sender.owner == connection else {
+        guard self.endpoints[slot].owner == connection else {
             throw Rejection("endpoint \(id) belongs to another connection")
         }
-        let frame = message.payload
-        guard frame.readableBytes >= ProtocolLimits.minimumFrameLength else {
-            throw Rejection("frame too short: \(frame.readableBytes) bytes (minimum \(ProtocolLimits.minimumFrameLength))")
+        let length = message.payload.readableBytes
+        guard length >= ProtocolLimits.minimumFrameLength else {
+            throw Rejection("frame too short: \(length) bytes (minimum \(ProtocolLimits.minimumFrameLength))")
         }
-        return self.route(frame: frame, from: sender)
+        return slot
     }
 
-    /// Reads the frame's MACs (the caller checked it holds 14 bytes) and routes it.
+    /// Learns, routes and delivers one frame (the caller checked it holds 14 bytes).
     @inline(__always)
-    private mutating func route(frame: ByteBuffer, from sender: Endpoint) -> Route {
+    private mutating func switchFrame(_ frame: ByteBuffer, from sender: Int, deliver: (Delivery) -> Void) -> Route {
         let (destination, source) = frame.withUnsafeReadableBytes { bytes in
             let dst0 = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
             let dst1 = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
@@ -287,93 +277,86 @@ public struct FabricCore: Sendable {
                 MACAddress(rawValue: UInt64(src0) << 16 | UInt64(src1))
             )
         }
-        return self.route(from: sender, destination: destination, source: source)
+        let route = self.route(from: sender, destination: destination, source: source)
+        self.forEachDelivery(of: route, deliver)
+        switch route {
+        case .flood(let from):
+            return .flood(from: self.endpoints[from].id)
+        case .unicast(let from, let to):
+            return .unicast(from: self.endpoints[from].id, to: self.endpoints[to].id)
+        }
     }
 
-    /// Learning and forwarding for one frame from `sender` (IEEE 802.1D style, no ageing).
-    public mutating func route(from sender: Endpoint, destination: MACAddress, source: MACAddress) -> Route {
-        self.statistics.framesSwitched += 1
-        if source != sender.mac, !source.isGroup, self.endpointsByMAC[source] == nil {
+    /// Learning and forwarding for one frame (IEEE 802.1D style, without ageing).
+    @inline(__always)
+    private mutating func route(from sender: Int, destination: MACAddress, source: MACAddress) -> SlotRoute {
+        self.statistics.framesSwitched &+= 1
+        if source != self.endpoints[sender].mac, !source.isGroup, self.endpoints.slot(forMAC: source) == nil {
             if self.learnedMACs[source] != nil || self.learnedMACs.count < Self.maximumLearnedMACs {
-                self.learnedMACs[source] = sender.id
+                self.learnedMACs[source] = sender
             } else {
-                self.statistics.learningTableFull += 1
+                self.statistics.learningTableFull &+= 1
             }
         }
-        if !destination.isGroup, let to = self.endpointsByMAC[destination] ?? self.learnedMACs[destination] {
-            return .unicast(from: sender.id, to: to)
+        if !destination.isGroup, let to = self.endpoints.slot(forMAC: destination) ?? self.learnedMACs[destination] {
+            return .unicast(from: sender, to: to)
         }
-        self.statistics.framesFlooded += 1
-        return .flood(from: sender.id)
+        self.statistics.framesFlooded &+= 1
+        return .flood(from: sender)
     }
 
-    /// Calls `body` for each PACKET_IN a route produces, in a fixed order: a flood in
-    /// endpoint creation order; a unicast to its destination, then to promiscuous subscribers
-    /// of other endpoints (none of them sent it). One copy per subscription.
-    public func forEachDelivery(of route: Route, _ body: (Delivery) -> Void) {
+    /// Calls `body` for each PACKET_IN a route produces, in a fixed order: a flood in endpoint
+    /// creation order; a unicast to its destination, then to promiscuous subscribers of other
+    /// endpoints (none of them sent it). One copy per subscription.
+    @inline(__always)
+    private func forEachDelivery(of route: SlotRoute, _ body: (Delivery) -> Void) {
         switch route {
         case .flood(let sender):
             // Promiscuous subscribers are among "every endpoint but the sender" already.
-            self.forEachEndpoint { endpoint in
-                guard endpoint.id != sender else { return }
-                for subscription in endpoint.subscriptions {
-                    body(Delivery(connection: subscription.connection, endpoint: endpoint.id, flags: subscription.flags))
-                }
+            for slot in self.endpoints.creationOrder where slot != sender {
+                self.deliver(to: slot, promiscuousOnly: false, body)
             }
         case .unicast(let sender, let destination):
-            if destination != sender, let endpoint = self.endpoint(destination) {
-                for subscription in endpoint.subscriptions {
-                    body(Delivery(connection: subscription.connection, endpoint: destination, flags: subscription.flags))
-                }
+            if destination != sender {
+                self.deliver(to: destination, promiscuousOnly: false, body)
             }
-            self.forEachPromiscuousEndpoint { endpoint in
-                guard endpoint.id != sender, endpoint.id != destination else { return }
-                for subscription in endpoint.subscriptions where subscription.flags.contains(.promiscuous) {
-                    body(Delivery(connection: subscription.connection, endpoint: endpoint.id, flags: subscription.flags))
-                }
+            for slot in self.promiscuousSlots where slot != sender && slot != destination {
+                self.deliver(to: slot, promiscuousOnly: true, body)
             }
+        }
+    }
+
+    @inline(__always)
+    private func deliver(to slot: Int, promiscuousOnly: Bool, _ body: (Delivery) -> Void) {
+        let id = self.endpoints[slot].id
+        for subscription in self.endpoints[slot].subscriptions where !promiscuousOnly || subscription.flags.contains(.promiscuous) {
+            body(Delivery(connection: subscription.connection, endpoint: id, flags: subscription.flags))
         }
     }
 
     // MARK: - Queries
 
     public func endpoint(_ id: EndpointID) -> Endpoint? {
-        self.endpoints[EndpointKey(id)]
+        self.endpoints.slot(of: id).map { self.endpoints[$0] }
     }
 
     public func endpoint(named name: String) -> Endpoint? {
-        self.endpointsByName[name].flatMap { self.endpoints[EndpointKey($0)] }
+        self.endpoints.slot(named: name).map { self.endpoints[$0] }
     }
 
     /// Every live endpoint, in creation order.
     public var allEndpoints: [Endpoint] {
-        self.endpointOrder.compactMap { self.endpoints[EndpointKey($0)] }
+        self.endpoints.creationOrder.map { self.endpoints[$0] }
     }
 
-    /// The endpoint a MAC is switched to: an endpoint's own MAC or one learned from traffic.
+    /// The endpoint a unicast MAC is switched to: an endpoint's own MAC or one learned from traffic.
     public func endpointID(forMAC mac: MACAddress) -> EndpointID? {
-        self.endpointsByMAC[mac] ?? self.learnedMACs[mac]
+        (self.endpoints.slot(forMAC: mac) ?? self.learnedMACs[mac]).map { self.endpoints[$0].id }
     }
 
     public var learnedMACCount: Int { self.learnedMACs.count }
 
     public var connectionCount: Int { self.connections.count }
-
-    private func forEachEndpoint(_ body: (Endpoint) -> Void) {
-        for id in self.endpointOrder {
-            if let endpoint = self.endpoints[EndpointKey(id)] {
-                body(endpoint)
-            }
-        }
-    }
-
-    private func forEachPromiscuousEndpoint(_ body: (Endpoint) -> Void) {
-        for id in self.promiscuousEndpoints {
-            if let endpoint = self.endpoints[EndpointKey(id)] {
-                body(endpoint)
-            }
-        }
-    }
 }
 
 /// Why the core refused a message; its text becomes the ERROR payload.

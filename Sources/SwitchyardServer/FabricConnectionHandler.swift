@@ -5,7 +5,8 @@ import SwitchyardWire
 /// Adapts one client connection to the `FabricEngine`: decodes every message of a read in a
 /// loop, hands each to the engine, and keeps the connection's pending outbound batch.
 ///
-/// No protocol logic lives here; the core decides, this moves bytes.
+/// No protocol logic lives here; the core decides, this moves bytes. Flow control between
+/// connections is in `FabricConnectionHandler+FlowControl.swift`.
 final class FabricConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -14,7 +15,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// so that the client reads the ERROR rather than a connection reset.
     static let lingerAfterFramingError: TimeAmount = .seconds(2)
 
-    private enum State {
+    enum State {
         case idle
         case open
         /// Framing broke: ERROR sent, output closed, input discarded until close.
@@ -22,9 +23,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         case closed
     }
 
-    private let engine: FabricEngine
-    private var state = State.idle
-    private var context: ChannelHandlerContext?
+    let engine: FabricEngine
+    private(set) var state = State.idle
+    private(set) var context: ChannelHandlerContext?
     private(set) var id = ConnectionID(rawValue: 0)
     /// Bytes received that do not yet make a whole message.
     private var inbound: ByteBuffer?
@@ -33,8 +34,18 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// Set by the engine while this handler is in its touched list.
     var isTouched = false
     private(set) var framesDropped: UInt64 = 0
-    /// Reading is paused because the client is not reading what we send it.
-    private var readingPaused = false
+
+    // Flow control state (see the FlowControl extension).
+    /// The channel's writability, mirrored so the per-frame check touches no channel state.
+    var isWritable = true
+    /// Stopped reading for longer than the stall timeout: frames to it are dropped, not awaited.
+    var isStalled = false
+    /// Connections whose reading is paused until this one's queue drains.
+    var heldSenders: [FabricConnectionHandler] = []
+    /// How many destinations this connection, as a sender, is waiting for.
+    var destinationsWaitedOn = 0
+    var stallTimer: Scheduled<Void>?
+    var readingPaused = false
 
     init(engine: FabricEngine, allocator: ByteBufferAllocator) {
         self.engine = engine
@@ -74,6 +85,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         switch self.state {
         case .open, .lingering:
             self.state = .closed
+            self.releaseHeldSenders()
             self.engine.unregister(self.id, drops: self.framesDropped)
         case .idle, .closed:
             self.state = .closed
@@ -105,21 +117,16 @@ final class FabricConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         self.engine.flushTouched()
-        if !context.channel.isWritable, !self.readingPaused, case .open = self.state {
-            // The client is not reading its replies: stop reading its requests (TCP
-            // backpressure) until it catches up. Only this connection waits.
-            self.readingPaused = true
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        }
+        self.updateReading()
         context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, self.readingPaused {
-            self.readingPaused = false
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            context.read()
+        self.isWritable = context.channel.isWritable
+        if self.isWritable {
+            self.drained()
         }
+        self.updateReading()
         context.fireChannelWritabilityChanged()
     }
 
@@ -147,19 +154,29 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         self.pending.writeMessage(message)
     }
 
-    /// Appends a PACKET_IN carrying `frame`, unless this connection's queue is over its cap;
-    /// returns false (and counts a drop) then. Never waits.
+    /// Appends a PACKET_IN carrying `frame`. Never waits: over the queue cap the frame is
+    /// still queued but the sender is told to hold off, and once this connection is stalled
+    /// the frame is dropped and counted.
     @inline(__always)
-    func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: ByteBuffer) -> Bool {
-        guard case .open = self.state,
-              let channel = self.context?.channel, channel.isWritable,
-              self.pending.readableBytes < self.engine.outboundQueueLimit
-        else {
+    func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: ByteBuffer) -> EnqueueResult {
+        guard case .open = self.state else {
             self.framesDropped &+= 1
-            return false
+            return .dropped
+        }
+        let hasRoom = self.isWritable && self.pending.readableBytes < self.engine.outboundQueueLimit
+        if !hasRoom, self.isStalled {
+            self.framesDropped &+= 1
+            return .dropped
         }
         self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
-        return true
+        return hasRoom ? .queued : .queuedOverCap
+    }
+
+    enum EnqueueResult {
+        case queued
+        /// Queued past the cap: the sender should pause until this connection drains.
+        case queuedOverCap
+        case dropped
     }
 
     func flushPending() {

@@ -14,14 +14,16 @@ final class FabricEngine {
     private var touched: [FabricConnectionHandler] = []
     private var nextConnection: UInt64 = 1
     let outboundQueueLimit: Int
+    let stallTimeout: TimeAmount
     let logger: Logger
     let eventLoop: any EventLoop
     private(set) var framesDelivered: UInt64 = 0
     private(set) var framesDropped: UInt64 = 0
 
-    init(eventLoop: any EventLoop, outboundQueueLimit: Int, logger: Logger) {
+    init(eventLoop: any EventLoop, outboundQueueLimit: Int, stallTimeout: TimeAmount, logger: Logger) {
         self.eventLoop = eventLoop
         self.outboundQueueLimit = outboundQueueLimit
+        self.stallTimeout = stallTimeout
         self.logger = logger
         self.touched.reserveCapacity(64)
     }
@@ -55,10 +57,15 @@ final class FabricEngine {
         let frame = message.payload
         let outcome = self.core.handle(message, from: handler.id) { delivery in
             guard let destination = self.handlers[delivery.connection] else { return }
-            if destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
+            switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
+            case .queued:
                 self.framesDelivered &+= 1
                 self.markTouched(destination)
-            } else {
+            case .queuedOverCap:
+                self.framesDelivered &+= 1
+                self.markTouched(destination)
+                destination.hold(handler)
+            case .dropped:
                 self.framesDropped &+= 1
             }
         }

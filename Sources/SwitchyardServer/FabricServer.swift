@@ -31,9 +31,11 @@ public final class FabricServer: Service {
     private func serve(on eventLoop: any EventLoop) async throws {
         let queueLimit = self.configuration.outboundQueueLimit
         let logger = self.logger
+        let (seconds, attoseconds) = self.configuration.stallTimeout.components
+        let stallTimeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         let engine = try await eventLoop.submit {
             NIOLoopBound(
-                FabricEngine(eventLoop: eventLoop, outboundQueueLimit: queueLimit, logger: logger),
+                FabricEngine(eventLoop: eventLoop, outboundQueueLimit: queueLimit, stallTimeout: stallTimeout, logger: logger),
                 eventLoop: eventLoop
             )
         }.get()

@@ -9,6 +9,9 @@ public struct ServerConfiguration: Sendable {
     /// Bytes queued for one connection before PACKET_IN to it are dropped (and counted).
     /// Control replies are never dropped: past this, the fabric stops reading that connection.
     public var outboundQueueLimit: Int
+    /// How long a subscriber may hold its senders back (its queue over the cap) before it is
+    /// declared stalled and frames to it are dropped instead.
+    public var stallTimeout: Duration
     /// Called once the listening socket is bound, with the address it got.
     public var onListening: @Sendable (SocketAddress) -> Void
 
@@ -16,15 +19,21 @@ public struct ServerConfiguration: Sendable {
     /// 1000 full-size frames to a reader that is keeping up.
     public static let defaultOutboundQueueLimit = 4 * 1024 * 1024
 
+    /// Default stall timeout: long enough for a reading client descheduled on a busy machine,
+    /// short enough that a stuck one barely delays its senders.
+    public static let defaultStallTimeout = Duration.milliseconds(200)
+
     public init(
         host: String = "127.0.0.1",
         port: Int = 9999,
         outboundQueueLimit: Int = Self.defaultOutboundQueueLimit,
+        stallTimeout: Duration = Self.defaultStallTimeout,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.host = host
         self.port = port
         self.outboundQueueLimit = outboundQueueLimit
+        self.stallTimeout = stallTimeout
         self.onListening = onListening
     }
 }
