@@ -107,7 +107,11 @@ let package = Package(
         ),
 
         // Tests.
-        .testTarget(name: "SwitchyardWireTests", dependencies: ["SwitchyardWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SwitchyardWireTests",
+            dependencies: ["SwitchyardWire", .product(name: "NIOTestUtils", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SwitchyardPacketsTests", dependencies: ["SwitchyardPackets"], swiftSettings: swiftSettings),
         .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
         .testTarget(

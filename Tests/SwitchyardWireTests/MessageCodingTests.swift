@@ -1,0 +1,123 @@
+import NIOCore
+import NIOTestUtils
+import SwitchyardWire
+import Testing
+
+/// Wire vectors made with the reference peer's `sy_v1.encode` (an independent Python
+/// implementation of v1 in `../shared/peer`).
+struct WireVector: Sendable, CustomTestStringConvertible {
+    var name: String
+    var message: Message
+    var hex: String
+
+    var testDescription: String { self.name }
+
+    static let all: [WireVector] = [
+        WireVector(
+            name: "HELLO",
+            message: Message(.hello, payload: ByteBuffer(string: #"{"client_name":"t"}"#)),
+            hex: "0000001f0001000100000000000000007b22636c69656e745f6e616d65223a2274227d"
+        ),
+        WireVector(
+            name: "PACKET_IN with PROMISC",
+            message: Message(.packetIn, endpointID: 7, flags: .promiscuous, payload: ByteBuffer(bytes: bytes("ffffffffffff0253590000010806"))),
+            hex: "0000001a0001001f0000000700000001ffffffffffff0253590000010806"
+        ),
+        WireVector(
+            name: "SUBSCRIBED",
+            message: Message(.subscribed, endpointID: 3, flags: .promiscuous, payload: ByteBuffer(string: "{}")),
+            hex: "0000000e0001001500000003000000017b7d"
+        ),
+    ]
+}
+
+func bytes(_ hex: String) -> [UInt8] {
+    stride(from: 0, to: hex.count, by: 2).map { offset in
+        let start = hex.index(hex.startIndex, offsetBy: offset)
+        return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
+    }
+}
+
+@Test(arguments: WireVector.all)
+func messagesEncodeToTheReferenceBytes(vector: WireVector) {
+    var buffer = ByteBuffer()
+    buffer.writeMessage(vector.message)
+    #expect(Array(buffer.readableBytesView) == bytes(vector.hex))
+
+    var fast = ByteBuffer()
+    fast.writeMessage(vector.message.header, payload: vector.message.payload)
+    #expect(fast == buffer, "the one-copy delivery writer produces the same bytes")
+}
+
+@Test(arguments: WireVector.all)
+func messagesDecodeFromTheReferenceBytes(vector: WireVector) throws {
+    var buffer = ByteBuffer(bytes: bytes(vector.hex))
+    let decoded = try MessageDecoder.decodeMessage(from: &buffer)
+    #expect(decoded == vector.message)
+    #expect(buffer.readableBytes == 0)
+}
+
+@Test func decoderHandlesByteByByteBatchedAndWholeInput() throws {
+    // ByteToMessageDecoderVerifier feeds the input whole, byte by byte and in random batches.
+    let inputs = WireVector.all.map { (ByteBuffer(bytes: bytes($0.hex)), [$0.message]) }
+    try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: inputs) { MessageDecoder() }
+}
+
+@Test func decoderWaitsForTheRestOfAMessage() throws {
+    let whole = bytes(WireVector.all[0].hex)
+    for cut in 0..<whole.count {
+        var partial = ByteBuffer(bytes: whole[..<cut])
+        #expect(try MessageDecoder.decodeMessage(from: &partial) == nil, "cut at \(cut)")
+        #expect(partial.readableBytes == cut, "nothing consumed")
+    }
+}
+
+@Test(arguments: [0, 11, 16_777_217, UInt32.max] as [UInt32])
+func badMessageLengthsBreakFraming(length: UInt32) {
+    var buffer = ByteBuffer()
+    buffer.writeInteger(length)
+    #expect(throws: FramingError(messageLength: length)) {
+        try MessageDecoder.decodeMessage(from: &buffer)
+    }
+}
+
+@Test func largestMessageLengthIsAccepted() throws {
+    var buffer = ByteBuffer()
+    buffer.writeInteger(UInt32(ProtocolLimits.maximumMessageLength))
+    #expect(try MessageDecoder.decodeMessage(from: &buffer) == nil, "waits for 16 MiB of body")
+}
+
+@Test func controlPayloadsUseTheFactsPageFieldNames() throws {
+    let record = EndpointRecord(endpointID: 1, name: "svc_echo", mac: "02:53:59:00:00:01")
+    #expect(String(buffer: ControlJSON.encode(record)) == #"{"endpoint_id":1,"mac":"02:53:59:00:00:01","name":"svc_echo"}"#)
+    #expect(String(buffer: ControlJSON.encode(WelcomeReply())) == #"{"server":"switchyardd","version":1}"#)
+    let subscribe = try ControlJSON.decode(SubscribeRequest.self, from: ByteBuffer(string: #"{"endpoint_id": 4, "promisc": true}"#))
+    #expect(subscribe == SubscribeRequest(endpointID: 4, promisc: true))
+    #expect(try ControlJSON.decode(SubscribeRequest.self, from: ByteBuffer()) == SubscribeRequest(endpointID: nil, promisc: false).withPromisc(nil))
+}
+
+@Test(arguments: [
+    (#"{"name": "#, "payload is not valid JSON"),
+    ("[1, 2]", "payload must be a JSON object"),
+    (#"{"name": 5}"#, #""name" must be a string"#),
+    ("{}", #"missing "name""#),
+])
+func badControlPayloadsGiveReadableErrors(payload: String, message: String) {
+    #expect(throws: ControlPayloadError(message)) {
+        try ControlJSON.decode(EndpointLookupRequest.self, from: ByteBuffer(string: payload))
+    }
+}
+
+@Test func invalidUTF8IsRejected() {
+    #expect(throws: ControlPayloadError("payload is not valid UTF-8 JSON")) {
+        try ControlJSON.decode(EndpointLookupRequest.self, from: ByteBuffer(bytes: [0xFF, 0xFE, 0x7B, 0x7D]))
+    }
+}
+
+extension SubscribeRequest {
+    func withPromisc(_ value: Bool?) -> SubscribeRequest {
+        var copy = self
+        copy.promisc = value
+        return copy
+    }
+}
