@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+/// `switchyardd` as a user runs it: ready line, signals, exit codes, error text.
+@Suite struct DaemonProcessTests {
+    @Test(arguments: [SIGTERM, SIGINT])
+    func printsOneReadyLineAndExitsZeroOnSignal(signal: Int32) async throws {
+        let fabric = try await FabricProcess.ours()
+        #expect(fabric.process.stdout == "[fabric] listening on 127.0.0.1:\(fabric.port)\n", "exactly one line on stdout")
+        fabric.process.signal(signal)
+        #expect(try await fabric.process.waitForExit(timeout: .seconds(10)) == 0)
+    }
+
+    @Test func portInUseIsOneClearLineAndExitOne() async throws {
+        let first = try await FabricProcess.ours()
+        defer { first.process.signal(SIGKILL) }
+        let second = try ChildProcess(Tools.executable("switchyardd"), ["--port", "\(first.port)"])
+        #expect(try await second.waitForExit() == 1)
+        let lines = second.stderr.split(separator: "\n").filter { !$0.contains(" info ") && !$0.contains(" notice ") }
+        #expect(lines == ["switchyardd: cannot listen on 127.0.0.1:\(first.port): address already in use (is another switchyardd running? stop it or pick another --port)"])
+        #expect(second.stdout.isEmpty)
+        await first.process.stop()
+    }
+
+    @Test(arguments: [["--port", "abc"], ["--port", "70000"], ["--bogus"], ["--queue-kb", "1"]])
+    func badFlagsGetAUsageErrorAndNonZeroExit(arguments: [String]) async throws {
+        let process = try ChildProcess(Tools.executable("switchyardd"), arguments)
+        let status = try await process.waitForExit()
+        #expect(status != 0)
+        #expect(process.stderr.contains("Error:"), "\(process.stderr)")
+        #expect(!process.stderr.contains("Backtrace") && !process.stderr.contains("Fatal error"))
+    }
+
+    @Test func helpDescribesTheTool() async throws {
+        let process = try ChildProcess(Tools.executable("switchyardd"), ["--help"])
+        #expect(try await process.waitForExit() == 0)
+        #expect(process.stdout.contains("Switch raw Ethernet frames between Switchyard endpoints"))
+        #expect(process.stdout.contains("--port"))
+    }
+}
+
+/// The echo service and ping client as processes against our fabric.
+@Suite struct EchoPingProcessTests {
+    @Test func pingGetsItsEchoAndPrintsTheSeedsLines() async throws {
+        let fabric = try await FabricProcess.ours()
+        let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
+        let ready = try await echo.waitForLine(startingWith: "[svc_echo] ready")
+        #expect(ready == "[svc_echo] ready: endpoint 1 mac 02:53:59:00:00:01 ip 10.0.0.2 udp 7007")
+
+        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)"], environment: ["PING_MSG": "marco polo"])
+        #expect(try await ping.waitForExit() == 0, "\(ping.stderr)")
+        #expect(ping.stdout == """
+            [cli] sent 10 bytes to 10.0.0.2:7007 b'marco polo'
+            [cli] got reply from 10.0.0.2:7007 b'marco polo'
+
+            """)
+
+        let custom = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--message", "it's", "--count", "3", "--resolve", "arp"])
+        #expect(try await custom.waitForExit() == 0, "\(custom.stderr)")
+        let lines = custom.stdout.split(separator: "\n")
+        #expect(lines.filter { $0 == #"[cli] got reply from 10.0.0.2:7007 b"it's""# }.count == 3)
+        #expect(lines.contains("3 packets transmitted, 3 received, 0% packet loss"))
+        #expect(lines.last?.hasPrefix("rtt min/avg/max = ") == true)
+
+        await echo.stop()
+        await fabric.process.stop()
+    }
+
+    @Test func pingWithoutEchoTimesOutWithAClearMessage() async throws {
+        let fabric = try await FabricProcess.ours()
+        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--timeout", "0.5"])
+        #expect(try await ping.waitForExit() == 1)
+        #expect(ping.stderr == "[cli] timeout: endpoint \"svc_echo\" not found within 0.5 s (is switchyard-echo running?)\n")
+        await fabric.process.stop()
+    }
+
+    @Test func toolsWithoutAFabricSayWhereTheyLooked() async throws {
+        let fabric = try await FabricProcess.ours()
+        let port = fabric.port
+        fabric.process.signal(SIGTERM)
+        try await fabric.process.waitForExit()
+        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(port)"])
+        #expect(try await ping.waitForExit() == 1)
+        #expect(ping.stderr.hasPrefix("[cli] cannot reach fabric at 127.0.0.1:\(port): "), "\(ping.stderr)")
+        #expect(ping.stderr.split(separator: "\n").count == 1)
+        let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(port)"])
+        #expect(try await echo.waitForExit() == 1)
+        #expect(echo.stderr.hasPrefix("[svc_echo] cannot reach fabric at 127.0.0.1:\(port): "), "\(echo.stderr)")
+    }
+}

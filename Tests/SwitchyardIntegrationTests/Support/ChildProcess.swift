@@ -1,0 +1,102 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A real process started from a test: its stdout and stderr are collected, and the test can
+/// wait for a line, signal it and wait for its exit status.
+final class ChildProcess: Sendable {
+    private struct Output {
+        var stdout = Data()
+        var stderr = Data()
+    }
+
+    private let process: Process
+    private let output = NIOLockedValueBox(Output())
+    let command: String
+
+    /// Starts `executable` with `arguments`; `environment` entries are added to this process's.
+    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        let output = self.output
+        stdout.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.withLockedValue { $0.stdout.append(data) }
+        }
+        stderr.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.withLockedValue { $0.stderr.append(data) }
+        }
+        self.process = process
+        self.command = ([executable.lastPathComponent] + arguments).joined(separator: " ")
+        try process.run()
+    }
+
+    var stdout: String { self.output.withLockedValue { String(decoding: $0.stdout, as: UTF8.self) } }
+    var stderr: String { self.output.withLockedValue { String(decoding: $0.stderr, as: UTF8.self) } }
+    var processIdentifier: Int32 { self.process.processIdentifier }
+    var isRunning: Bool { self.process.isRunning }
+
+    /// Waits until stdout has a line starting with `prefix`; returns that line.
+    func waitForLine(startingWith prefix: String, timeout: Duration = .seconds(20)) async throws -> String {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            if let line = self.stdout.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+                return String(line)
+            }
+            if !self.process.isRunning {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("\(self.command): no line starting with \"\(prefix)\"; stdout: \(self.stdout) stderr: \(self.stderr)")
+    }
+
+    func signal(_ signal: Int32) {
+        kill(self.process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit (killing it after `timeout`) and returns its status.
+    @discardableResult
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while self.process.isRunning {
+            if clock.now > deadline {
+                self.signal(SIGKILL)
+                self.process.waitUntilExit()
+                throw TestFailure("\(self.command) did not exit within \(timeout); stderr: \(self.stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        self.process.waitUntilExit()
+        // Let the pipes' last bytes arrive.
+        try await Task.sleep(for: .milliseconds(50))
+        return self.process.terminationStatus
+    }
+
+    /// Stops the process if it still runs (test clean-up).
+    func stop() async {
+        if self.process.isRunning {
+            self.signal(SIGKILL)
+        }
+        _ = try? await self.waitForExit(timeout: .seconds(5))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,39 @@
+import Logging
+import NIOConcurrencyHelpers
+import SwitchyardServer
+
+/// Runs a `FabricServer` in this process on a free port for the duration of `body`.
+func withInProcessFabric<Result: Sendable>(
+    queueLimit: Int = ServerConfiguration.defaultOutboundQueueLimit,
+    stallTimeout: Duration = ServerConfiguration.defaultStallTimeout,
+    _ body: @escaping @Sendable (Int) async throws -> Result
+) async throws -> Result {
+    let port = NIOLockedValueBox<Int?>(nil)
+    var logger = Logger(label: "test-fabric")
+    logger.logLevel = .warning
+    let server = FabricServer(
+        configuration: ServerConfiguration(
+            host: "127.0.0.1",
+            port: 0,
+            outboundQueueLimit: queueLimit,
+            stallTimeout: stallTimeout,
+            onListening: { address in port.withLockedValue { $0 = address.port } }
+        ),
+        logger: logger
+    )
+    return try await withThrowingTaskGroup(of: Result?.self) { group in
+        group.addTask {
+            try await server.run()
+            return nil
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while port.withLockedValue({ $0 }) == nil {
+            guard clock.now < deadline else { throw TestFailure("in-process fabric did not start") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let result = try await body(port.withLockedValue { $0! })
+        group.cancelAll()
+        return result
+    }
+}
