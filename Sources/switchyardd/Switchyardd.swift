@@ -17,8 +17,11 @@ struct Switchyardd: AsyncParsableCommand {
     @Option(help: "TCP port to listen on (0 picks a free port).")
     var port: Int = 9999
 
-    @Option(name: .customLong("queue-kb"), help: "Per-connection outbound queue cap in KiB; PACKET_IN past it are dropped and counted.")
+    @Option(name: .customLong("queue-kb"), help: "Per-connection outbound queue cap in KiB; past it senders are slowed, and after the stall timeout frames are dropped and counted.")
     var queueKiB: Int = ServerConfiguration.defaultOutboundQueueLimit / 1024
+
+    @Option(name: .customLong("stall-timeout-ms"), help: "Milliseconds a subscriber over its queue cap may hold its senders back before frames to it are dropped.")
+    var stallTimeoutMilliseconds: Int = 200
 
     @OptionGroup var logging: LoggingOptions
 
@@ -29,6 +32,9 @@ struct Switchyardd: AsyncParsableCommand {
         guard self.queueKiB >= 64 else {
             throw ValidationError("--queue-kb must be at least 64, got \(self.queueKiB)")
         }
+        guard (0...60_000).contains(self.stallTimeoutMilliseconds) else {
+            throw ValidationError("--stall-timeout-ms must be between 0 and 60000, got \(self.stallTimeoutMilliseconds)")
+        }
     }
 
     func run() async throws {
@@ -38,6 +44,7 @@ struct Switchyardd: AsyncParsableCommand {
             host: host,
             port: self.port,
             outboundQueueLimit: self.queueKiB * 1024,
+            stallTimeout: .milliseconds(self.stallTimeoutMilliseconds),
             onListening: { address in
                 StandardOutput.line("[fabric] listening on \(host):\(address.port ?? 0)")
             }
