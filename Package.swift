@@ -19,6 +19,8 @@ let package = Package(
         .executable(name: "switchyardd", targets: ["switchyardd"]),
         .executable(name: "switchyard-echo", targets: ["switchyard-echo"]),
         .executable(name: "switchyard-ping", targets: ["switchyard-ping"]),
+        .executable(name: "switchyard-stats", targets: ["switchyard-stats"]),
+        .executable(name: "switchyard-sniff", targets: ["switchyard-sniff"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
     ],
@@ -38,11 +40,23 @@ let package = Package(
         .target(name: "SwitchyardPackets", swiftSettings: swiftSettings),
         .target(name: "SwitchyardFabric", dependencies: ["SwitchyardWire", "SwitchyardPackets"], swiftSettings: hotPathSettings),
 
+        // libpcap: everything pcap and BPF.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(
+            name: "SwitchyardCapture",
+            dependencies: [
+                "CPcap",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // NIO glue.
         .target(
             name: "SwitchyardServer",
             dependencies: [
-                "SwitchyardFabric", "SwitchyardWire",
+                "SwitchyardFabric", "SwitchyardWire", "SwitchyardCapture",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -63,7 +77,7 @@ let package = Package(
         .target(
             name: "SwitchyardServices",
             dependencies: [
-                "SwitchyardClient", "SwitchyardPackets", "SwitchyardWire",
+                "SwitchyardClient", "SwitchyardPackets", "SwitchyardWire", "SwitchyardCapture",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -74,6 +88,7 @@ let package = Package(
                 "SwitchyardClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -93,6 +108,22 @@ let package = Package(
             name: "switchyard-echo",
             dependencies: [
                 "SwitchyardServices", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-stats",
+            dependencies: [
+                "SwitchyardClient", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-sniff",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCapture", "SwitchyardCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -118,7 +149,8 @@ let package = Package(
             name: "SwitchyardIntegrationTests",
             dependencies: [
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
-                "switchyardd", "switchyard-echo", "switchyard-ping",
+                "SwitchyardCapture",
+                "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
             ],
             swiftSettings: swiftSettings
         ),

@@ -110,6 +110,12 @@ public final class FabricClient: Sendable {
         _ = try Self.decode(EmptyReply.self, reply, expecting: .subscribed)
     }
 
+    /// The fabric's counters (STATS_REQUEST, a Switchyard extension to v1).
+    public func statistics() async throws -> StatsReply {
+        let reply = try await self.request(Message(.statsRequest, json: EmptyReply()))
+        return try Self.decode(StatsReply.self, reply, expecting: .stats)
+    }
+
     /// Sends a frame from one of this connection's endpoints (PACKET_OUT). Checked locally, so
     /// that the fabric never has an ERROR to send for it.
     public func send(frame: [UInt8], from endpointID: UInt32) throws {

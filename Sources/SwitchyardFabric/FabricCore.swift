@@ -20,6 +20,8 @@ public struct FabricCore: Sendable {
         case reply(Message)
         /// A frame switched along a route; its deliveries went to the `deliver` closure.
         case switched(Route)
+        /// STATS_REQUEST: the server answers with its counters and the core's.
+        case statisticsRequested
     }
 
     private struct ConnectionState: Sendable {
@@ -113,6 +115,8 @@ public struct FabricCore: Sendable {
                 return .reply(try self.lookUpEndpoint(message))
             case .subscribe:
                 return .reply(try self.subscribe(message, from: connection))
+            case .statsRequest:
+                return .statisticsRequested
             default:
                 return self.reject(header, Self.unexpectedType(header.type))
             }
@@ -121,7 +125,7 @@ public struct FabricCore: Sendable {
         }
     }
 
-    private static let clientTypes: Set<MessageType> = [.hello, .endpointCreate, .endpointLookup, .subscribe, .packetOut]
+    private static let clientTypes: Set<MessageType> = [.hello, .endpointCreate, .endpointLookup, .subscribe, .packetOut, .statsRequest]
 
     private static func unexpectedType(_ type: MessageType) -> String {
         type.isFabricToClient

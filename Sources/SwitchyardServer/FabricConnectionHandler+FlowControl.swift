@@ -56,10 +56,11 @@ extension FabricConnectionHandler {
     }
 
     /// Reads from this connection only while its own output is flowing (a client that does
-    /// not read its replies is not read either) and no destination has it on hold.
+    /// not read its replies is not read either), no destination has it on hold and the
+    /// capture ring has room.
     func updateReading() {
         guard case .open = self.state, let context = self.context else { return }
-        let shouldPause = !self.isWritable || self.destinationsWaitedOn > 0
+        let shouldPause = !self.isWritable || self.destinationsWaitedOn > 0 || self.engine.isCaptureBlocked
         guard shouldPause != self.readingPaused else { return }
         self.readingPaused = shouldPause
         context.channel.setOption(ChannelOptions.autoRead, value: !shouldPause).whenComplete { _ in }

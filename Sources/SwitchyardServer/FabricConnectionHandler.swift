@@ -95,6 +95,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .open = self.state else { return }
         var buffer = self.unwrapInboundIn(data)
+        self.engine.beginRead()
         if var carried = self.inbound {
             self.inbound = nil
             carried.writeBuffer(&buffer)
@@ -116,7 +117,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.engine.flushTouched()
+        self.engine.endOfRead()
         self.updateReading()
         context.fireChannelReadComplete()
     }
@@ -138,7 +139,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     private func startLingering(context: ChannelHandlerContext) {
         self.state = .lingering
         self.inbound = nil
-        self.engine.flushTouched()
+        self.engine.endOfRead()
         context.close(mode: .output, promise: nil)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: Self.lingerAfterFramingError) {

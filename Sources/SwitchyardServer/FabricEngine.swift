@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SwitchyardCapture
 import SwitchyardFabric
 import SwitchyardWire
 
@@ -7,7 +8,8 @@ import SwitchyardWire
 ///
 /// Every connection handler lives on the same loop, so the core needs no locks and frames are
 /// switched in exactly the order they were read. Deliveries are appended to each destination's
-/// pending batch; `flushTouched()` writes every touched connection once per read.
+/// pending batch; `endOfRead()` writes every touched connection once and hands the read's
+/// frames to the capture stage.
 final class FabricEngine {
     private var core = FabricCore()
     private var handlers: [ConnectionID: FabricConnectionHandler] = [:]
@@ -17,15 +19,27 @@ final class FabricEngine {
     let stallTimeout: TimeAmount
     let logger: Logger
     let eventLoop: any EventLoop
+    private let capture: CaptureTap?
+    /// When the current read's frames arrived (one clock read per read, taken only when capturing).
+    private var readTimestamp = CaptureTimestamp(seconds: 0, nanoseconds: 0)
+    /// The capture ring is full (`block` policy): no connection is read until it has room.
+    private(set) var isCaptureBlocked = false
     private(set) var framesDelivered: UInt64 = 0
     private(set) var framesDropped: UInt64 = 0
 
-    init(eventLoop: any EventLoop, outboundQueueLimit: Int, stallTimeout: TimeAmount, logger: Logger) {
+    init(eventLoop: any EventLoop, outboundQueueLimit: Int, stallTimeout: TimeAmount, capture: CaptureSession?, logger: Logger) {
         self.eventLoop = eventLoop
         self.outboundQueueLimit = outboundQueueLimit
         self.stallTimeout = stallTimeout
         self.logger = logger
+        self.capture = capture.map(CaptureTap.init(session:))
         self.touched.reserveCapacity(64)
+        if let capture {
+            let engine = NIOLoopBound(self, eventLoop: eventLoop)
+            capture.ring.setOnSpace {
+                eventLoop.execute { engine.value.captureHasRoom() }
+            }
+        }
     }
 
     var connectionCount: Int { self.handlers.count }
@@ -49,6 +63,17 @@ final class FabricEngine {
                 "dropped": "\(drops)",
             ]
         )
+        if drops > 0 {
+            self.logger.info("connection closed after frames to it were dropped", metadata: ["connection": "\(id.rawValue)", "dropped": "\(drops)"])
+        }
+    }
+
+    /// A read is about to be processed.
+    @inline(__always)
+    func beginRead() {
+        if self.capture != nil {
+            self.readTimestamp = CaptureTimestamp.now()
+        }
     }
 
     /// Handles one decoded message from `handler`'s connection.
@@ -69,8 +94,16 @@ final class FabricEngine {
                 self.framesDropped &+= 1
             }
         }
-        if case .reply(let reply) = outcome {
+        switch outcome {
+        case .switched:
+            if let capture = self.capture {
+                frame.withUnsafeReadableBytes { capture.record($0, timestamp: self.readTimestamp) }
+            }
+        case .reply(let reply):
             handler.enqueueReply(reply)
+            self.markTouched(handler)
+        case .statisticsRequested:
+            handler.enqueueReply(Message(.stats, json: self.statistics()))
             self.markTouched(handler)
         }
     }
@@ -89,18 +122,67 @@ final class FabricEngine {
         }
     }
 
-    /// One write and flush per connection that got anything during this read.
-    func flushTouched() {
+    /// One write and flush per connection that got anything during this read; the read's
+    /// frames go to the capture ring in one piece.
+    func endOfRead() {
         for handler in self.touched {
             handler.isTouched = false
             handler.flushPending()
         }
         self.touched.removeAll(keepingCapacity: true)
+        if let capture = self.capture, capture.commit(), !self.isCaptureBlocked {
+            // Lossless recording: stop reading every client (TCP backpressure) until the
+            // writer catches up.
+            self.isCaptureBlocked = true
+            self.logger.debug("capture ring full: pausing clients")
+            self.updateReadingOfAll()
+        }
+    }
+
+    private func captureHasRoom() {
+        guard self.isCaptureBlocked else { return }
+        self.isCaptureBlocked = false
+        self.updateReadingOfAll()
+    }
+
+    private func updateReadingOfAll() {
+        for handler in self.handlers.values {
+            handler.updateReading()
+        }
     }
 
     /// Closes every client connection (shutdown); returns when all have closed.
     func closeAllConnections() -> EventLoopFuture<Void> {
         let futures = self.handlers.values.map { $0.close() }
         return EventLoopFuture.andAllComplete(futures, on: self.eventLoop)
+    }
+
+    func statistics() -> StatsReply {
+        let core = self.core.statistics
+        let captureStatistics = self.capture.map { tap -> StatsReply.Capture in
+            let s = tap.session.statistics
+            return StatsReply.Capture(
+                framesWritten: s.framesCaptured,
+                framesDropped: s.framesDroppedByBuffer,
+                framesFiltered: s.framesFiltered,
+                framesNotWritten: s.framesNotWritten,
+                bytesWritten: s.bytesWritten,
+                files: s.files,
+                currentFile: s.currentFile,
+                writeError: s.writeError
+            )
+        }
+        return StatsReply(
+            framesSwitched: core.framesSwitched,
+            framesFlooded: core.framesFlooded,
+            framesDelivered: self.framesDelivered,
+            framesDropped: self.framesDropped,
+            framesRejected: core.framesRejected,
+            endpoints: self.core.allEndpoints.count,
+            connections: self.handlers.sorted { $0.key < $1.key }.map {
+                StatsReply.Connection(id: $0.key.rawValue, dropped: $0.value.framesDropped, stalled: $0.value.isStalled)
+            },
+            capture: captureStatistics
+        )
     }
 }

@@ -33,9 +33,10 @@ public final class FabricServer: Service {
         let logger = self.logger
         let (seconds, attoseconds) = self.configuration.stallTimeout.components
         let stallTimeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let capture = self.configuration.capture
         let engine = try await eventLoop.submit {
             NIOLoopBound(
-                FabricEngine(eventLoop: eventLoop, outboundQueueLimit: queueLimit, stallTimeout: stallTimeout, logger: logger),
+                FabricEngine(eventLoop: eventLoop, outboundQueueLimit: queueLimit, stallTimeout: stallTimeout, capture: capture, logger: logger),
                 eventLoop: eventLoop
             )
         }.get()

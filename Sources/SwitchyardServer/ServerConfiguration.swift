@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SwitchyardCapture
 
 /// What a fabric needs to know before it starts.
 public struct ServerConfiguration: Sendable {
@@ -12,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     /// How long a subscriber may hold its senders back (its queue over the cap) before it is
     /// declared stalled and frames to it are dropped instead.
     public var stallTimeout: Duration
+    /// The capture stage every switched frame passes, if recording.
+    public var capture: CaptureSession?
     /// Called once the listening socket is bound, with the address it got.
     public var onListening: @Sendable (SocketAddress) -> Void
 
@@ -28,12 +31,14 @@ public struct ServerConfiguration: Sendable {
         port: Int = 9999,
         outboundQueueLimit: Int = Self.defaultOutboundQueueLimit,
         stallTimeout: Duration = Self.defaultStallTimeout,
+        capture: CaptureSession? = nil,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.host = host
         self.port = port
         self.outboundQueueLimit = outboundQueueLimit
         self.stallTimeout = stallTimeout
+        self.capture = capture
         self.onListening = onListening
     }
 }

@@ -21,6 +21,13 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let packetIn = MessageType(rawValue: 31)
     public static let error = MessageType(rawValue: 100)
 
+    // Extensions (docs/protocol.md, "Extensions"): sent only to clients that ask.
+
+    /// Asks for the fabric's counters (STATS_REQUEST).
+    public static let statsRequest = MessageType(rawValue: 40)
+    /// The fabric's counters as JSON (STATS), the answer to STATS_REQUEST.
+    public static let stats = MessageType(rawValue: 41)
+
     /// The name used in protocol-v1-facts.md, or the number for types this build does not know.
     public var description: String {
         switch self {
@@ -35,6 +42,8 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .packetOut: "PACKET_OUT"
         case .packetIn: "PACKET_IN"
         case .error: "ERROR"
+        case .statsRequest: "STATS_REQUEST"
+        case .stats: "STATS"
         default: "type \(self.rawValue)"
         }
     }
@@ -42,7 +51,7 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     /// Types a fabric sends; a client sending one of these gets ERROR.
     public var isFabricToClient: Bool {
         switch self {
-        case .welcome, .endpointCreated, .endpointInfo, .subscribed, .packetIn, .error: true
+        case .welcome, .endpointCreated, .endpointInfo, .subscribed, .packetIn, .error, .stats: true
         default: false
         }
     }

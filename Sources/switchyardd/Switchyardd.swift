@@ -1,14 +1,25 @@
 import ArgumentParser
 import Logging
 import ServiceLifecycle
+import SwitchyardCapture
 import SwitchyardCommandLine
 import SwitchyardServer
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 @main
 struct Switchyardd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyardd",
-        abstract: "Switch raw Ethernet frames between Switchyard endpoints (protocol v1)."
+        abstract: "Switch raw Ethernet frames between Switchyard endpoints (protocol v1).",
+        discussion: """
+            Prints "[fabric] listening on HOST:PORT" when ready (on stderr when the capture goes \
+            to stdout). Rotated captures are named NAME_00001.EXT, NAME_00002.EXT, ...
+            """
     )
 
     @Option(help: "Address to listen on.")
@@ -22,6 +33,8 @@ struct Switchyardd: AsyncParsableCommand {
 
     @Option(name: .customLong("stall-timeout-ms"), help: "Milliseconds a subscriber over its queue cap may hold its senders back before frames to it are dropped.")
     var stallTimeoutMilliseconds: Int = 200
+
+    @OptionGroup(title: "Capture") var capture: CaptureOptions
 
     @OptionGroup var logging: LoggingOptions
 
@@ -38,15 +51,32 @@ struct Switchyardd: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A full disk or a closed capture pipe is a write error to report, not a reason to die.
+        signal(SIGXFSZ, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
         let logger = self.logging.makeLogger(label: "switchyardd")
+
+        var session: CaptureSession?
+        if let configuration = self.capture.configuration {
+            do {
+                session = try await CaptureSession.start(configuration, logger: logger)
+            } catch {
+                StandardOutput.error("switchyardd: \(error)")
+                throw ExitCode(2)
+            }
+        }
+
         let host = self.host
+        let readyOnStderr = self.capture.path == "-"
         let configuration = ServerConfiguration(
             host: host,
             port: self.port,
             outboundQueueLimit: self.queueKiB * 1024,
             stallTimeout: .milliseconds(self.stallTimeoutMilliseconds),
+            capture: session,
             onListening: { address in
-                StandardOutput.line("[fabric] listening on \(host):\(address.port ?? 0)")
+                let line = "[fabric] listening on \(host):\(address.port ?? 0)"
+                readyOnStderr ? StandardOutput.error(line) : StandardOutput.line(line)
             }
         )
         let server = FabricServer(configuration: configuration, logger: logger)
@@ -57,10 +87,18 @@ struct Switchyardd: AsyncParsableCommand {
                 logger: logger
             )
         )
+        var failure: FabricServerError?
         do {
             try await group.run()
         } catch let error as FabricServerError {
-            StandardOutput.error("switchyardd: \(error)")
+            failure = error
+        }
+        if let session {
+            let statistics = await session.finish()
+            StandardOutput.error(statistics.summary)
+        }
+        if let failure {
+            StandardOutput.error("switchyardd: \(failure)")
             throw ExitCode(1)
         }
     }

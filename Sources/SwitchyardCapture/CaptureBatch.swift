@@ -1,0 +1,41 @@
+/// The frames one socket read switched, copied (up to the snapshot length) for the writer.
+///
+/// The switching thread fills a batch and hands it over whole, so the ring's lock is taken
+/// once per read, not once per frame; batches are recycled, so steady capture allocates nothing.
+public struct CaptureBatch: Sendable {
+    struct Record: Sendable {
+        var offset: Int
+        var capturedLength: Int
+        var originalLength: Int
+        var timestamp: CaptureTimestamp
+    }
+
+    private(set) var bytes: [UInt8] = []
+    private(set) var records: [Record] = []
+
+    public init() {}
+
+    public var frameCount: Int { self.records.count }
+    public var byteCount: Int { self.bytes.count }
+    public var isEmpty: Bool { self.records.isEmpty }
+
+    /// Copies the captured part of one frame.
+    public mutating func append(_ captured: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp) {
+        self.records.append(Record(offset: self.bytes.count, capturedLength: captured.count, originalLength: originalLength, timestamp: timestamp))
+        self.bytes.append(contentsOf: captured)
+    }
+
+    public mutating func removeAll() {
+        self.bytes.removeAll(keepingCapacity: true)
+        self.records.removeAll(keepingCapacity: true)
+    }
+
+    /// Calls `body` for each frame in order.
+    func forEach(_ body: (UnsafeRawBufferPointer, Record) -> Void) {
+        self.bytes.withUnsafeBytes { all in
+            for record in self.records {
+                body(UnsafeRawBufferPointer(rebasing: all[record.offset..<(record.offset + record.capturedLength)]), record)
+            }
+        }
+    }
+}

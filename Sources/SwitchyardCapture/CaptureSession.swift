@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// A running capture: the ring and the writer thread behind it.
+///
+/// `start` returns once the filter has compiled and the first file exists, so a bad filter or
+/// an unwritable path stops the daemon before it listens. `finish` drains the ring, flushes and
+/// closes the files.
+public final class CaptureSession: Sendable {
+    public let configuration: CaptureConfiguration
+    public let ring: CaptureRing
+    private let published = NIOLockedValueBox(CaptureStatistics())
+    private let completion = NIOLockedValueBox(Completion())
+
+    private struct Completion {
+        var finished = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private init(configuration: CaptureConfiguration) {
+        self.configuration = configuration
+        self.ring = CaptureRing(byteLimit: configuration.bufferBytes, frameLimit: configuration.bufferFrames)
+    }
+
+    public static func start(_ configuration: CaptureConfiguration, logger: Logger) async throws(PcapError) -> CaptureSession {
+        let session = CaptureSession(configuration: configuration)
+        let result: Result<Void, PcapError> = await withCheckedContinuation { started in
+            let thread = Thread {
+                let writer: CaptureWriter
+                do throws(PcapError) {
+                    writer = try CaptureWriter(configuration: configuration, published: session.published, logger: logger)
+                } catch {
+                    started.resume(returning: .failure(error))
+                    session.markFinished()
+                    return
+                }
+                started.resume(returning: .success(()))
+                writer.run(draining: session.ring)
+                session.markFinished()
+            }
+            thread.name = "switchyard-capture"
+            thread.start()
+        }
+        try result.get()
+        return session
+    }
+
+    /// The writer's counters so far (drops by a full ring are counted by the `CaptureTap`).
+    public var statistics: CaptureStatistics {
+        self.published.withLockedValue { $0 }
+    }
+
+    /// Adds frames the tap could not put in the ring.
+    func countDropped(_ frames: UInt64) {
+        self.published.withLockedValue { $0.framesDroppedByBuffer += frames }
+    }
+
+    /// Drains the ring, flushes and closes the files; returns the final counters.
+    public func finish() async -> CaptureStatistics {
+        self.ring.finish()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = self.completion.withLockedValue { completion -> Bool in
+                if completion.finished {
+                    return true
+                }
+                completion.waiters.append(continuation)
+                return false
+            }
+            if done {
+                continuation.resume()
+            }
+        }
+        return self.statistics
+    }
+
+    private func markFinished() {
+        let waiters = self.completion.withLockedValue { completion in
+            completion.finished = true
+            defer { completion.waiters.removeAll() }
+            return completion.waiters
+        }
+        for waiter in waiters {
+            waiter.resume()
+        }
+    }
+}

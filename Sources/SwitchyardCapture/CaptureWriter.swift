@@ -1,0 +1,154 @@
+import Logging
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The capture writer thread's work: drains the ring through libpcap into files, applying the
+/// filter, the rotation rules and the flush policy. Lives on that thread only.
+final class CaptureWriter {
+    private let configuration: CaptureConfiguration
+    private let filter: PcapFilter?
+    private var files: CaptureFileSet
+    private var dumper: PcapDumper?
+    private var fileOpenedAt = CaptureTimestamp.now()
+    private var lastFlush = CaptureTimestamp.now()
+    private var dirty = false
+    private var statistics = CaptureStatistics()
+    private let published: NIOLockedValueBox<CaptureStatistics>
+    private let logger: Logger
+
+    /// Compiles the filter and creates the first file, so that a bad filter or an unwritable
+    /// path is reported before the fabric starts.
+    init(configuration: CaptureConfiguration, published: NIOLockedValueBox<CaptureStatistics>, logger: Logger) throws(PcapError) {
+        self.configuration = configuration
+        self.published = published
+        self.logger = logger
+        self.filter = try configuration.filter.map { (expression: String) throws(PcapError) in
+            try PcapFilter(expression: expression, snapshotLength: configuration.snapshotLength)
+        }
+        self.files = CaptureFileSet(configuration: configuration)
+        try self.openNextFile()
+        self.publish()
+    }
+
+    /// Writes batches until the ring is finished, then flushes and closes.
+    func run(draining ring: CaptureRing) {
+        while let batches = ring.take(timeout: CaptureConfiguration.flushInterval) {
+            for batch in batches {
+                self.write(batch)
+            }
+            ring.recycle(batches)
+            self.flushIfDue()
+            self.publish()
+        }
+        if let dumper = self.dumper {
+            do {
+                try dumper.close()
+            } catch {
+                self.fail(error)
+            }
+            self.statistics.bytesWritten = self.closedBytes + dumper.fileSize
+            self.dumper = nil
+        }
+        self.publish()
+    }
+
+    /// Bytes of files already closed (the current file's are added from its size).
+    private var closedBytes: Int64 = 0
+
+    private func write(_ batch: CaptureBatch) {
+        batch.forEach { bytes, record in
+            guard self.statistics.writeError == nil else {
+                self.statistics.framesNotWritten += 1
+                return
+            }
+            if let filter = self.filter, !filter.matches(bytes, originalLength: record.originalLength) {
+                self.statistics.framesFiltered += 1
+                return
+            }
+            do throws(PcapError) {
+                try self.rotateIfDue(nextRecordSize: Int64(16 + bytes.count))
+                try self.dumper?.write(bytes, originalLength: record.originalLength, timestamp: record.timestamp)
+                self.statistics.framesCaptured += 1
+                self.dirty = true
+                if self.configuration.packetBuffered {
+                    try self.flush()
+                }
+            } catch {
+                self.statistics.framesNotWritten += 1
+                self.fail(error)
+            }
+        }
+    }
+
+    private func rotateIfDue(nextRecordSize: Int64) throws(PcapError) {
+        guard self.configuration.rotates, let dumper = self.dumper else { return }
+        let hasRecords = dumper.fileSize > 24
+        var due = false
+        if let limit = self.configuration.fileSizeLimit, hasRecords, dumper.fileSize + nextRecordSize > limit {
+            due = true
+        }
+        if let duration = self.configuration.fileDuration,
+           Double(CaptureTimestamp.now().totalNanoseconds - self.fileOpenedAt.totalNanoseconds) / 1e9 >= duration {
+            due = true
+        }
+        if due {
+            try dumper.close()
+            self.closedBytes += dumper.fileSize
+            self.dumper = nil
+            try self.openNextFile()
+        }
+    }
+
+    private func openNextFile() throws(PcapError) {
+        let (path, expired) = self.files.next()
+        self.dumper = try PcapDumper(path: path, snapshotLength: self.configuration.snapshotLength)
+        self.fileOpenedAt = CaptureTimestamp.now()
+        self.statistics.files += 1
+        self.statistics.currentFile = path
+        if let expired {
+            unlink(expired)
+        }
+    }
+
+    private func flushIfDue() {
+        guard self.dirty else { return }
+        let now = CaptureTimestamp.now()
+        if Double(now.totalNanoseconds - self.lastFlush.totalNanoseconds) / 1e9 >= CaptureConfiguration.flushInterval {
+            do {
+                try self.flush()
+            } catch {
+                self.fail(error)
+            }
+        }
+    }
+
+    private func flush() throws(PcapError) {
+        self.lastFlush = CaptureTimestamp.now()
+        self.dirty = false
+        try self.dumper?.flush()
+    }
+
+    /// The first write error stops writing; it is logged once and reported in the summary.
+    private func fail(_ error: PcapError) {
+        guard self.statistics.writeError == nil else { return }
+        self.statistics.writeError = error.message
+        self.logger.error("capture stopped: \(error.message); switching goes on, frames are counted as not written")
+    }
+
+    private func publish() {
+        if let dumper = self.dumper {
+            self.statistics.bytesWritten = self.closedBytes + dumper.fileSize
+        }
+        let snapshot = self.statistics
+        self.published.withLockedValue { published in
+            let dropped = published.framesDroppedByBuffer
+            published = snapshot
+            published.framesDroppedByBuffer = dropped
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import CPcap
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Writes one classic pcap file (Ethernet, nanosecond timestamps) through libpcap's dump API.
+///
+/// The file is opened with our own stdio stream and buffer so that the buffer only reaches the
+/// disk at a record boundary (`write` flushes first when a record would not fit): a process
+/// killed at any moment leaves a file that readers accept up to its last flush.
+public final class PcapDumper {
+    /// Bytes of the stdio buffer between libpcap and the file.
+    public static let streamBufferSize = 1 << 20
+
+    public let path: String
+    private let handle: OpaquePointer
+    private var dumper: OpaquePointer?
+    private var bufferedBytes = 0
+
+    /// Creates (truncates) `path`, or writes to stdout when `path` is "-".
+    public init(path: String, snapshotLength: Int) throws(PcapError) {
+        self.path = path
+        let stream: UnsafeMutablePointer<FILE>?
+        if path == "-" {
+            stream = fdopen(dup(STDOUT_FILENO), "wb")
+        } else {
+            stream = fopen(path, "wb")
+        }
+        guard let stream else {
+            throw PcapError(.cannotCreateFile, "cannot write capture file \(path): \(Pcap.errnoText())")
+        }
+        setvbuf(stream, nil, _IOFBF, Self.streamBufferSize)
+        let handle: OpaquePointer
+        do {
+            handle = try Pcap.openDead(snapshotLength: snapshotLength)
+        } catch {
+            fclose(stream)
+            throw error
+        }
+        guard let dumper = pcap_dump_fopen(handle, stream) else {
+            let message = Pcap.lastError(handle)
+            fclose(stream)
+            pcap_close(handle)
+            throw PcapError(.cannotCreateFile, "cannot write capture file \(path): \(message)")
+        }
+        self.handle = handle
+        self.dumper = dumper
+        // The file header (24 bytes) is in the buffer.
+        self.bufferedBytes = 24
+    }
+
+    deinit {
+        if let dumper = self.dumper {
+            pcap_dump_close(dumper)
+        }
+        pcap_close(self.handle)
+    }
+
+    /// Appends one record. `bytes` holds the captured part of a frame of `originalLength` bytes.
+    public func write(_ bytes: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp) throws(PcapError) {
+        guard let dumper = self.dumper else { return }
+        let recordSize = 16 + bytes.count
+        if self.bufferedBytes + recordSize > Self.streamBufferSize {
+            try self.flush()
+        }
+        var header = pcap_pkthdr()
+        header.ts.tv_sec = Int(timestamp.seconds)
+        // A nanosecond-precision handle keeps nanoseconds in tv_usec.
+        header.ts.tv_usec = Int(timestamp.nanoseconds)
+        header.caplen = UInt32(bytes.count)
+        header.len = UInt32(originalLength)
+        withUnsafePointer(to: &header) { headerPointer in
+            let user = UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self)
+            pcap_dump(user, headerPointer, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(user))
+        }
+        self.bufferedBytes += recordSize
+        try self.checkStream()
+    }
+
+    /// Pushes buffered records to the file.
+    public func flush() throws(PcapError) {
+        guard let dumper = self.dumper else { return }
+        self.bufferedBytes = 0
+        if pcap_dump_flush(dumper) != 0 {
+            throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText())")
+        }
+        try self.checkStream()
+    }
+
+    /// Bytes in the file so far, buffered ones included.
+    public var fileSize: Int64 {
+        guard let dumper = self.dumper else { return 0 }
+        return pcap_dump_ftell64(dumper)
+    }
+
+    /// Flushes and closes the file; later writes are ignored.
+    public func close() throws(PcapError) {
+        guard let dumper = self.dumper else { return }
+        defer {
+            pcap_dump_close(dumper)
+            self.dumper = nil
+        }
+        try self.flush()
+    }
+
+    /// `pcap_dump` returns nothing: a failed write shows only in the stream's error flag.
+    private func checkStream() throws(PcapError) {
+        guard let dumper = self.dumper, let stream = pcap_dump_file(dumper) else { return }
+        if ferror(stream) != 0 {
+            let code = errno
+            clearerr(stream)
+            throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText(code))")
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import CPcap
+
+/// One record read from a capture file.
+public struct PcapRecord: Hashable, Sendable {
+    public var timestamp: CaptureTimestamp
+    /// The frame's length on the wire; `bytes` may be shorter (snapshot length).
+    public var originalLength: Int
+    public var bytes: [UInt8]
+
+    public init(timestamp: CaptureTimestamp, originalLength: Int, bytes: [UInt8]) {
+        self.timestamp = timestamp
+        self.originalLength = originalLength
+        self.bytes = bytes
+    }
+}
+
+/// Reads a pcap or pcapng file through libpcap, with nanosecond timestamps whatever the file's
+/// own precision.
+public final class PcapReader {
+    public let path: String
+    private let handle: OpaquePointer
+
+    /// Opens `path` ("-" reads stdin). Only Ethernet captures are accepted unless
+    /// `requireEthernet` is false.
+    public init(path: String, requireEthernet: Bool = true) throws(PcapError) {
+        self.path = path
+        self.handle = try Pcap.call(.cannotOpenFile, "cannot read \(path)") { errorBuffer in
+            pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), errorBuffer)
+        }
+        if requireEthernet, pcap_datalink(self.handle) != Pcap.linkTypeEthernet {
+            let name = pcap_datalink_val_to_name(pcap_datalink(self.handle)).map { String(cString: $0) } ?? "\(pcap_datalink(self.handle))"
+            pcap_close(self.handle)
+            throw PcapError(.unsupportedLinkType, "\(path): link type \(name), but Switchyard records Ethernet (EN10MB)")
+        }
+    }
+
+    deinit {
+        pcap_close(self.handle)
+    }
+
+    /// The next record, or nil at the end of the file. A damaged file throws `.badFile`.
+    public func next() throws(PcapError) -> PcapRecord? {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        switch pcap_next_ex(self.handle, &header, &data) {
+        case 1:
+            guard let header, let data else { return nil }
+            let record = header.pointee
+            return PcapRecord(
+                timestamp: CaptureTimestamp(seconds: Int64(record.ts.tv_sec), nanoseconds: UInt32(record.ts.tv_usec)),
+                originalLength: Int(record.len),
+                bytes: Array(UnsafeBufferPointer(start: data, count: Int(record.caplen)))
+            )
+        case PCAP_ERROR_BREAK:
+            return nil
+        default:
+            throw PcapError(.badFile, "\(self.path): \(Pcap.lastError(self.handle))")
+        }
+    }
+
+    /// Every remaining record.
+    public func readAll() throws(PcapError) -> [PcapRecord] {
+        var records: [PcapRecord] = []
+        while let record = try self.next() {
+            records.append(record)
+        }
+        return records
+    }
+}

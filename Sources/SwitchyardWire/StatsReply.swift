@@ -1,0 +1,107 @@
+/// STATS (41): the fabric's counters, answering STATS_REQUEST (40, payload `{}`).
+///
+/// Field names are snake_case JSON, like the rest of v1; new fields may be added and readers
+/// ignore fields they do not know.
+public struct StatsReply: Codable, Hashable, Sendable {
+    /// PACKET_OUT frames accepted and switched.
+    public var framesSwitched: UInt64
+    /// Of those, flooded (broadcast, multicast, unknown unicast).
+    public var framesFlooded: UInt64
+    /// PACKET_IN messages queued to subscribers.
+    public var framesDelivered: UInt64
+    /// PACKET_IN not delivered because their subscriber was stalled.
+    public var framesDropped: UInt64
+    /// PACKET_OUT refused with ERROR.
+    public var framesRejected: UInt64
+    public var endpoints: Int
+    public var connections: [Connection]
+    /// Present when the fabric records (`switchyardd --capture`).
+    public var capture: Capture?
+
+    public init(
+        framesSwitched: UInt64,
+        framesFlooded: UInt64,
+        framesDelivered: UInt64,
+        framesDropped: UInt64,
+        framesRejected: UInt64,
+        endpoints: Int,
+        connections: [Connection],
+        capture: Capture?
+    ) {
+        self.framesSwitched = framesSwitched
+        self.framesFlooded = framesFlooded
+        self.framesDelivered = framesDelivered
+        self.framesDropped = framesDropped
+        self.framesRejected = framesRejected
+        self.endpoints = endpoints
+        self.connections = connections
+        self.capture = capture
+    }
+
+    public struct Connection: Codable, Hashable, Sendable {
+        public var id: UInt64
+        /// Frames dropped for this connection because it stopped reading.
+        public var dropped: UInt64
+        /// True while frames to it are being dropped.
+        public var stalled: Bool
+
+        public init(id: UInt64, dropped: UInt64, stalled: Bool) {
+            self.id = id
+            self.dropped = dropped
+            self.stalled = stalled
+        }
+    }
+
+    public struct Capture: Codable, Hashable, Sendable {
+        public var framesWritten: UInt64
+        public var framesDropped: UInt64
+        public var framesFiltered: UInt64
+        public var framesNotWritten: UInt64
+        public var bytesWritten: Int64
+        public var files: Int
+        public var currentFile: String?
+        public var writeError: String?
+
+        public init(
+            framesWritten: UInt64,
+            framesDropped: UInt64,
+            framesFiltered: UInt64,
+            framesNotWritten: UInt64,
+            bytesWritten: Int64,
+            files: Int,
+            currentFile: String?,
+            writeError: String?
+        ) {
+            self.framesWritten = framesWritten
+            self.framesDropped = framesDropped
+            self.framesFiltered = framesFiltered
+            self.framesNotWritten = framesNotWritten
+            self.bytesWritten = bytesWritten
+            self.files = files
+            self.currentFile = currentFile
+            self.writeError = writeError
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case framesWritten = "frames_written"
+            case framesDropped = "frames_dropped"
+            case framesFiltered = "frames_filtered"
+            case framesNotWritten = "frames_not_written"
+            case bytesWritten = "bytes_written"
+            case files
+            case currentFile = "current_file"
+            case writeError = "write_error"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case framesSwitched = "frames_switched"
+        case framesFlooded = "frames_flooded"
+        case framesDelivered = "frames_delivered"
+        case framesDropped = "frames_dropped"
+        case framesRejected = "frames_rejected"
+        case endpoints
+        case connections
+        case capture
+    }
+}

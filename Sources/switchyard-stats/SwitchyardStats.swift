@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import SwitchyardClient
+import SwitchyardCommandLine
+import SwitchyardWire
+
+@main
+struct SwitchyardStats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard-stats",
+        abstract: "Print a fabric's counters: frames switched, delivered, dropped, and capture progress."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(help: "Print the counters as JSON (the STATS payload) for scripts.")
+    var json = false
+
+    func run() async throws {
+        try await ToolFailure.reporting("switchyard-stats") {
+            let client = try await self.connection.connect(clientName: "switchyard-stats")
+            let statistics: StatsReply
+            do {
+                statistics = try await client.statistics()
+            } catch {
+                await client.close()
+                throw error
+            }
+            await client.close()
+            if self.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                StandardOutput.line(String(decoding: try encoder.encode(statistics), as: UTF8.self))
+            } else {
+                Self.describe(statistics).forEach(StandardOutput.line)
+            }
+        }
+    }
+
+    static func describe(_ s: StatsReply) -> [String] {
+        let stalled = s.connections.filter(\.stalled).count
+        let dropping = s.connections.filter { $0.dropped > 0 }
+        var lines = [
+            "frames switched:  \(s.framesSwitched) (\(s.framesFlooded) flooded, \(s.framesRejected) refused)",
+            "frames delivered: \(s.framesDelivered)",
+            "frames dropped:   \(s.framesDropped)" + (dropping.isEmpty ? "" : " (connections \(dropping.map { "\($0.id): \($0.dropped)" }.joined(separator: ", ")))"),
+            "endpoints:        \(s.endpoints)",
+            "connections:      \(s.connections.count)" + (stalled > 0 ? " (\(stalled) stalled)" : ""),
+        ]
+        if let capture = s.capture {
+            var line = "capture:          \(capture.framesWritten) frames written, \(capture.framesDropped) dropped by capture buffer, \(capture.files) file\(capture.files == 1 ? "" : "s"), \(capture.bytesWritten) bytes"
+            if capture.framesFiltered > 0 {
+                line += ", \(capture.framesFiltered) filtered out"
+            }
+            if let file = capture.currentFile {
+                line += ", current \(file)"
+            }
+            lines.append(line)
+            if let error = capture.writeError {
+                lines.append("capture error:    \(error) (\(capture.framesNotWritten) frames not written)")
+            }
+        } else {
+            lines.append("capture:          off")
+        }
+        return lines
+    }
+}
