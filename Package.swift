@@ -144,6 +144,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SwitchyardPacketsTests", dependencies: ["SwitchyardPackets"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardCaptureTests", dependencies: ["SwitchyardCapture", "SwitchyardPackets"], swiftSettings: swiftSettings),
         .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SwitchyardIntegrationTests",

@@ -13,8 +13,8 @@ public final class PcapFilter {
         self.expression = expression
         self.handle = try Pcap.openDead(snapshotLength: snapshotLength)
         if pcap_compile(self.handle, &self.program, expression, 1, PCAP_NETMASK_UNKNOWN) != 0 {
+            // deinit still runs (every property is set) and releases the handle.
             let message = Pcap.lastError(self.handle)
-            pcap_close(self.handle)
             throw PcapError(.invalidFilter, "invalid filter \"\(expression)\": \(message)")
         }
     }

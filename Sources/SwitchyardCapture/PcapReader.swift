@@ -28,8 +28,8 @@ public final class PcapReader {
             pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), errorBuffer)
         }
         if requireEthernet, pcap_datalink(self.handle) != Pcap.linkTypeEthernet {
+            // deinit still runs (every property is set) and closes the handle.
             let name = pcap_datalink_val_to_name(pcap_datalink(self.handle)).map { String(cString: $0) } ?? "\(pcap_datalink(self.handle))"
-            pcap_close(self.handle)
             throw PcapError(.unsupportedLinkType, "\(path): link type \(name), but Switchyard records Ethernet (EN10MB)")
         }
     }

@@ -41,16 +41,22 @@ final class ChildProcess: Sendable {
     }
 
     var stdout: String { self.output.withLockedValue { String(decoding: $0.stdout, as: UTF8.self) } }
+    var stdoutBytes: [UInt8] { self.output.withLockedValue { Array($0.stdout) } }
     var stderr: String { self.output.withLockedValue { String(decoding: $0.stderr, as: UTF8.self) } }
     var processIdentifier: Int32 { self.process.processIdentifier }
     var isRunning: Bool { self.process.isRunning }
 
-    /// Waits until stdout has a line starting with `prefix`; returns that line.
-    func waitForLine(startingWith prefix: String, timeout: Duration = .seconds(20)) async throws -> String {
+    enum Stream {
+        case stdout, stderr
+    }
+
+    /// Waits until stdout (or stderr) has a line starting with `prefix`; returns that line.
+    func waitForLine(startingWith prefix: String, on stream: Stream = .stdout, timeout: Duration = .seconds(20)) async throws -> String {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while clock.now < deadline {
-            if let line = self.stdout.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+            let text = stream == .stdout ? self.stdout : self.stderr
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
                 return String(line)
             }
             if !self.process.isRunning {

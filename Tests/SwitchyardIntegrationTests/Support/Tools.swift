@@ -38,9 +38,9 @@ struct FabricProcess {
     let process: ChildProcess
     let port: Int
 
-    static func ours(_ extraArguments: [String] = []) async throws -> FabricProcess {
+    static func ours(_ extraArguments: [String] = [], readyOn stream: ChildProcess.Stream = .stdout) async throws -> FabricProcess {
         let process = try ChildProcess(Tools.executable("switchyardd"), ["--port", "0"] + extraArguments)
-        return try await FabricProcess(process: process)
+        return try await FabricProcess(process: process, readyOn: stream)
     }
 
     static func peer() async throws -> FabricProcess {
@@ -48,12 +48,44 @@ struct FabricProcess {
         return try await FabricProcess(process: process)
     }
 
-    private init(process: ChildProcess) async throws {
+    /// A fabric some other way started (through a shell, say).
+    static func attach(_ process: ChildProcess) async throws -> FabricProcess {
+        try await FabricProcess(process: process)
+    }
+
+    private init(process: ChildProcess, readyOn stream: ChildProcess.Stream = .stdout) async throws {
         self.process = process
-        let line = try await process.waitForLine(startingWith: "[fabric] listening on ")
+        let line = try await process.waitForLine(startingWith: "[fabric] listening on ", on: stream)
         guard let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
             throw TestFailure("unreadable ready line: \(line)")
         }
         self.port = port
+    }
+}
+
+/// Runs a command to completion (tcpdump, tshark, a shell) and returns its status and output.
+func runCommand(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let path = executable.hasPrefix("/") ? executable : (Tools.which(executable) ?? executable)
+    let process = try ChildProcess(URL(fileURLWithPath: path), arguments, environment: environment)
+    let status = try await process.waitForExit(timeout: .seconds(60))
+    return (status, process.stdout, process.stderr)
+}
+
+extension Tools {
+    static func which(_ name: String) -> String? {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin:/usr/sbin:/sbin")
+            .split(separator: ":")
+            .map { "\($0)/\(name)" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static var tcpdumpAvailable: Bool { which("tcpdump") != nil }
+    static var tsharkAvailable: Bool { which("tshark") != nil }
+
+    /// A fresh temporary directory for one test's files.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
     }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+@testable import SwitchyardCapture
+import Testing
+
+@Test(arguments: [
+    ("/tmp/out.pcap", 1, "/tmp/out_00001.pcap"),
+    ("/tmp/out.pcap", 42, "/tmp/out_00042.pcap"),
+    ("rec", 3, "rec_00003"),
+    ("/a.b/rec", 7, "/a.b/rec_00007"),
+    ("dir/.hidden", 2, "dir/.hidden_00002"),
+])
+func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: String) {
+    #expect(CaptureFileSet.numberedPath(base, index) == expected)
+}
+
+@Test func aFileRingKeepsTheNewestN() {
+    var configuration = CaptureConfiguration(path: "/tmp/r.pcap")
+    configuration.fileSizeLimit = 1_000_000
+    configuration.fileCount = 2
+    var files = CaptureFileSet(configuration: configuration)
+    #expect(files.next() == ("/tmp/r_00001.pcap", nil))
+    #expect(files.next() == ("/tmp/r_00002.pcap", nil))
+    #expect(files.next() == ("/tmp/r_00003.pcap", "/tmp/r_00001.pcap"))
+    #expect(files.kept == ["/tmp/r_00002.pcap", "/tmp/r_00003.pcap"])
+}
+
+@Test func sessionWritesEveryBatchedFrameInOrderAndSummarises() async throws {
+    let path = try temporaryPath("session.pcap")
+    var configuration = CaptureConfiguration(path: path)
+    configuration.bufferBytes = 4096
+    let session = try await CaptureSession.start(configuration, logger: Logger(label: "test"))
+    let tap = CaptureTap(session: session)
+    var blocked = 0
+    for index in 0..<1000 {
+        let frame = sampleFrame(index, payloadLength: 1000)
+        frame.withUnsafeBytes { tap.record($0, timestamp: CaptureTimestamp(totalNanoseconds: Int64(index))) }
+        if index % 10 == 9, tap.commit() {
+            // Over the ring's limit: the fabric would pause its clients here.
+            blocked += 1
+            while session.ring.room.bytes == 0 {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+    let statistics = await session.finish()
+    #expect(statistics.framesCaptured == 1000)
+    #expect(statistics.framesDroppedByBuffer == 0)
+    #expect(statistics.summary == "1000 frames captured, 0 dropped by capture buffer, 1 file")
+    #expect(blocked == 100, "every 10-frame batch (10 KB) fills a 4 KiB ring")
+    let records = try PcapReader(path: path).readAll()
+    #expect(records.map(\.bytes) == (0..<1000).map { sampleFrame($0, payloadLength: 1000) })
+    #expect(records.map(\.timestamp.totalNanoseconds) == (0..<1000).map(Int64.init))
+}
+
+@Test func dropPolicyCountsWhatDoesNotFit() async throws {
+    let path = try temporaryPath("drop.pcap")
+    var configuration = CaptureConfiguration(path: path)
+    configuration.bufferBytes = 1000
+    configuration.overflow = .drop
+    let session = try await CaptureSession.start(configuration, logger: Logger(label: "test"))
+    let tap = CaptureTap(session: session)
+    for index in 0..<100 {
+        let frame = sampleFrame(index, payloadLength: 100)
+        frame.withUnsafeBytes { tap.record($0, timestamp: .now()) }
+    }
+    #expect(!tap.commit(), "drop never asks the fabric to pause")
+    let statistics = await session.finish()
+    #expect(statistics.framesCaptured + statistics.framesDroppedByBuffer == 100)
+    #expect(statistics.framesDroppedByBuffer >= 90, "one read of 100 frames does not fit a 1000-byte ring")
+    #expect(try PcapReader(path: path).readAll().count == Int(statistics.framesCaptured))
+}
+
+@Test func filterAndRotationApplyInTheWriter() async throws {
+    let path = try temporaryPath("rot.pcap")
+    var configuration = CaptureConfiguration(path: path)
+    configuration.fileSizeLimit = 10_000
+    configuration.fileCount = 3
+    configuration.filter = "udp"
+    let session = try await CaptureSession.start(configuration, logger: Logger(label: "test"))
+    let tap = CaptureTap(session: session)
+    for index in 0..<400 {
+        let frame = sampleFrame(index, payloadLength: 200)
+        frame.withUnsafeBytes { tap.record($0, timestamp: .now()) }
+        let notUDP = [UInt8](repeating: 0xFF, count: 12) + [0x88, 0xB5, 0, 0]
+        notUDP.withUnsafeBytes { tap.record($0, timestamp: .now()) }
+        _ = tap.commit()
+    }
+    let statistics = await session.finish()
+    #expect(statistics.framesFiltered == 400)
+    #expect(statistics.framesCaptured == 400)
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+    #expect(files.count == 3)
+    #expect(files.last == "rot_\(String(format: "%05d", statistics.files)).pcap")
+    for file in files {
+        let full = directory.appendingPathComponent(file).path
+        let size = try FileManager.default.attributesOfItem(atPath: full)[.size] as! Int
+        #expect(size <= 10_000, "\(file) is \(size) bytes")
+        #expect(try !PcapReader(path: full).readAll().isEmpty)
+    }
+}
+
+@Test func invalidFilterStopsTheSessionBeforeAnyFileIsMade() async throws {
+    let path = try temporaryPath("never.pcap")
+    var configuration = CaptureConfiguration(path: path)
+    configuration.filter = "not a filter ((("
+    await #expect(throws: PcapError.self) { try await CaptureSession.start(configuration, logger: Logger(label: "test")) }
+    #expect(!FileManager.default.fileExists(atPath: path))
+}

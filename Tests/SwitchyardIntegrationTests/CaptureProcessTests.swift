@@ -1,0 +1,257 @@
+import Foundation
+import SwitchyardCapture
+import SwitchyardClient
+import SwitchyardPackets
+import SwitchyardWire
+import Testing
+
+/// `switchyardd --capture` as users run it, with the files read back by libpcap, tcpdump and tshark.
+@Suite struct CaptureProcessTests {
+    /// Connects a client with one endpoint (and optionally a reading subscription).
+    static func endpoint(_ name: String, port: Int, subscribe: Bool = false) async throws -> (FabricClient, EndpointRecord) {
+        let client = try await FabricClient.connect(port: port, clientName: name)
+        let record = try await client.createEndpoint(name: name)
+        if subscribe {
+            try await client.subscribe(endpointID: record.endpointID)
+        }
+        return (client, record)
+    }
+
+    /// Sends `count` numbered frames in bursts of 1000.
+    static func sendNumbered(_ count: Int, from client: FabricClient, _ source: EndpointRecord, to destination: EndpointRecord, size: Int) throws {
+        for start in stride(from: 0, to: count, by: 1000) {
+            let frames = (start..<min(count, start + 1000)).map { Self.frame(from: source, to: destination, index: $0, size: size) }
+            try client.send(frames: frames, from: source.endpointID)
+        }
+    }
+
+    static func frame(from source: EndpointRecord, to destination: EndpointRecord, index: Int, size: Int = 64) -> [UInt8] {
+        var bytes = MACAddress(destination.mac)!.bytes + MACAddress(source.mac)!.bytes + [0x88, 0xB5]
+        bytes += [UInt8(index >> 24 & 0xFF), UInt8(index >> 16 & 0xFF), UInt8(index >> 8 & 0xFF), UInt8(index & 0xFF)]
+        bytes += [UInt8](repeating: 0x5A, count: max(0, size - bytes.count))
+        return bytes
+    }
+
+    /// Waits until the fabric's capture has written `count` frames.
+    static func waitForCapture(_ client: FabricClient, written count: UInt64) async throws -> StatsReply {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(30))
+        while true {
+            let stats = try await client.statistics()
+            let capture = stats.capture
+            let accounted = (capture?.framesWritten ?? 0) + (capture?.framesDropped ?? 0) + (capture?.framesNotWritten ?? 0)
+            if accounted >= count || clock.now > deadline {
+                return stats
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test(.enabled(if: Tools.tcpdumpAvailable && Tools.tsharkAvailable, "tcpdump and tshark are needed (scripts/install-deps.sh installs them)"))
+    func echoSessionIsReadableByLibpcapTcpdumpAndTshark() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let path = directory.appendingPathComponent("session.pcap").path
+        let fabric = try await FabricProcess.ours(["--capture", path])
+        let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
+        _ = try await echo.waitForLine(startingWith: "[svc_echo] ready")
+        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--count", "3", "--resolve", "arp"])
+        #expect(try await ping.waitForExit() == 0)
+        await echo.stop()
+        fabric.process.signal(SIGTERM)
+        #expect(try await fabric.process.waitForExit() == 0)
+        #expect(fabric.process.stderr.contains("8 frames captured, 0 dropped by capture buffer, 1 file\n"))
+
+        let records = try PcapReader(path: path).readAll()
+        #expect(records.count == 8)
+        #expect(FrameSummary.describe(records[0].bytes) == "02:53:59:00:00:02 > ff:ff:ff:ff:ff:ff, ARP, length 42: Request who-has 10.0.0.2 tell 10.0.0.1")
+        #expect(FrameSummary.describe(records[3].bytes) == "02:53:59:00:00:01 > 02:53:59:00:00:02, IPv4, length 52: 10.0.0.2.7007 > 10.0.0.1.12345: UDP, length 10")
+        #expect(zip(records, records.dropFirst()).allSatisfy { $0.timestamp <= $1.timestamp }, "switching order, non-decreasing times")
+        let magic = try Data(contentsOf: URL(fileURLWithPath: path)).prefix(4)
+        #expect(Array(magic) == [0x4D, 0x3C, 0xB2, 0xA1], "nanosecond pcap")
+
+        let tcpdump = try await runCommand("tcpdump", ["-nn", "-e", "-r", path])
+        #expect(tcpdump.status == 0)
+        let lines = tcpdump.stdout.split(separator: "\n")
+        #expect(lines.count == 8)
+        #expect(lines[0].contains("Request who-has 10.0.0.2 tell 10.0.0.1"))
+        #expect(lines[1].contains("Reply 10.0.0.2 is-at 02:53:59:00:00:01"))
+        #expect(lines.filter { $0.contains("10.0.0.1.12345 > 10.0.0.2.7007") }.count == 3)
+
+        let tshark = try await runCommand("tshark", [
+            "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+            "-Y", "udp", "-T", "fields", "-e", "ip.checksum.status", "-e", "udp.checksum.status",
+        ])
+        #expect(tshark.status == 0, "\(tshark.stderr)")
+        // 1 = Good, 0 = Bad (tshark -G values).
+        #expect(tshark.stdout.split(separator: "\n") == Array(repeating: "1\t1", count: 6))
+
+        let sniff = try ChildProcess(Tools.executable("switchyard-sniff"), ["-r", path, "udp"])
+        #expect(try await sniff.waitForExit() == 0)
+        #expect(sniff.stdout.split(separator: "\n").count == 6)
+    }
+
+    @Test func blockModeRecordsEveryFrameOfA100000FrameRun() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let path = directory.appendingPathComponent("block.pcap").path
+        // A 1 MiB ring: far smaller than the run, so the fabric must pause its clients.
+        let fabric = try await FabricProcess.ours(["--capture", path, "--capture-buffer", "1"])
+        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
+        let (receiver, b) = try await Self.endpoint("b", port: fabric.port)
+        try Self.sendNumbered(100_000, from: sender, a, to: b, size: 128)
+        let stats = try await Self.waitForCapture(receiver, written: 100_000)
+        #expect(stats.framesSwitched == 100_000)
+        #expect(stats.capture?.framesWritten == 100_000)
+        #expect(stats.capture?.framesDropped == 0)
+        await sender.close()
+        await receiver.close()
+        fabric.process.signal(SIGINT)
+        #expect(try await fabric.process.waitForExit() == 0)
+        #expect(fabric.process.stderr.contains("100000 frames captured, 0 dropped by capture buffer, 1 file"))
+        let records = try PcapReader(path: path).readAll()
+        #expect(records.count == 100_000)
+        #expect(records.enumerated().allSatisfy { index, record in record.bytes == Self.frame(from: a, to: b, index: index, size: 128) })
+    }
+
+    @Test func dropModeCountsEveryFrameItCouldNotRecord() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let path = directory.appendingPathComponent("drop.pcap").path
+        let fabric = try await FabricProcess.ours(["--capture", path, "--capture-buffer", "1", "--capture-overflow", "drop"])
+        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Self.endpoint("b", port: fabric.port)
+        try Self.sendNumbered(20_000, from: sender, a, to: b, size: 1500)
+        let stats = try await Self.waitForCapture(observer, written: 20_000)
+        #expect(stats.framesSwitched == 20_000)
+        let capture = try #require(stats.capture)
+        #expect(capture.framesWritten + capture.framesDropped == 20_000)
+        await sender.close()
+        await observer.close()
+        fabric.process.signal(SIGTERM)
+        #expect(try await fabric.process.waitForExit() == 0)
+        #expect(try PcapReader(path: path).readAll().count == Int(capture.framesWritten))
+    }
+
+    @Test(.enabled(if: Tools.tcpdumpAvailable, "tcpdump is needed"))
+    func rotationKeepsExactlyNBoundedReadableFiles() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let path = directory.appendingPathComponent("ring.pcap").path
+        let fabric = try await FabricProcess.ours(["--capture", path, "--capture-file-size", "1", "--capture-files", "3"])
+        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Self.endpoint("b", port: fabric.port)
+        try Self.sendNumbered(4000, from: sender, a, to: b, size: 1400)
+        _ = try await Self.waitForCapture(observer, written: 4000)
+        await sender.close()
+        await observer.close()
+        fabric.process.signal(SIGTERM)
+        #expect(try await fabric.process.waitForExit() == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        // 4000 records of 1416 bytes (5.7 MB) make 6 files of at most 1,000,000 bytes; the newest 3 stay.
+        #expect(files == ["ring_00004.pcap", "ring_00005.pcap", "ring_00006.pcap"])
+        for file in files {
+            let full = directory.appendingPathComponent(file).path
+            let size = try FileManager.default.attributesOfItem(atPath: full)[.size] as! Int
+            #expect(size <= 1_000_000)
+            let tcpdump = try await runCommand("tcpdump", ["-nn", "-r", full])
+            #expect(tcpdump.status == 0, "\(file): \(tcpdump.stderr)")
+        }
+        #expect(fabric.process.stderr.contains("4000 frames captured, 0 dropped by capture buffer, 6 files"))
+    }
+
+    @Test(.enabled(if: Tools.tcpdumpAvailable, "tcpdump is needed"))
+    func sigkillLeavesAFileReadableToTheLastFlush() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let path = directory.appendingPathComponent("killed.pcap").path
+        let fabric = try await FabricProcess.ours(["--capture", path])
+        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Self.endpoint("b", port: fabric.port)
+        try Self.sendNumbered(3000, from: sender, a, to: b, size: 700)
+        _ = try await Self.waitForCapture(observer, written: 3000)
+        try await Task.sleep(for: .milliseconds(300))  // past the 100 ms flush interval
+        fabric.process.signal(SIGKILL)
+        try await fabric.process.waitForExit()
+        let tcpdump = try await runCommand("tcpdump", ["-nn", "-r", path])
+        #expect(tcpdump.status == 0, "\(tcpdump.stderr)")
+        // One line per frame (tcpdump adds hex lines, indented, for this unknown EtherType).
+        #expect(tcpdump.stdout.split(separator: "\n").filter { !$0.hasPrefix("\t") && !$0.hasPrefix(" ") }.count == 3000)
+        #expect(try PcapReader(path: path).readAll().count == 3000)
+        await sender.close()
+        await observer.close()
+    }
+
+    @Test func captureToStdoutIsAPcapStreamAndTheReadyLineMovesToStderr() async throws {
+        let fabric = try await FabricProcess.ours(["--capture", "-"], readyOn: .stderr)
+        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Self.endpoint("b", port: fabric.port)
+        try Self.sendNumbered(50, from: sender, a, to: b, size: 64)
+        _ = try await Self.waitForCapture(observer, written: 50)
+        await sender.close()
+        await observer.close()
+        fabric.process.signal(SIGTERM)
+        #expect(try await fabric.process.waitForExit() == 0)
+        let file = try Tools.temporaryDirectory().appendingPathComponent("stdout.pcap")
+        try Data(fabric.process.stdoutBytes).write(to: file)
+        let records = try PcapReader(path: file.path).readAll()
+        #expect(records.map(\.bytes) == (0..<50).map { Self.frame(from: a, to: b, index: $0) })
+    }
+
+    @Test(arguments: [
+        (["--capture-filter", "udp prt 7"], "switchyardd: invalid filter \"udp prt 7\": "),
+        ([] as [String], "switchyardd: cannot write capture file /nonexistent-dir/x.pcap: No such file or directory"),
+    ])
+    func badCaptureSettingsStopTheDaemonBeforeItListens(extra: [String], message: String) async throws {
+        let process = try ChildProcess(Tools.executable("switchyardd"), ["--port", "0", "--capture", "/nonexistent-dir/x.pcap"] + extra)
+        #expect(try await process.waitForExit() == 2)
+        #expect(process.stdout.isEmpty, "nothing started")
+        let lines = process.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix(message) == true, "\(process.stderr)")
+    }
+
+    @Test func aDirectoryIsNotACaptureFile() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let process = try ChildProcess(Tools.executable("switchyardd"), ["--port", "0", "--capture", directory.path])
+        #expect(try await process.waitForExit() == 2)
+        #expect(process.stderr == "switchyardd: cannot write capture file \(directory.path): Is a directory\n")
+    }
+
+    @Test(arguments: [
+        (["--capture-filter", "udp"], "--capture-filter needs --capture FILE"),
+        (["--capture", "x.pcap", "--capture-files", "3"], "--capture-files needs --capture-file-size or --capture-duration"),
+        (["--capture", "-", "--capture-file-size", "1"], "rotation (--capture-file-size, --capture-duration) needs a file, not stdout"),
+        (["--capture", "x.pcap", "--snaplen", "0"], "--snaplen must be between 1 and 262144, got 0"),
+        (["--capture", "x.pcap", "--capture-overflow", "sometimes"], "--capture-overflow"),
+    ])
+    func badCaptureFlagsAreUsageErrors(arguments: [String], message: String) async throws {
+        let process = try ChildProcess(Tools.executable("switchyardd"), arguments)
+        let status = try await process.waitForExit()
+        #expect(status == 64, "argument-parser's usage error")
+        #expect(process.stderr.contains(message), "\(process.stderr)")
+    }
+
+    @Test func diskFullKeepsSwitchingAndReportsWhatWasNotWritten() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let path = directory.appendingPathComponent("full.pcap").path
+        // A 256 KiB file-size limit stands for a full disk: writes past it fail with EFBIG.
+        let shell = try ChildProcess(URL(fileURLWithPath: "/bin/bash"), [
+            "-c", "ulimit -f 256 && exec \"$0\" --port 0 --capture \"$1\"", Tools.executable("switchyardd").path, path,
+        ])
+        let fabric = try await FabricProcess.attach(shell)
+        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
+        let (receiver, b) = try await Self.endpoint("b", port: fabric.port, subscribe: true)
+        try Self.sendNumbered(2000, from: sender, a, to: b, size: 1000)
+        var received = 0
+        while received < 2000, try await receiver.nextFrame(timeout: .seconds(10)) != nil {
+            received += 1
+        }
+        #expect(received == 2000, "switching goes on")
+        let stats = try await Self.waitForCapture(receiver, written: 2000)
+        #expect(stats.capture?.writeError?.contains("File too large") == true)
+        #expect((stats.capture?.framesWritten ?? 0) + (stats.capture?.framesNotWritten ?? 0) == 2000)
+        await sender.close()
+        await receiver.close()
+        fabric.process.signal(SIGTERM)
+        #expect(try await fabric.process.waitForExit() == 0)
+        let errors = fabric.process.stderr.split(separator: "\n").filter { $0.contains("capture stopped") }
+        #expect(errors.count == 1, "logged once: \(fabric.process.stderr)")
+        #expect(fabric.process.stderr.contains("not written: cannot write capture file \(path): File too large"))
+    }
+}
