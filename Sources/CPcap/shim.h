@@ -3,5 +3,6 @@
 
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 
 #endif

@@ -17,6 +17,8 @@ final class CaptureWriter {
     private var fileOpenedAt = CaptureTimestamp.now()
     private var lastFlush = CaptureTimestamp.now()
     private var dirty = false
+    /// Frames buffered since the last successful flush: lost if the next flush fails.
+    private var framesSinceFlush: UInt64 = 0
     private var statistics = CaptureStatistics()
     private let published: NIOLockedValueBox<CaptureStatistics>
     private let logger: Logger
@@ -48,7 +50,9 @@ final class CaptureWriter {
         if let dumper = self.dumper {
             do {
                 try dumper.close()
+                self.framesSinceFlush = 0
             } catch {
+                self.loseUnflushedFrames()
                 self.fail(error)
             }
             self.statistics.bytesWritten = self.closedBytes + dumper.fileSize
@@ -72,17 +76,34 @@ final class CaptureWriter {
             }
             do throws(PcapError) {
                 try self.rotateIfDue(nextRecordSize: Int64(16 + bytes.count))
-                try self.dumper?.write(bytes, originalLength: record.originalLength, timestamp: record.timestamp)
-                self.statistics.framesCaptured += 1
-                self.dirty = true
-                if self.configuration.packetBuffered {
+                if self.dumper?.wouldSpill(capturedLength: bytes.count) == true {
                     try self.flush()
                 }
+                // Cannot spill now, so it cannot fail: bytes reach the file only in flush.
+                try self.dumper?.write(bytes, originalLength: record.originalLength, timestamp: record.timestamp)
             } catch {
                 self.statistics.framesNotWritten += 1
                 self.fail(error)
+                return
+            }
+            self.statistics.framesCaptured += 1
+            self.framesSinceFlush += 1
+            self.dirty = true
+            if self.configuration.packetBuffered {
+                do throws(PcapError) {
+                    try self.flush()
+                } catch {
+                    self.fail(error)
+                }
             }
         }
+    }
+
+    /// Frames buffered since the last good flush did not reach the file.
+    private func loseUnflushedFrames() {
+        self.statistics.framesCaptured -= self.framesSinceFlush
+        self.statistics.framesNotWritten += self.framesSinceFlush
+        self.framesSinceFlush = 0
     }
 
     private func rotateIfDue(nextRecordSize: Int64) throws(PcapError) {
@@ -97,7 +118,13 @@ final class CaptureWriter {
             due = true
         }
         if due {
-            try dumper.close()
+            do {
+                try dumper.close()
+                self.framesSinceFlush = 0
+            } catch {
+                self.loseUnflushedFrames()
+                throw error
+            }
             self.closedBytes += dumper.fileSize
             self.dumper = nil
             try self.openNextFile()
@@ -130,7 +157,13 @@ final class CaptureWriter {
     private func flush() throws(PcapError) {
         self.lastFlush = CaptureTimestamp.now()
         self.dirty = false
-        try self.dumper?.flush()
+        do {
+            try self.dumper?.flush()
+            self.framesSinceFlush = 0
+        } catch {
+            self.loseUnflushedFrames()
+            throw error
+        }
     }
 
     /// The first write error stops writing; it is logged once and reported in the summary.

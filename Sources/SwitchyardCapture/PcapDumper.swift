@@ -10,7 +10,8 @@ import Musl
 ///
 /// The file is opened with our own stdio stream and buffer so that the buffer only reaches the
 /// disk at a record boundary (`write` flushes first when a record would not fit): a process
-/// killed at any moment leaves a file that readers accept up to its last flush.
+/// killed at any moment leaves a file that readers accept up to its last flush. It also means
+/// bytes reach the file only in `flush`, so that is where write errors show.
 public final class PcapDumper {
     /// Bytes of the stdio buffer between libpcap and the file.
     public static let streamBufferSize = 1 << 20
@@ -19,6 +20,8 @@ public final class PcapDumper {
     private let handle: OpaquePointer
     private var dumper: OpaquePointer?
     private var bufferedBytes = 0
+    /// Bytes of the file, buffered ones included (kept here: `ftell` per record is a syscall).
+    public private(set) var fileSize: Int64 = 0
 
     /// Creates (truncates) `path`, or writes to stdout when `path` is "-".
     public init(path: String, snapshotLength: Int) throws(PcapError) {
@@ -33,6 +36,8 @@ public final class PcapDumper {
             throw PcapError(.cannotCreateFile, "cannot write capture file \(path): \(Pcap.errnoText())")
         }
         setvbuf(stream, nil, _IOFBF, Self.streamBufferSize)
+        // One thread writes each file: stdio's per-call locking is pure cost here.
+        __fsetlocking(stream, Int32(FSETLOCKING_BYCALLER))
         let handle: OpaquePointer
         do {
             handle = try Pcap.openDead(snapshotLength: snapshotLength)
@@ -50,6 +55,7 @@ public final class PcapDumper {
         self.dumper = dumper
         // The file header (24 bytes) is in the buffer.
         self.bufferedBytes = 24
+        self.fileSize = 24
     }
 
     deinit {
@@ -60,6 +66,7 @@ public final class PcapDumper {
     }
 
     /// Appends one record. `bytes` holds the captured part of a frame of `originalLength` bytes.
+    /// Only the flush it may start can fail.
     public func write(_ bytes: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp) throws(PcapError) {
         guard let dumper = self.dumper else { return }
         let recordSize = 16 + bytes.count
@@ -77,7 +84,13 @@ public final class PcapDumper {
             pcap_dump(user, headerPointer, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(user))
         }
         self.bufferedBytes += recordSize
-        try self.checkStream()
+        self.fileSize += Int64(recordSize)
+    }
+
+    /// True when a record of `capturedLength` bytes would not fit in the stream buffer: flush
+    /// first to keep the file's on-disk end at a record boundary.
+    public func wouldSpill(capturedLength: Int) -> Bool {
+        self.bufferedBytes + 16 + capturedLength > Self.streamBufferSize
     }
 
     /// Pushes buffered records to the file.
@@ -90,9 +103,9 @@ public final class PcapDumper {
         try self.checkStream()
     }
 
-    /// Bytes in the file so far, buffered ones included.
-    public var fileSize: Int64 {
-        guard let dumper = self.dumper else { return 0 }
+    /// The file position libpcap reports (`pcap_dump_ftell64`), for cross-checking `fileSize`.
+    public var position: Int64 {
+        guard let dumper = self.dumper else { return self.fileSize }
         return pcap_dump_ftell64(dumper)
     }
 
