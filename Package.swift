@@ -20,6 +20,9 @@ let package = Package(
         .executable(name: "switchyard-echo", targets: ["switchyard-echo"]),
         .executable(name: "switchyard-ping", targets: ["switchyard-ping"]),
         .executable(name: "switchyard-stats", targets: ["switchyard-stats"]),
+        .executable(name: "switchyard-ntpd", targets: ["switchyard-ntpd"]),
+        .executable(name: "switchyard-ntp", targets: ["switchyard-ntp"]),
+        .executable(name: "switchyard-arp", targets: ["switchyard-arp"]),
         .executable(name: "switchyard-sniff", targets: ["switchyard-sniff"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
@@ -49,7 +52,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: hotPathSettings
         ),
 
         // NIO glue.
@@ -85,7 +88,7 @@ let package = Package(
         .target(
             name: "SwitchyardCommandLine",
             dependencies: [
-                "SwitchyardClient",
+                "SwitchyardClient", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -108,6 +111,30 @@ let package = Package(
             name: "switchyard-echo",
             dependencies: [
                 "SwitchyardServices", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-ntpd",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-ntp",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-arp",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -152,6 +179,7 @@ let package = Package(
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
                 "SwitchyardCapture",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
+                "switchyard-ntpd", "switchyard-ntp", "switchyard-arp",
             ],
             swiftSettings: swiftSettings
         ),

@@ -19,11 +19,17 @@ struct SwitchyardEcho: AsyncParsableCommand {
         let logger = self.logging.makeLogger(label: "switchyard-echo")
         var service = EchoService()
         service.timeToLive = self.ttl
+        let configured = service
+        let connection = self.connection
         try await ToolFailure.reporting("svc_echo") {
-            let client = try await self.connection.connect(clientName: "switchyard-echo")
-            try await service.run(on: client, logger: logger) { record in
-                StandardOutput.line("[svc_echo] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(service.ip) udp \(service.port)")
+            let client = try await connection.connect(clientName: "switchyard-echo")
+            // Runs until the fabric goes away or SIGINT/SIGTERM, then exits 0.
+            try await runUntilTerminated {
+                try await configured.run(on: client, logger: logger) { record in
+                    StandardOutput.line("[svc_echo] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp \(configured.port)")
+                }
             }
+            await client.close()
         }
     }
 }

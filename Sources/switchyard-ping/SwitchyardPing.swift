@@ -64,4 +64,3 @@ struct SwitchyardPing: AsyncParsableCommand {
     }
 }
 
-extension PingClient.Resolution: ExpressibleByArgument {}

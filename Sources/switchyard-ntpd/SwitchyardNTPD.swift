@@ -1,0 +1,39 @@
+import ArgumentParser
+import SwitchyardCommandLine
+import SwitchyardServices
+
+@main
+struct SwitchyardNTPD: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard-ntpd",
+        abstract: "NTP responder: endpoint svc_ntp, 10.0.0.3, UDP 123; answers ARP and NTPv4 client requests.",
+        discussion: "With --clock fixed:TIME every timestamp it writes is TIME, so a recorded session replays bit for bit."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Clock to serve: system, fixed:2026-01-01T00:00:00Z or offset:SECONDS.")
+    var clock = ClockSpecification("system")!
+
+    @Option(help: ArgumentHelp("Stratum to advertise (1 per protocol v1; change it only to test regression tooling).", visibility: .hidden))
+    var stratum: UInt8 = 1
+
+    func run() async throws {
+        let logger = self.logging.makeLogger(label: "switchyard-ntpd")
+        var service = NTPService()
+        service.clock = self.clock.clock
+        service.stratum = self.stratum
+        let connection = self.connection
+        let configured = service
+        try await ToolFailure.reporting("svc_ntp") {
+            let client = try await connection.connect(clientName: "switchyard-ntpd")
+            try await runUntilTerminated {
+                try await configured.run(on: client, logger: logger) { record in
+                    StandardOutput.line("[svc_ntp] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp 123")
+                }
+            }
+            await client.close()
+        }
+    }
+}
