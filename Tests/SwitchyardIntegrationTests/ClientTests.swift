@@ -92,10 +92,13 @@ import Testing
             var logger = Logger(label: "echo")
             logger.logLevel = .warning
             let echoLogger = logger
+            let (ready, readySignal) = AsyncStream.makeStream(of: Void.self)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    try await EchoService().run(on: service, logger: echoLogger) { _ in }
+                    try await EchoService().run(on: service, logger: echoLogger) { _ in readySignal.yield() }
                 }
+                // Ping only once the service has subscribed, as the tools wait for its ready line.
+                for await _ in ready { break }
                 var ping = PingClient(payload: Array("marco polo".utf8))
                 ping.count = 3
                 var lines: [String] = []

@@ -10,6 +10,7 @@ final class ChildProcess: Sendable {
     }
 
     private let process: Process
+    private let readers: DispatchGroup
     private let output = NIOLockedValueBox(Output())
     let command: String
 
@@ -27,14 +28,24 @@ final class ChildProcess: Sendable {
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         let output = self.output
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            output.withLockedValue { $0.stdout.append(data) }
+        let readers = DispatchGroup()
+        // One reader thread per pipe, each until EOF, so no output is lost however much there is.
+        for (pipe, isStdout) in [(stdout, true), (stderr, false)] {
+            readers.enter()
+            let handle = pipe.fileHandleForReading
+            let thread = Thread {
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty {
+                        break
+                    }
+                    output.withLockedValue { isStdout ? $0.stdout.append(data) : $0.stderr.append(data) }
+                }
+                readers.leave()
+            }
+            thread.start()
         }
-        stderr.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            output.withLockedValue { $0.stderr.append(data) }
-        }
+        self.readers = readers
         self.process = process
         self.command = ([executable.lastPathComponent] + arguments).joined(separator: " ")
         try process.run()
@@ -85,8 +96,9 @@ final class ChildProcess: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         self.process.waitUntilExit()
-        // Let the pipes' last bytes arrive.
-        try await Task.sleep(for: .milliseconds(50))
+        // The pipes' last bytes: the readers finish at EOF (a grandchild holding a pipe open
+        // should not hang a test, hence the bound).
+        _ = self.readers.wait(timeout: .now() + 10)
         return self.process.terminationStatus
     }
 
