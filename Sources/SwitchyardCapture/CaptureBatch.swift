@@ -10,14 +10,21 @@ public struct CaptureBatch: Sendable {
         var timestamp: CaptureTimestamp
     }
 
+    /// An endpoint appearing or going away, for the recording's manifest.
+    public enum EndpointEvent: Sendable {
+        case created(RecordingManifest.Endpoint)
+        case closed(id: UInt32, at: Int64)
+    }
+
     private(set) var bytes: [UInt8] = []
     private(set) var records: [Record] = []
+    private(set) var events: [EndpointEvent] = []
 
     public init() {}
 
     public var frameCount: Int { self.records.count }
     public var byteCount: Int { self.bytes.count }
-    public var isEmpty: Bool { self.records.isEmpty }
+    public var isEmpty: Bool { self.records.isEmpty && self.events.isEmpty }
 
     /// Copies the captured part of one frame.
     public mutating func append(_ captured: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp) {
@@ -25,9 +32,14 @@ public struct CaptureBatch: Sendable {
         self.bytes.append(contentsOf: captured)
     }
 
+    public mutating func append(_ event: EndpointEvent) {
+        self.events.append(event)
+    }
+
     public mutating func removeAll() {
         self.bytes.removeAll(keepingCapacity: true)
         self.records.removeAll(keepingCapacity: true)
+        self.events.removeAll(keepingCapacity: true)
     }
 
     /// Calls `body` for each frame in order.

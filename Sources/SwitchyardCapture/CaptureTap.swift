@@ -32,6 +32,16 @@ public final class CaptureTap {
         self.batch.append(UnsafeRawBufferPointer(rebasing: frame[0..<captured]), originalLength: frame.count, timestamp: timestamp)
     }
 
+    /// Notes an endpoint created on the fabric (for the manifest).
+    public func endpointCreated(id: UInt32, name: String, mac: String, at timestamp: CaptureTimestamp) {
+        self.batch.append(.created(RecordingManifest.Endpoint(id: id, name: name, mac: mac, createdNanoseconds: timestamp.totalNanoseconds)))
+    }
+
+    /// Notes an endpoint removed from the fabric.
+    public func endpointClosed(id: UInt32, at timestamp: CaptureTimestamp) {
+        self.batch.append(.closed(id: id, at: timestamp.totalNanoseconds))
+    }
+
     /// Ends a read: hands its frames to the writer. Returns true when the fabric must stop
     /// reading from clients until the ring has room (`block` policy).
     public func commit() -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 
@@ -22,6 +23,10 @@ final class CaptureWriter {
     private var statistics = CaptureStatistics()
     private let published: NIOLockedValueBox<CaptureStatistics>
     private let logger: Logger
+    /// Endpoints alive now, and those seen during the current file (its manifest).
+    private var liveEndpoints: [UInt32: RecordingManifest.Endpoint] = [:]
+    private var fileEndpoints: [UInt32: RecordingManifest.Endpoint] = [:]
+    private var manifestDirty = false
 
     /// Compiles the filter and creates the first file, so that a bad filter or an unwritable
     /// path is reported before the fabric starts.
@@ -41,12 +46,15 @@ final class CaptureWriter {
     func run(draining ring: CaptureRing) {
         while let batches = ring.take(timeout: CaptureConfiguration.flushInterval) {
             for batch in batches {
+                self.apply(batch.events)
                 self.write(batch)
             }
+            self.writeManifestIfChanged()
             ring.recycle(batches)
             self.flushIfDue()
             self.publish()
         }
+        self.writeManifestIfChanged()
         if let dumper = self.dumper {
             do {
                 try dumper.close()
@@ -118,6 +126,7 @@ final class CaptureWriter {
             due = true
         }
         if due {
+            self.writeManifestIfChanged()
             do {
                 try dumper.close()
                 self.framesSinceFlush = 0
@@ -134,11 +143,43 @@ final class CaptureWriter {
     private func openNextFile() throws(PcapError) {
         let (path, expired) = self.files.next()
         self.dumper = try PcapDumper(path: path, snapshotLength: self.configuration.snapshotLength)
+        // A new file's manifest starts with the endpoints alive when it opens.
+        self.fileEndpoints = self.liveEndpoints
+        self.manifestDirty = true
         self.fileOpenedAt = CaptureTimestamp.now()
         self.statistics.files += 1
         self.statistics.currentFile = path
         if let expired {
             unlink(expired)
+            unlink(RecordingManifest.path(forCapture: expired))
+        }
+    }
+
+    private func apply(_ events: [CaptureBatch.EndpointEvent]) {
+        for event in events {
+            switch event {
+            case .created(let endpoint):
+                self.liveEndpoints[endpoint.id] = endpoint
+                self.fileEndpoints[endpoint.id] = endpoint
+            case .closed(let id, let time):
+                self.liveEndpoints[id] = nil
+                self.fileEndpoints[id]?.closedNanoseconds = time
+            }
+            self.manifestDirty = true
+        }
+    }
+
+    /// Rewrites the current file's manifest after endpoint changes (rare), so that even a
+    /// killed daemon leaves a manifest that matches its last flush closely.
+    private func writeManifestIfChanged() {
+        guard self.manifestDirty, let path = self.dumper?.path, path != "-" else { return }
+        self.manifestDirty = false
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let manifest = RecordingManifest(capture: name, endpoints: self.fileEndpoints.values.sorted { $0.id < $1.id })
+        do {
+            try manifest.write(path: RecordingManifest.path(forCapture: path))
+        } catch {
+            self.logger.warning("\(error.message)")
         }
     }
 

@@ -55,6 +55,13 @@ final class FabricEngine {
     func unregister(_ id: ConnectionID, drops: UInt64) {
         self.handlers[id] = nil
         let removed = self.core.connectionClosed(id)
+        if let capture = self.capture, !removed.isEmpty {
+            let now = CaptureTimestamp.now()
+            for endpoint in removed {
+                capture.endpointClosed(id: endpoint.id, at: now)
+            }
+            self.endOfRead()
+        }
         self.logger.debug(
             "connection closed",
             metadata: [
@@ -100,6 +107,10 @@ final class FabricEngine {
                 frame.withUnsafeReadableBytes { capture.record($0, timestamp: self.readTimestamp) }
             }
         case .reply(let reply):
+            if reply.header.type == .endpointCreated, let capture = self.capture,
+               let record = try? ControlJSON.decode(EndpointRecord.self, from: reply.payload) {
+                capture.endpointCreated(id: record.endpointID, name: record.name, mac: record.mac, at: self.readTimestamp)
+            }
             handler.enqueueReply(reply)
             self.markTouched(handler)
         case .statisticsRequested:

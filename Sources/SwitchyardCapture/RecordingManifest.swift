@@ -1,0 +1,95 @@
+import Foundation
+
+/// The endpoints seen while a capture file was written, stored beside it as
+/// `NAME.manifest.json` (for `NAME.pcap`), so that a replay can tell which frames came from
+/// which endpoint and map a recorded MAC to a service's current MAC by name.
+///
+/// Format (docs/recordings.md): `{"format": "switchyard-manifest", "version": 1, "capture":
+/// FILE, "endpoints": [{"id", "name", "mac", "created_ns", "closed_ns"}]}`, times in
+/// nanoseconds since the Unix epoch like the pcap timestamps, `closed_ns` null while open.
+public struct RecordingManifest: Codable, Hashable, Sendable {
+    public static let formatName = "switchyard-manifest"
+
+    public var format = Self.formatName
+    public var version = 1
+    /// The capture file's name (no directory).
+    public var capture: String
+    public var endpoints: [Endpoint]
+
+    public struct Endpoint: Codable, Hashable, Sendable {
+        public var id: UInt32
+        public var name: String
+        public var mac: String
+        public var createdNanoseconds: Int64
+        public var closedNanoseconds: Int64?
+
+        public init(id: UInt32, name: String, mac: String, createdNanoseconds: Int64, closedNanoseconds: Int64? = nil) {
+            self.id = id
+            self.name = name
+            self.mac = mac
+            self.createdNanoseconds = createdNanoseconds
+            self.closedNanoseconds = closedNanoseconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, mac
+            case createdNanoseconds = "created_ns"
+            case closedNanoseconds = "closed_ns"
+        }
+    }
+
+    public init(capture: String, endpoints: [Endpoint]) {
+        self.capture = capture
+        self.endpoints = endpoints
+    }
+
+    /// `dir/NAME.manifest.json` for `dir/NAME.pcap` (or `dir/NAME.pcapng`, or any other name).
+    public static func path(forCapture capturePath: String) -> String {
+        var base = capturePath
+        for suffix in [".pcapng", ".pcap"] where base.hasSuffix(suffix) {
+            base.removeLast(suffix.count)
+            break
+        }
+        return base + ".manifest.json"
+    }
+
+    /// Reads a manifest; errors name the file and what is wrong with it.
+    public static func load(path: String) throws(PcapError) -> RecordingManifest {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw PcapError(.cannotOpenFile, "cannot read manifest \(path): \(error.localizedDescription)")
+        }
+        let manifest: RecordingManifest
+        do {
+            manifest = try JSONDecoder().decode(RecordingManifest.self, from: data)
+        } catch {
+            throw PcapError(.badFile, "\(path) is not a Switchyard manifest: \(Self.describe(error))")
+        }
+        guard manifest.format == Self.formatName, manifest.version == 1 else {
+            throw PcapError(.badFile, "\(path): unsupported manifest format \(manifest.format) version \(manifest.version)")
+        }
+        return manifest
+    }
+
+    /// Writes the manifest atomically (a reader never sees half a file).
+    public func write(path: String) throws(PcapError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw PcapError(.writeFailed, "cannot write manifest \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "missing \"\(key.stringValue)\""
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "bad value at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        default: "not valid JSON"
+        }
+    }
+}
