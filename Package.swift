@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "switchyard-echo", targets: ["switchyard-echo"]),
         .executable(name: "switchyard-ping", targets: ["switchyard-ping"]),
         .executable(name: "switchyard-stats", targets: ["switchyard-stats"]),
+        .executable(name: "switchyard-replay", targets: ["switchyard-replay"]),
         .executable(name: "switchyard-ntpd", targets: ["switchyard-ntpd"]),
         .executable(name: "switchyard-ntp", targets: ["switchyard-ntp"]),
         .executable(name: "switchyard-arp", targets: ["switchyard-arp"]),
@@ -86,6 +87,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SwitchyardReplay",
+            dependencies: ["SwitchyardClient", "SwitchyardCapture", "SwitchyardPackets", "SwitchyardWire"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SwitchyardCommandLine",
             dependencies: [
                 "SwitchyardClient", "SwitchyardServices",
@@ -140,6 +146,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "switchyard-replay",
+            dependencies: [
+                "SwitchyardReplay", "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardPackets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "switchyard-stats",
             dependencies: [
                 "SwitchyardClient", "SwitchyardCommandLine",
@@ -179,7 +193,7 @@ let package = Package(
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
                 "SwitchyardCapture",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
-                "switchyard-ntpd", "switchyard-ntp", "switchyard-arp",
+                "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "SwitchyardReplay",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -150,6 +155,11 @@ public final class FabricClient: Sendable {
         }
     }
 
+    /// A frame that has already arrived, or nil: never waits.
+    public func receivedFrame() -> ReceivedFrame? {
+        self.frameQueue.tryNext()
+    }
+
     /// Closes the connection; the fabric removes this connection's endpoints.
     public func close() async {
         try? await self.channel.close()
@@ -184,9 +194,16 @@ public final class FabricClient: Sendable {
         }
     }
 
+    /// The reason a connection failed, as one short phrase ("Connection refused").
     private static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return Self.describe(first.error)
+        }
         if let error = error as? IOError {
-            return error.description
+            return String(cString: strerror(error.errnoCode))
+        }
+        if error is ChannelError {
+            return "\(error)"
         }
         return "\(error)"
     }

@@ -36,6 +36,20 @@ final class FrameQueue: Sendable {
         waiter?.resume(returning: nil)
     }
 
+    /// A frame already received, without waiting.
+    func tryNext() -> ReceivedFrame? {
+        self.state.withLockedValue { state in
+            guard state.head < state.buffer.count else { return nil }
+            let frame = state.buffer[state.head]
+            state.head += 1
+            if state.head == state.buffer.count {
+                state.buffer.removeAll(keepingCapacity: true)
+                state.head = 0
+            }
+            return frame
+        }
+    }
+
     /// The next frame; nil once the connection has closed and every frame has been taken.
     /// Throws `CancellationError` when the waiting task is cancelled.
     func next() async throws -> ReceivedFrame? {

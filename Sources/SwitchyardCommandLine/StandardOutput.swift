@@ -14,11 +14,14 @@ public enum StandardOutput {
         fflush(nil)
     }
 
-    /// One line to stderr (user-facing errors: no stack traces).
-    public static func error(_ text: String) {
+    /// One line to stderr (user-facing errors: no stack traces); `newline: false` for a
+    /// progress line redrawn in place.
+    public static func error(_ text: String, newline: Bool = true) {
         fflush(nil)
         var line = text
-        line.append("\n")
+        if newline {
+            line.append("\n")
+        }
         line.withUTF8 { bytes in
             _ = write(2, bytes.baseAddress, bytes.count)
         }

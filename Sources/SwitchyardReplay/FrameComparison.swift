@@ -1,0 +1,100 @@
+import SwitchyardPackets
+
+/// How a received frame differs from the recorded one.
+public struct FrameDifference: Hashable, Sendable {
+    /// The first differing field, e.g. `ipv4.ttl` or `udp.payload[3]`.
+    public var field: String
+    public var expectedValue: String
+    public var receivedValue: String
+    /// The first differing byte offset.
+    public var offset: Int
+
+    public var description: String {
+        "\(self.field): expected \(self.expectedValue), got \(self.receivedValue)"
+    }
+}
+
+/// Compares frames byte for byte, except the fields the user masked.
+public struct FrameComparator: Sendable {
+    private let masked: Set<String>
+
+    /// `ignoring`: field names from `FrameFields.maskable`.
+    public init(ignoring fields: Set<String>) {
+        self.masked = FrameFields.maskedNames(for: fields)
+    }
+
+    /// nil when the frames are equal (masked fields aside).
+    public func difference(expected: [UInt8], received: [UInt8]) -> FrameDifference? {
+        let expectedFields = FrameFields.layout(of: expected)
+        let receivedFields = FrameFields.layout(of: received)
+        var left = expected
+        var right = received
+        if !self.masked.isEmpty {
+            for field in expectedFields where self.masked.contains(field.name) {
+                Self.blank(&left, field.range)
+            }
+            for field in receivedFields where self.masked.contains(field.name) {
+                Self.blank(&right, field.range)
+            }
+        }
+        if left == right {
+            return nil
+        }
+        // Masked fields of different lengths (a payload, say) leave different lengths behind.
+        if !self.masked.isEmpty, Self.unmaskedEqual(left, right, expectedFields, receivedFields, masked: self.masked) {
+            return nil
+        }
+        let common = min(left.count, right.count)
+        guard let offset = (0..<common).first(where: { left[$0] != right[$0] }) else {
+            return FrameDifference(field: "frame.length", expectedValue: String(expected.count), receivedValue: String(received.count), offset: common)
+        }
+        guard let field = expectedFields.first(where: { $0.range.contains(offset) }) else {
+            return FrameDifference(field: "frame[\(offset)]", expectedValue: Self.byte(expected, offset), receivedValue: Self.byte(received, offset), offset: offset)
+        }
+        if field.kind == .bytes {
+            let index = offset - field.range.lowerBound
+            return FrameDifference(field: "\(field.name)[\(index)]", expectedValue: Self.byte(expected, offset), receivedValue: Self.byte(received, offset), offset: offset)
+        }
+        return FrameDifference(
+            field: field.name,
+            expectedValue: FrameFields.render(field, in: expected),
+            receivedValue: FrameFields.render(field, in: received),
+            offset: offset
+        )
+    }
+
+    private static func blank(_ bytes: inout [UInt8], _ range: Range<Int>) {
+        for index in range where index < bytes.count {
+            bytes[index] = 0
+        }
+    }
+
+    /// Equal once masked fields are left out entirely (for masked fields whose length differs).
+    private static func unmaskedEqual(_ a: [UInt8], _ b: [UInt8], _ fa: [FrameField], _ fb: [FrameField], masked: Set<String>) -> Bool {
+        let keptA = fa.filter { !masked.contains($0.name) }
+        let keptB = fb.filter { !masked.contains($0.name) }
+        guard keptA.map(\.name) == keptB.map(\.name) else { return false }
+        for (x, y) in zip(keptA, keptB) {
+            guard x.range.upperBound <= a.count, y.range.upperBound <= b.count, a[x.range].elementsEqual(b[y.range]) else { return false }
+        }
+        return true
+    }
+
+    private static func byte(_ bytes: [UInt8], _ offset: Int) -> String {
+        guard offset < bytes.count else { return "(end of frame)" }
+        let byte = bytes[offset]
+        let hex = "0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        return (0x20..<0x7F).contains(byte) ? "\(hex) '\(Character(UnicodeScalar(byte)))'" : hex
+    }
+
+    /// Two short hex lines around `offset`, for a person to see the bytes.
+    public static func hexContext(expected: [UInt8], received: [UInt8], offset: Int) -> [String] {
+        let start = max(0, offset - offset % 8 - 8)
+        func line(_ label: String, _ bytes: [UInt8]) -> String {
+            let end = min(bytes.count, start + 24)
+            let hex = start < end ? bytes[start..<end].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ") : ""
+            return "\(label) @\(start): \(hex)"
+        }
+        return [line("expected", expected), line("received", received)]
+    }
+}

@@ -1,0 +1,146 @@
+import SwitchyardPackets
+
+/// The named fields of a frame and where their bytes are, so a difference can be reported as
+/// `ipv4.ttl: expected 64, got 63` and a field can be masked.
+public struct FrameField: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        case mac, ipv4, integer, hex, bytes
+    }
+
+    public var name: String
+    public var range: Range<Int>
+    public var kind: Kind
+}
+
+public enum FrameFields {
+    /// The names `--ignore` accepts. `ntp.timestamps` stands for all four NTP timestamps;
+    /// `udp.payload` for the whole payload.
+    public static let maskable: [String] = [
+        "eth.dst", "eth.src", "eth.type",
+        "arp.op", "arp.sha", "arp.spa", "arp.tha", "arp.tpa",
+        "ipv4.tos", "ipv4.length", "ipv4.id", "ipv4.flags", "ipv4.ttl", "ipv4.protocol", "ipv4.checksum", "ipv4.src", "ipv4.dst", "ipv4.options",
+        "udp.sport", "udp.dport", "udp.length", "udp.checksum", "udp.payload",
+        "ntp.flags", "ntp.stratum", "ntp.poll", "ntp.precision", "ntp.root_delay", "ntp.root_dispersion", "ntp.refid",
+        "ntp.reference_ts", "ntp.originate_ts", "ntp.receive_ts", "ntp.transmit_ts", "ntp.timestamps",
+        "frame.padding",
+    ]
+
+    /// The fields of `bytes`, in order. Bytes past the last decoded field are `frame.padding`.
+    public static func layout(of bytes: [UInt8]) -> [FrameField] {
+        var fields = [
+            FrameField(name: "eth.dst", range: 0..<6, kind: .mac),
+            FrameField(name: "eth.src", range: 6..<12, kind: .mac),
+            FrameField(name: "eth.type", range: 12..<14, kind: .hex),
+        ]
+        var end = 14
+        defer {
+            if end < bytes.count {
+                fields.append(FrameField(name: "frame.padding", range: end..<bytes.count, kind: .bytes))
+            }
+        }
+        guard let frame = EthernetFrame(parsing: bytes) else { return fields }
+        if frame.etherType == .arp, ARPPacket(parsing: frame.payload) != nil {
+            fields += [
+                FrameField(name: "arp.hardware", range: 14..<20, kind: .hex),
+                FrameField(name: "arp.op", range: 20..<22, kind: .integer),
+                FrameField(name: "arp.sha", range: 22..<28, kind: .mac),
+                FrameField(name: "arp.spa", range: 28..<32, kind: .ipv4),
+                FrameField(name: "arp.tha", range: 32..<38, kind: .mac),
+                FrameField(name: "arp.tpa", range: 38..<42, kind: .ipv4),
+            ]
+            end = 42
+            return fields
+        }
+        guard frame.etherType == .ipv4, let ip = IPv4Packet(parsing: frame.payload) else { return fields }
+        let ipStart = 14
+        fields += [
+            FrameField(name: "ipv4.version", range: ipStart..<(ipStart + 1), kind: .hex),
+            FrameField(name: "ipv4.tos", range: (ipStart + 1)..<(ipStart + 2), kind: .integer),
+            FrameField(name: "ipv4.length", range: (ipStart + 2)..<(ipStart + 4), kind: .integer),
+            FrameField(name: "ipv4.id", range: (ipStart + 4)..<(ipStart + 6), kind: .integer),
+            FrameField(name: "ipv4.flags", range: (ipStart + 6)..<(ipStart + 8), kind: .hex),
+            FrameField(name: "ipv4.ttl", range: (ipStart + 8)..<(ipStart + 9), kind: .integer),
+            FrameField(name: "ipv4.protocol", range: (ipStart + 9)..<(ipStart + 10), kind: .integer),
+            FrameField(name: "ipv4.checksum", range: (ipStart + 10)..<(ipStart + 12), kind: .hex),
+            FrameField(name: "ipv4.src", range: (ipStart + 12)..<(ipStart + 16), kind: .ipv4),
+            FrameField(name: "ipv4.dst", range: (ipStart + 16)..<(ipStart + 20), kind: .ipv4),
+        ]
+        let udpStart = ipStart + ip.headerLength
+        if ip.headerLength > IPv4Packet.minimumHeaderLength {
+            fields.append(FrameField(name: "ipv4.options", range: (ipStart + 20)..<udpStart, kind: .bytes))
+        }
+        end = ipStart + ip.totalLength
+        guard ip.protocolNumber == .udp, !ip.isFragment, let udp = UDPDatagram(parsing: ip.payload) else {
+            fields.append(FrameField(name: "ipv4.payload", range: udpStart..<end, kind: .bytes))
+            return fields
+        }
+        fields += [
+            FrameField(name: "udp.sport", range: udpStart..<(udpStart + 2), kind: .integer),
+            FrameField(name: "udp.dport", range: (udpStart + 2)..<(udpStart + 4), kind: .integer),
+            FrameField(name: "udp.length", range: (udpStart + 4)..<(udpStart + 6), kind: .integer),
+            FrameField(name: "udp.checksum", range: (udpStart + 6)..<(udpStart + 8), kind: .hex),
+        ]
+        let payloadStart = udpStart + 8
+        let payloadEnd = payloadStart + udp.payload.count
+        let isNTP = udp.sourcePort == NTPPacket.port || udp.destinationPort == NTPPacket.port
+        if isNTP, udp.payload.count >= NTPPacket.length {
+            let n = payloadStart
+            fields += [
+                FrameField(name: "ntp.flags", range: n..<(n + 1), kind: .hex),
+                FrameField(name: "ntp.stratum", range: (n + 1)..<(n + 2), kind: .integer),
+                FrameField(name: "ntp.poll", range: (n + 2)..<(n + 3), kind: .integer),
+                FrameField(name: "ntp.precision", range: (n + 3)..<(n + 4), kind: .integer),
+                FrameField(name: "ntp.root_delay", range: (n + 4)..<(n + 8), kind: .hex),
+                FrameField(name: "ntp.root_dispersion", range: (n + 8)..<(n + 12), kind: .hex),
+                FrameField(name: "ntp.refid", range: (n + 12)..<(n + 16), kind: .hex),
+                FrameField(name: "ntp.reference_ts", range: (n + 16)..<(n + 24), kind: .hex),
+                FrameField(name: "ntp.originate_ts", range: (n + 24)..<(n + 32), kind: .hex),
+                FrameField(name: "ntp.receive_ts", range: (n + 32)..<(n + 40), kind: .hex),
+                FrameField(name: "ntp.transmit_ts", range: (n + 40)..<(n + 48), kind: .hex),
+            ]
+            if payloadEnd > n + 48 {
+                fields.append(FrameField(name: "ntp.extension", range: (n + 48)..<payloadEnd, kind: .bytes))
+            }
+        } else if payloadEnd > payloadStart {
+            fields.append(FrameField(name: "udp.payload", range: payloadStart..<payloadEnd, kind: .bytes))
+        }
+        if end > payloadEnd {
+            fields.append(FrameField(name: "ipv4.trailer", range: payloadEnd..<end, kind: .bytes))
+        }
+        return fields
+    }
+
+    /// Fields named by `--ignore` names, with the checksums that cover them.
+    static func maskedNames(for ignored: Set<String>) -> Set<String> {
+        var names = ignored
+        if ignored.contains("ntp.timestamps") {
+            names.formUnion(["ntp.reference_ts", "ntp.originate_ts", "ntp.receive_ts", "ntp.transmit_ts"])
+        }
+        // RFC 791: the header checksum covers the IPv4 header.
+        if names.contains(where: { $0.hasPrefix("ipv4.") && $0 != "ipv4.checksum" }) {
+            names.insert("ipv4.checksum")
+        }
+        // RFC 768: the UDP checksum covers the pseudo-header (addresses, length), header and payload.
+        if names.contains(where: { $0.hasPrefix("udp.") || $0.hasPrefix("ntp.") || $0 == "ipv4.src" || $0 == "ipv4.dst" }) && !names.contains("udp.checksum") {
+            names.insert("udp.checksum")
+        }
+        return names
+    }
+
+    /// Text of a field's value for a report.
+    static func render(_ field: FrameField, in bytes: [UInt8]) -> String {
+        guard field.range.upperBound <= bytes.count else { return "(absent)" }
+        let slice = bytes[field.range]
+        switch field.kind {
+        case .mac:
+            return MACAddress(bytes: slice, offset: 0)?.description ?? "?"
+        case .ipv4:
+            return slice.map(String.init).joined(separator: ".")
+        case .integer:
+            let value = slice.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            return String(value)
+        case .hex, .bytes:
+            return "0x" + slice.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        }
+    }
+}

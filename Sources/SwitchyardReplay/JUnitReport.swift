@@ -1,0 +1,58 @@
+import SwitchyardPackets
+
+/// JUnit XML for CI systems: one test case per exchange (a played frame and the frames that
+/// answered it), failing with the differences found.
+public enum JUnitReport {
+    public static func xml(for report: ReplayReport, suiteName: String) -> String {
+        var cases: [String] = []
+        var failures = 0
+        for (index, step) in report.plan.steps.enumerated() {
+            let results = report.results.filter { $0.step == index }
+            let unexpected = report.unexpected.filter { $0.step == index }
+            var problems: [String] = []
+            for result in results {
+                switch result.verdict {
+                case .matched: break
+                case .differed(let difference, _): problems.append("frame \(result.expected.number) differs: \(difference.description)")
+                case .missing: problems.append("frame \(result.expected.number) missing: \(FrameSummary.describe(result.expected.bytes))")
+                }
+            }
+            problems += unexpected.map { "unexpected: \(FrameSummary.describe($0.bytes))" }
+            let name = "frame \(step.frame.number): \(FrameSummary.describe(step.frame.bytes))"
+            var element = "    <testcase classname=\"\(escape(suiteName))\" name=\"\(escape(name))\""
+            if problems.isEmpty {
+                element += "/>"
+            } else {
+                failures += 1
+                element += ">\n      <failure message=\"\(escape(problems[0]))\">\(escape(problems.joined(separator: "\n")))</failure>\n    </testcase>"
+            }
+            cases.append(element)
+        }
+        let seconds = report.elapsed.components
+        let time = Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <testsuites>
+              <testsuite name="\(escape(suiteName))" tests="\(cases.count)" failures="\(failures)" errors="0" time="\(time)">
+            \(cases.joined(separator: "\n"))
+              </testsuite>
+            </testsuites>
+
+            """
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

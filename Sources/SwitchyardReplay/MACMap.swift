@@ -1,0 +1,39 @@
+import SwitchyardPackets
+
+/// Recorded MACs to the MACs the same endpoints have now. Applied to every MAC field of a
+/// frame: the Ethernet addresses and, in ARP, the sender and target hardware addresses.
+public struct MACMap: Hashable, Sendable {
+    public private(set) var entries: [MACAddress: MACAddress] = [:]
+
+    public init() {}
+
+    public mutating func map(_ recorded: MACAddress, to live: MACAddress) {
+        if recorded != live {
+            self.entries[recorded] = live
+        }
+    }
+
+    public var isEmpty: Bool { self.entries.isEmpty }
+
+    public func translate(_ mac: MACAddress) -> MACAddress {
+        self.entries[mac] ?? mac
+    }
+
+    public func apply(to bytes: [UInt8]) -> [UInt8] {
+        guard !self.entries.isEmpty, bytes.count >= 14 else { return bytes }
+        var out = bytes
+        self.rewrite(&out, at: 0)
+        self.rewrite(&out, at: 6)
+        // ARP over Ethernet: sender hardware at 22, target hardware at 32 (RFC 826).
+        if out[12] == 0x08, out[13] == 0x06, ARPPacket(parsing: out[14...]) != nil {
+            self.rewrite(&out, at: 22)
+            self.rewrite(&out, at: 32)
+        }
+        return out
+    }
+
+    private func rewrite(_ bytes: inout [UInt8], at offset: Int) {
+        guard let mac = MACAddress(bytes: bytes, offset: offset), let live = self.entries[mac] else { return }
+        bytes.replaceSubrange(offset..<(offset + 6), with: live.bytes)
+    }
+}

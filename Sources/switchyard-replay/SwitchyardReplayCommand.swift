@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import SwitchyardCapture
+import SwitchyardCommandLine
+import SwitchyardPackets
+import SwitchyardReplay
+
+@main
+struct SwitchyardReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard-replay",
+        abstract: "Replay a recording's clients against live services and diff their replies with the recording.",
+        discussion: """
+            Endpoints of the recording that are live on the fabric now are under test: their frames \
+            are expected. Every other endpoint is played: replay creates it (same name, same MAC when \
+            free) and sends its frames. When none is live, the endpoints that only answered in the \
+            recording are expected (so a stopped service shows as missing frames). A service with a \
+            new MAC is mapped by name.
+
+            Exit status: 0 identical, 1 differences, 2 error.
+
+            Fields for --ignore: \(FrameFields.maskable.joined(separator: ", ")). \
+            Ignoring a field also ignores the checksums that cover it.
+            """
+    )
+
+    @Argument(help: "The recording: a pcap or pcapng file written by switchyardd --capture.")
+    var recording: String
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: ArgumentHelp("The recording's manifest (default: NAME.manifest.json beside NAME.pcap).", valueName: "file"))
+    var manifest: String?
+
+    @Option(help: ArgumentHelp("Play this endpoint (name or MAC) even if it is live.", valueName: "name|mac"))
+    var play: [String] = []
+
+    @Option(help: ArgumentHelp("Expect this endpoint's frames (name or MAC) instead of playing it.", valueName: "name|mac"))
+    var expect: [String] = []
+
+    @Option(help: ArgumentHelp("Map a recorded MAC to the one the endpoint has now.", valueName: "old=new"))
+    var map: [String] = []
+
+    @Option(help: "gated: wait for each exchange's replies; recorded: keep the recorded gaps.")
+    var timing: ReplayOptions.Timing = .gated
+
+    @Option(help: "With --timing recorded, play this many times faster.")
+    var speed: Double = 1
+
+    @Flag(help: "Send every played frame at once, without waits.")
+    var topspeed = false
+
+    @Option(help: "Seconds to wait for an exchange's replies (after the last send, with --timing recorded or --topspeed).")
+    var timeout: Double = 1
+
+    @Option(help: ArgumentHelp("Ignore this field when comparing (see the list below).", valueName: "field"))
+    var ignore: [String] = []
+
+    @Option(help: ArgumentHelp("Write a JUnit XML report here, one test case per exchange.", valueName: "file"))
+    var junit: String?
+
+    @Option(help: ArgumentHelp("Record what replay received to this pcap file.", valueName: "file"))
+    var write: String?
+
+    @Flag(name: .shortAndLong, help: "Print only the summary line.")
+    var quiet = false
+
+    func validate() throws {
+        for field in self.ignore where !FrameFields.maskable.contains(field) {
+            throw ValidationError("--ignore \(field): no such field (fields: \(FrameFields.maskable.joined(separator: ", ")))")
+        }
+        for entry in self.map where Self.parseMap(entry) == nil {
+            throw ValidationError("--map \(entry): want OLD_MAC=NEW_MAC")
+        }
+        guard self.speed > 0, self.speed.isFinite else {
+            throw ValidationError("--speed must be more than 0, got \(self.speed)")
+        }
+        guard self.timeout > 0, self.timeout <= 3600 else {
+            throw ValidationError("--timeout must be between 0 and 3600 seconds, got \(self.timeout)")
+        }
+        if self.topspeed, self.timing == .recorded {
+            throw ValidationError("--topspeed and --timing recorded contradict each other")
+        }
+    }
+
+    static func parseMap(_ entry: String) -> (MACAddress, MACAddress)? {
+        let parts = entry.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, let old = MACAddress(String(parts[0])), let new = MACAddress(String(parts[1])) else { return nil }
+        return (old, new)
+    }
+
+    /// Usage errors exit 2 like every other error of this tool (argument-parser's default is 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let exit as ExitCode {
+            Self.exit(withError: exit)
+        } catch {
+            let code = Self.exitCode(for: error)
+            if code == .success {
+                Self.exit(withError: error)
+            }
+            StandardOutput.error(Self.fullMessage(for: error))
+            Self.exit(withError: ExitCode(2))
+        }
+    }
+
+    func run() async throws {
+        var options = ReplayOptions()
+        options.host = self.connection.host
+        options.port = self.connection.port
+        options.play = self.play
+        options.expect = self.expect
+        options.maps = self.map.compactMap(Self.parseMap)
+        options.timing = self.timing
+        options.speed = self.speed
+        options.topSpeed = self.topspeed
+        options.timeout = .milliseconds(Int64((self.timeout * 1000).rounded()))
+        options.ignore = Set(self.ignore)
+
+        let report: ReplayReport
+        do {
+            let recording = try Recording.load(path: self.recording, manifestPath: self.manifest)
+            let writer = try self.write.map { (path: String) throws(PcapError) in try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
+            if let junit = self.junit, !FileManager.default.createFile(atPath: junit, contents: nil) {
+                throw ReplayError(.badOptions, "cannot write JUnit report \(junit)")
+            }
+            let showProgress = !self.quiet && isatty(2) != 0
+            report = try await Replayer(options: options).run(
+                recording,
+                received: { bytes in
+                    bytes.withUnsafeBytes { try? writer?.write($0, originalLength: bytes.count, timestamp: .now()) }
+                },
+                progress: { done, total in
+                    if showProgress, done == total || done % 100 == 0 {
+                        StandardOutput.error("\u{1B}[2K\r[replay] \(done)/\(total) exchanges" + (done == total ? "" : ""), newline: done == total)
+                    }
+                }
+            )
+            try writer?.close()
+        } catch let error as ReplayError {
+            StandardOutput.error("switchyard-replay: \(error)")
+            throw ExitCode(2)
+        } catch let error as PcapError {
+            StandardOutput.error("switchyard-replay: \(error)")
+            throw ExitCode(2)
+        }
+
+        if !self.quiet {
+            report.plan.notes.forEach(StandardOutput.line)
+            for skipped in report.plan.skipped {
+                StandardOutput.line("frame \(skipped.frame.number) skipped: \(skipped.reason)")
+            }
+            report.details().forEach(StandardOutput.line)
+            if let drift = report.worstSendDrift {
+                StandardOutput.line("timing: worst send drift \(Int((drift.seconds * 1e6).rounded())) us from the recorded schedule")
+            }
+        }
+        StandardOutput.line(report.summary)
+        if let junit = self.junit {
+            let name = URL(fileURLWithPath: self.recording).lastPathComponent
+            do {
+                try JUnitReport.xml(for: report, suiteName: name).write(toFile: junit, atomically: true, encoding: .utf8)
+            } catch {
+                StandardOutput.error("switchyard-replay: cannot write JUnit report \(junit): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+        }
+        if !report.isIdentical {
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension ReplayOptions.Timing: ExpressibleByArgument {}
