@@ -186,6 +186,11 @@ let package = Package(
         ),
         .testTarget(name: "SwitchyardPacketsTests", dependencies: ["SwitchyardPackets"], swiftSettings: swiftSettings),
         .testTarget(name: "SwitchyardCaptureTests", dependencies: ["SwitchyardCapture", "SwitchyardPackets"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SwitchyardReplayTests",
+            dependencies: ["SwitchyardReplay", "SwitchyardCapture", "SwitchyardPackets"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SwitchyardIntegrationTests",

@@ -202,9 +202,6 @@ public final class FabricClient: Sendable {
         if let error = error as? IOError {
             return String(cString: strerror(error.errnoCode))
         }
-        if error is ChannelError {
-            return "\(error)"
-        }
         return "\(error)"
     }
 }

@@ -45,7 +45,14 @@ public struct FrameComparator: Sendable {
             return nil
         }
         let common = min(left.count, right.count)
-        guard let offset = (0..<common).first(where: { left[$0] != right[$0] }) else {
+        // Report the first differing field that is not a checksum: a checksum changes because
+        // something it covers did, and that something is what a person needs to see.
+        let differing = (0..<common).filter { left[$0] != right[$0] }
+        let meaningful = differing.first { offset in
+            guard let field = expectedFields.first(where: { $0.range.contains(offset) }) else { return true }
+            return !field.name.hasSuffix(".checksum")
+        }
+        guard let offset = meaningful ?? differing.first else {
             return FrameDifference(field: "frame.length", expectedValue: String(expected.count), receivedValue: String(received.count), offset: common)
         }
         guard let field = expectedFields.first(where: { $0.range.contains(offset) }) else {

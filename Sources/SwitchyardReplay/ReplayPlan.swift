@@ -7,6 +7,11 @@ public struct ReplayPlan: Sendable {
     public struct Participant: Hashable, Sendable {
         public var name: String
         public var recordedMAC: MACAddress
+        /// MACs of earlier or later endpoints of the same name in the recording (a client run
+        /// twice, a service restarted): replay treats them as the same endpoint.
+        public var otherMACs: [MACAddress] = []
+
+        public var allMACs: [MACAddress] { [self.recordedMAC] + self.otherMACs }
     }
 
     public struct ExpectedFrame: Hashable, Sendable {
@@ -49,7 +54,10 @@ public struct ReplayPlan: Sendable {
                 guard let mac = MACAddress(endpoint.mac) else {
                     throw ReplayError(.badRecording, "\(RecordingManifest.path(forCapture: recording.path)): endpoint \(endpoint.name) has an invalid MAC \(endpoint.mac)")
                 }
-                if participants.contains(where: { $0.recordedMAC == mac }) {
+                if let index = participants.firstIndex(where: { $0.name == endpoint.name }) {
+                    if !participants[index].allMACs.contains(mac) {
+                        participants[index].otherMACs.append(mac)
+                    }
                     continue
                 }
                 participants.append(Participant(name: endpoint.name, recordedMAC: mac))
@@ -69,7 +77,7 @@ public struct ReplayPlan: Sendable {
                 } else if anyLive {
                     isPlayed.append(!live.contains(participant.name))
                 } else {
-                    let initiated = initiators.contains(participant.recordedMAC)
+                    let initiated = participant.allMACs.contains(where: initiators.contains)
                     isPlayed.append(initiated)
                     if !initiated {
                         notes.append("\(participant.name) is not on the fabric: expecting its frames (it only answered in the recording)")
@@ -105,8 +113,8 @@ public struct ReplayPlan: Sendable {
         guard !played.isEmpty else {
             throw ReplayError(.badOptions, "nothing to play: every endpoint of the recording is live on the fabric (name the clients with --play)")
         }
-        let playedIndex = Dictionary(played.enumerated().map { ($1.recordedMAC, $0) }, uniquingKeysWith: { first, _ in first })
-        let expectedMACs = Set(expected.map(\.recordedMAC))
+        let playedIndex = Dictionary(played.enumerated().flatMap { index, participant in participant.allMACs.map { ($0, index) } }, uniquingKeysWith: { first, _ in first })
+        let expectedMACs = Set(expected.flatMap(\.allMACs))
 
         var steps: [Step] = []
         var skipped: [Skipped] = []
@@ -158,6 +166,6 @@ public struct ReplayPlan: Sendable {
     }
 
     static func matches(_ spec: String, _ participant: Participant) -> Bool {
-        spec == participant.name || MACAddress(spec) == participant.recordedMAC
+        spec == participant.name || MACAddress(spec).map(participant.allMACs.contains) == true
     }
 }

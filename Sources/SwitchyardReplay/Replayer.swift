@@ -59,7 +59,9 @@ public struct Replayer: Sendable {
         var map = MACMap()
         for participant in plan.expected {
             if let record = liveRecords[participant.name], let mac = MACAddress(record.mac) {
-                map.map(participant.recordedMAC, to: mac)
+                for recorded in participant.allMACs {
+                    map.map(recorded, to: mac)
+                }
             }
         }
         for (old, new) in self.options.maps {
@@ -72,7 +74,9 @@ public struct Replayer: Sendable {
         for (index, participant) in plan.played.enumerated() {
             let record = try await self.createEndpoint(for: participant, mac: map.translate(participant.recordedMAC), on: client)
             if let mac = MACAddress(record.mac) {
-                map.map(participant.recordedMAC, to: mac)
+                for recorded in participant.allMACs {
+                    map.map(recorded, to: mac)
+                }
             }
             try await client.subscribe(endpointID: record.endpointID)
             endpointIDs.append(record.endpointID)

@@ -90,8 +90,10 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
     #expect(statistics.framesFiltered == 400)
     #expect(statistics.framesCaptured == 400)
     let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+    let all = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+    let files = all.filter { $0.hasSuffix(".pcap") }
     #expect(files.count == 3)
+    #expect(all.filter { $0.hasSuffix(".manifest.json") }.count == 3, "each kept file has its manifest; expired ones lose theirs too")
     #expect(files.last == "rot_\(String(format: "%05d", statistics.files)).pcap")
     for file in files {
         let full = directory.appendingPathComponent(file).path

@@ -143,7 +143,9 @@ import Testing
         await observer.close()
         fabric.process.signal(SIGTERM)
         #expect(try await fabric.process.waitForExit() == 0)
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        let all = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(all.filter { $0.hasSuffix(".manifest.json") } == ["ring_00004.manifest.json", "ring_00005.manifest.json", "ring_00006.manifest.json"])
+        let files = all.filter { $0.hasSuffix(".pcap") }
         // 4000 records of 1416 bytes (5.7 MB) make 6 files of at most 1,000,000 bytes; the newest 3 stay.
         #expect(files == ["ring_00004.pcap", "ring_00005.pcap", "ring_00006.pcap"])
         for file in files {
@@ -243,8 +245,15 @@ import Testing
             received += 1
         }
         #expect(received == 2000, "switching goes on")
-        let stats = try await Self.waitForCapture(receiver, written: 2000)
-        #expect(stats.capture?.writeError?.contains("File too large") == true)
+        var stats = try await Self.waitForCapture(receiver, written: 2000)
+        // Writes reach the file at flushes (at least every 100 ms): wait for the one that fails.
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while stats.capture?.writeError == nil, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            stats = try await receiver.statistics()
+        }
+        #expect(stats.capture?.writeError?.contains("File too large") == true, "\(stats)")
         #expect((stats.capture?.framesWritten ?? 0) + (stats.capture?.framesNotWritten ?? 0) == 2000)
         await sender.close()
         await receiver.close()

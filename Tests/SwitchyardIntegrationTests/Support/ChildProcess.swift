@@ -55,6 +55,8 @@ final class ChildProcess: Sendable {
     var stdoutBytes: [UInt8] { self.output.withLockedValue { Array($0.stdout) } }
     var stderr: String { self.output.withLockedValue { String(decoding: $0.stderr, as: UTF8.self) } }
     var processIdentifier: Int32 { self.process.processIdentifier }
+    /// The exit status, once `waitForExit` has returned.
+    var exitStatus: Int32 { self.process.terminationStatus }
     var isRunning: Bool { self.process.isRunning }
 
     enum Stream {
