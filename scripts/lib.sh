@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
-swift build 2>&1 | tail -n 1
-BIN=$(swift build --show-bin-path)
+CONFIG=${BUILD_CONFIG:-debug}
+swift build -c "$CONFIG" 2>&1 | tail -n 1
+BIN=$(swift build -c "$CONFIG" --show-bin-path)
 WORK=$(mktemp -d)
 PIDS=()
 

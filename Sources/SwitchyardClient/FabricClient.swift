@@ -25,6 +25,9 @@ public final class FabricClient: Sendable {
     private let channel: any Channel
     private let replies: ReplyQueue
     private let ownedEndpoints = NIOLockedValueBox<Set<UInt32>>([])
+    /// The event loop this connection's socket lives on.
+    public var eventLoop: any EventLoop { self.channel.eventLoop }
+
     /// The WELCOME the fabric answered HELLO with.
     public let welcome: WelcomeReply
 
@@ -148,11 +151,7 @@ public final class FabricClient: Sendable {
     /// The next delivered frame, waiting at most `timeout`; nil when none came in time or the
     /// connection closed.
     public func nextFrame(timeout: Duration) async throws -> ReceivedFrame? {
-        do {
-            return try await withTimeout(timeout, "") { try await self.frameQueue.next() }
-        } catch let error as FabricClientError where error.code == .timeout {
-            return nil
-        }
+        try await self.frameQueue.next(timeout: timeout, on: self.channel.eventLoop)
     }
 
     /// A frame that has already arrived, or nil: never waits.

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Frames delivered to the connection, waiting for the one consumer.
 ///
@@ -50,6 +51,34 @@ final class FrameQueue: Sendable {
         }
     }
 
+    /// The next frame, or nil when none arrives within `timeout` (or the connection closed).
+    /// The timeout is a timer on `eventLoop`, not a task: waiting costs one continuation.
+    func next(timeout: Duration, on eventLoop: any EventLoop) async throws -> ReceivedFrame? {
+        if let frame = self.tryNext() {
+            return frame
+        }
+        let id = self.state.withLockedValue { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let (seconds, attoseconds) = timeout.components
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+            self.expire(id)
+        }
+        defer { timer.cancel() }
+        return try await self.wait(id: id)
+    }
+
+    /// Ends the wait of waiter `id` with no frame (its timeout passed).
+    private func expire(_ id: UInt64) {
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedFrame?, any Error>? in
+            guard let waiter = state.waiter, waiter.id == id else { return nil }
+            state.waiter = nil
+            return waiter.continuation
+        }
+        waiter?.resume(returning: nil)
+    }
+
     /// The next frame; nil once the connection has closed and every frame has been taken.
     /// Throws `CancellationError` when the waiting task is cancelled.
     func next() async throws -> ReceivedFrame? {
@@ -57,7 +86,11 @@ final class FrameQueue: Sendable {
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        return try await withTaskCancellationHandler {
+        return try await self.wait(id: id)
+    }
+
+    private func wait(id: UInt64) async throws -> ReceivedFrame? {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReceivedFrame?, any Error>) in
                 let immediate: Result<ReceivedFrame?, any Error>? = self.state.withLockedValue { state in
                     if state.head < state.buffer.count {

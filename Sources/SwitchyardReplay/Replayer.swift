@@ -26,7 +26,10 @@ public struct Replayer: Sendable {
             throw ReplayError(.noFabric, "\(error)")
         }
         do {
-            let report = try await self.run(recording, on: client, received: received, progress: progress)
+            // The exchanges run on the connection's event loop thread: no thread hop per frame.
+            let report = try await withTaskExecutorPreference(client.taskExecutor) {
+                try await self.run(recording, on: client, received: received, progress: progress)
+            }
             await client.close()
             return report
         } catch {

@@ -18,6 +18,8 @@ public struct PingClient: Sendable {
 
     public var payload: [UInt8]
     public var count = 1
+    /// Time from one ping's send to the next one's (ping -i); zero sends the next at once.
+    public var interval: Duration = .zero
     public var timeout: Duration = .seconds(3)
     public var resolution = Resolution.lookup
     public var endpointName = Self.endpointName
@@ -77,7 +79,12 @@ public struct PingClient: Sendable {
         let target = "\(self.serviceIP):\(self.servicePort)"
         var report = Report()
         let clock = ContinuousClock()
-        for _ in 0..<self.count {
+        var next = clock.now
+        for index in 0..<self.count {
+            if index > 0, self.interval > .zero {
+                next = next.advanced(by: self.interval)
+                try await Task.sleep(until: next, tolerance: .zero, clock: clock)
+            }
             let start = clock.now
             try client.send(frame: request, from: record.endpointID)
             report.sent += 1

@@ -25,8 +25,11 @@ struct SwitchyardEcho: AsyncParsableCommand {
             let client = try await connection.connect(clientName: "switchyard-echo")
             // Runs until the fabric goes away or SIGINT/SIGTERM, then exits 0.
             try await runUntilTerminated {
-                try await configured.run(on: client, logger: logger) { record in
-                    StandardOutput.line("[svc_echo] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp \(configured.port)")
+                // On the connection's event loop: each echo costs no thread hop.
+                try await withTaskExecutorPreference(client.taskExecutor) {
+                    try await configured.run(on: client, logger: logger) { record in
+                        StandardOutput.line("[svc_echo] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp \(configured.port)")
+                    }
                 }
             }
             await client.close()

@@ -29,8 +29,10 @@ struct SwitchyardNTPD: AsyncParsableCommand {
         try await ToolFailure.reporting("svc_ntp") {
             let client = try await connection.connect(clientName: "switchyard-ntpd")
             try await runUntilTerminated {
-                try await configured.run(on: client, logger: logger) { record in
-                    StandardOutput.line("[svc_ntp] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp 123")
+                try await withTaskExecutorPreference(client.taskExecutor) {
+                    try await configured.run(on: client, logger: logger) { record in
+                        StandardOutput.line("[svc_ntp] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp 123")
+                    }
                 }
             }
             await client.close()

@@ -26,12 +26,18 @@ struct SwitchyardPing: AsyncParsableCommand {
     @Option(help: "How to learn the service's MAC: lookup (ENDPOINT_INFO, the default) or arp.")
     var resolve: PingClient.Resolution = .lookup
 
+    @Option(help: "Seconds between pings with --count (ping -i); 0 sends each as soon as the last was answered.")
+    var interval: Double = 0
+
     func validate() throws {
         guard self.timeout > 0, self.timeout <= 3600 else {
             throw ValidationError("--timeout must be between 0 and 3600 seconds, got \(self.timeout)")
         }
         guard self.count >= 1 else {
             throw ValidationError("--count must be at least 1, got \(self.count)")
+        }
+        guard self.interval >= 0, self.interval <= 3600 else {
+            throw ValidationError("--interval must be between 0 and 3600 seconds, got \(self.interval)")
         }
     }
 
@@ -41,13 +47,16 @@ struct SwitchyardPing: AsyncParsableCommand {
         ping.count = self.count
         ping.timeout = .milliseconds(Int64((self.timeout * 1000).rounded()))
         ping.resolution = self.resolve
+        ping.interval = .milliseconds(Int64((self.interval * 1000).rounded()))
         let count = self.count
         try await ToolFailure.reporting("cli") {
             let client = try await self.connection.connect(clientName: "switchyard-ping")
             let report: PingClient.Report
             do {
-                report = try await ping.run(on: client) { line, isFailure in
-                    isFailure ? StandardOutput.error(line) : StandardOutput.line(line)
+                report = try await withTaskExecutorPreference(client.taskExecutor) {
+                    try await ping.run(on: client) { line, isFailure in
+                        isFailure ? StandardOutput.error(line) : StandardOutput.line(line)
+                    }
                 }
             } catch {
                 await client.close()
