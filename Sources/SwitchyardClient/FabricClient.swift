@@ -38,7 +38,7 @@ public final class FabricClient: Sendable {
         self.welcome = welcome
     }
 
-    /// Connects and says HELLO.
+    /// Connects over TCP and says HELLO.
     public static func connect(
         host: String = ProtocolLimits.defaultHost,
         port: Int = ProtocolLimits.defaultPort,
@@ -46,26 +46,39 @@ public final class FabricClient: Sendable {
         connectTimeout: Duration = .seconds(5),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> FabricClient {
+        try await Self.connect(to: .tcp(host: host, port: port), clientName: clientName, connectTimeout: connectTimeout, group: group)
+    }
+
+    /// Connects to `address` (TCP or a Unix-domain socket) and says HELLO.
+    public static func connect(
+        to address: FabricAddress,
+        clientName: String,
+        connectTimeout: Duration = .seconds(5),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> FabricClient {
         let replies = ReplyQueue()
         let frames = FrameQueue()
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
+                + connectTimeout.components.attoseconds / 1_000_000_000))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(MessageDecoder()),
+                        FabricClientHandler(replies: replies, frames: frames)
+                    )
+                }
+            }
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
-                    + connectTimeout.components.attoseconds / 1_000_000_000))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandlers(
-                            ByteToMessageHandler(MessageDecoder()),
-                            FabricClientHandler(replies: replies, frames: frames)
-                        )
-                    }
-                }
-                .connect(host: host, port: port)
-                .get()
+            switch address {
+            case .tcp(let host, let port):
+                channel = try await bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port).get()
+            case .unix(let path):
+                channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
+            }
         } catch {
-            throw FabricClientError(.cannotConnect, "cannot reach fabric at \(host):\(port): \(Self.describe(error))")
+            throw FabricClientError(.cannotConnect, "cannot reach fabric at \(address): \(Self.describe(error))")
         }
         do {
             let reply = try await Self.send(Message(.hello, json: HelloRequest(clientName: clientName)), on: channel, replies: replies)

@@ -3,6 +3,6 @@ import SwitchyardClient
 extension ConnectionOptions {
     /// Connects to the fabric these options name.
     public func connect(clientName: String) async throws -> FabricClient {
-        try await FabricClient.connect(host: self.host, port: self.port, clientName: clientName)
+        try await FabricClient.connect(to: self.address, clientName: clientName)
     }
 }

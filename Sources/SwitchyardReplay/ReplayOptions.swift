@@ -11,6 +11,8 @@ public struct ReplayOptions: Sendable {
 
     public var host = "127.0.0.1"
     public var port = 9999
+    /// A Unix-domain socket instead of host and port.
+    public var unixPath: String?
     public var play: [String] = []
     public var expect: [String] = []
     public var maps: [(MACAddress, MACAddress)] = []

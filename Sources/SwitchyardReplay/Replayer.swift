@@ -21,7 +21,8 @@ public struct Replayer: Sendable {
     ) async throws(ReplayError) -> ReplayReport {
         let client: FabricClient
         do {
-            client = try await FabricClient.connect(host: self.options.host, port: self.options.port, clientName: "switchyard-replay")
+            let address: FabricAddress = self.options.unixPath.map { .unix(path: $0) } ?? .tcp(host: self.options.host, port: self.options.port)
+            client = try await FabricClient.connect(to: address, clientName: "switchyard-replay")
         } catch {
             throw ReplayError(.noFabric, "\(error)")
         }
@@ -130,8 +131,12 @@ public struct Replayer: Sendable {
                 } else {
                     let offset = Double(plan.steps[index].frame.timestamp.totalNanoseconds - first) / self.options.speed
                     let target = start.advanced(by: .nanoseconds(Int64(offset)))
-                    if clock.now < target {
-                        try await Task.sleep(until: target, tolerance: .zero, clock: clock)
+                    let wait = clock.now.duration(to: target)
+                    if wait > .zero {
+                        // A timer on the event loop (timerfd): the send follows on the same
+                        // thread, with no second wake-up in between.
+                        let (seconds, attoseconds) = wait.components
+                        try await client.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}.futureResult.get()
                     }
                     try client.send(frame: playedBytes[index], from: endpointIDs[plan.steps[index].sender])
                     worstDrift = max(worstDrift, target.duration(to: clock.now))

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -59,19 +62,17 @@ public final class FabricServer: Service {
                 }
             }
 
-        let serverChannel: any Channel
-        do {
-            serverChannel = try await bootstrap.bind(host: self.configuration.host, port: self.configuration.port).get()
-        } catch let error as IOError where error.errnoCode == EADDRINUSE {
-            throw FabricServerError(code: .addressInUse, host: self.configuration.host, port: self.configuration.port, detail: "")
-        } catch {
-            throw FabricServerError(code: .cannotBind, host: self.configuration.host, port: self.configuration.port, detail: "\(error)")
-        }
+        let serverChannel = try await self.bind(bootstrap)
         if let address = serverChannel.localAddress {
             self.configuration.onListening(address)
         }
         self.logger.info("fabric listening", metadata: ["address": "\(serverChannel.localAddress.map { "\($0)" } ?? "?")"])
 
+        defer {
+            if let path = self.configuration.unixSocketPath {
+                unlink(path)
+            }
+        }
         // Runs until SIGINT/SIGTERM (through the ServiceGroup) or cancellation.
         try? await gracefulShutdown()
 
@@ -80,5 +81,56 @@ public final class FabricServer: Service {
         try? await eventLoop.flatSubmit {
             engine.value.closeAllConnections()
         }.get()
+    }
+
+    private func bind(_ bootstrap: ServerBootstrap) async throws -> any Channel {
+        let host = self.configuration.host
+        let port = self.configuration.port
+        guard let path = self.configuration.unixSocketPath else {
+            do {
+                return try await bootstrap.bind(host: host, port: port).get()
+            } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                throw FabricServerError(code: .addressInUse, host: host, port: port, detail: "")
+            } catch {
+                throw FabricServerError(code: .cannotBind, host: host, port: port, detail: "\(error)")
+            }
+        }
+        // A socket file nobody answers on is left over from a fabric that died: replace it.
+        // One somebody answers on belongs to a running fabric: refuse.
+        if Self.someoneListens(at: path) {
+            throw FabricServerError(code: .socketFileInUse, host: host, port: port, unixPath: path, detail: "")
+        }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+        } catch let error as IOError {
+            throw FabricServerError(code: .cannotBind, host: host, port: port, unixPath: path, detail: String(cString: strerror(error.errnoCode)))
+        } catch {
+            throw FabricServerError(code: .cannotBind, host: host, port: port, unixPath: path, detail: "\(error)")
+        }
+        if let mode = self.configuration.unixSocketMode, chmod(path, mode_t(mode)) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? await channel.close()
+            throw FabricServerError(code: .cannotBind, host: host, port: port, unixPath: path, detail: "cannot set its mode: \(reason)")
+        }
+        return channel
+    }
+
+    private static func someoneListens(at path: String) -> Bool {
+        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+        }
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
     }
 }

@@ -7,6 +7,10 @@ public struct ServerConfiguration: Sendable {
     /// Address to listen on; `port` 0 picks a free port.
     public var host: String
     public var port: Int
+    /// Listen on this Unix-domain socket instead of TCP; file permissions decide who may join.
+    public var unixSocketPath: String?
+    /// Permission bits for the socket file (e.g. 0o660).
+    public var unixSocketMode: UInt32?
     /// Bytes queued for one connection before PACKET_IN to it are dropped (and counted).
     /// Control replies are never dropped: past this, the fabric stops reading that connection.
     public var outboundQueueLimit: Int
@@ -36,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     ) {
         self.host = host
         self.port = port
+        self.unixSocketPath = nil
+        self.unixSocketMode = nil
         self.outboundQueueLimit = outboundQueueLimit
         self.stallTimeout = stallTimeout
         self.capture = capture

@@ -114,6 +114,7 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         var options = ReplayOptions()
         options.host = self.connection.host
         options.port = self.connection.port
+        options.unixPath = self.connection.unix
         options.play = self.play
         options.expect = self.expect
         options.maps = self.map.compactMap(Self.parseMap)

@@ -84,7 +84,7 @@ struct SwitchyardSniff: AsyncParsableCommand {
                 let sniffer = Sniffer(filter: filter, limit: count, writer: writer) { StandardOutput.line($0) }
                 do {
                     try await sniffer.sniff(on: client, endpointName: name) { record in
-                        StandardOutput.error("[sniff] listening on \(connection.host):\(connection.port) as endpoint \(record.endpointID) \(record.name) (promiscuous)\(filterText.isEmpty ? "" : ", filter: \(filterText)")")
+                        StandardOutput.error("[sniff] listening on \(connection.addressDescription) as endpoint \(record.endpointID) \(record.name) (promiscuous)\(filterText.isEmpty ? "" : ", filter: \(filterText)")")
                     }
                 } catch is CancellationError {
                     // SIGINT/SIGTERM: finish the file and report, like tcpdump.

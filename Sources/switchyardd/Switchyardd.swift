@@ -28,6 +28,15 @@ struct Switchyardd: AsyncParsableCommand {
     @Option(help: "TCP port to listen on (0 picks a free port).")
     var port: Int = 9999
 
+    @Flag(help: "Allow listening on an address other than loopback (anyone who reaches it can join the fabric).")
+    var allowRemote = false
+
+    @Option(help: ArgumentHelp("Listen on this Unix-domain socket instead of TCP.", valueName: "path"))
+    var unix: String?
+
+    @Option(help: ArgumentHelp("Permissions of the --unix socket file, in octal: who may join.", valueName: "mode"))
+    var unixMode: String?
+
     @Option(name: .customLong("queue-kb"), help: "Per-connection outbound queue cap in KiB; past it senders are slowed, and after the stall timeout frames are dropped and counted.")
     var queueKiB: Int = ServerConfiguration.defaultOutboundQueueLimit / 1024
 
@@ -41,6 +50,20 @@ struct Switchyardd: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(self.port) else {
             throw ValidationError("--port must be between 0 and 65535, got \(self.port)")
+        }
+        if self.unix == nil, !Self.isLoopback(self.host), !self.allowRemote {
+            throw ValidationError("\(self.host) is not a loopback address: anyone who can reach it could join the fabric; pass --allow-remote to listen there anyway")
+        }
+        if let mode = self.unixMode {
+            guard self.unix != nil else {
+                throw ValidationError("--unix-mode needs --unix PATH")
+            }
+            guard let value = UInt32(mode, radix: 8), value <= 0o777 else {
+                throw ValidationError("--unix-mode must be octal permissions such as 0660, got \(mode)")
+            }
+        }
+        if let path = self.unix, path.isEmpty {
+            throw ValidationError("--unix needs a socket path")
         }
         guard self.queueKiB >= 64 else {
             throw ValidationError("--queue-kb must be at least 64, got \(self.queueKiB)")
@@ -67,18 +90,24 @@ struct Switchyardd: AsyncParsableCommand {
         }
 
         let host = self.host
+        let unixPath = self.unix
         let readyOnStderr = self.capture.path == "-"
-        let configuration = ServerConfiguration(
+        if unixPath == nil, !Self.isLoopback(host) {
+            logger.warning("listening on \(host), which is not loopback: anyone who can reach it can join the fabric")
+        }
+        var configuration = ServerConfiguration(
             host: host,
             port: self.port,
             outboundQueueLimit: self.queueKiB * 1024,
             stallTimeout: .milliseconds(self.stallTimeoutMilliseconds),
             capture: session,
             onListening: { address in
-                let line = "[fabric] listening on \(host):\(address.port ?? 0)"
+                let line = unixPath.map { "[fabric] listening on unix:\($0)" } ?? "[fabric] listening on \(host):\(address.port ?? 0)"
                 readyOnStderr ? StandardOutput.error(line) : StandardOutput.line(line)
             }
         )
+        configuration.unixSocketPath = unixPath
+        configuration.unixSocketMode = self.unixMode.flatMap { UInt32($0, radix: 8) }
         let server = FabricServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -101,5 +130,10 @@ struct Switchyardd: AsyncParsableCommand {
             StandardOutput.error("switchyardd: \(failure)")
             throw ExitCode(1)
         }
+    }
+
+    /// Loopback names and addresses: 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
