@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "switchyardd",
             dependencies: [
-                "SwitchyardServer", "SwitchyardCommandLine",
+                "SwitchyardServer", "SwitchyardCommandLine", "SwitchyardFabric", "SwitchyardCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -152,8 +152,8 @@ public final class FabricClient: Sendable {
             guard frame.count >= ProtocolLimits.minimumFrameLength else {
                 throw FabricClientError(.invalidRequest, "frame too short: \(frame.count) bytes (minimum \(ProtocolLimits.minimumFrameLength))")
             }
-            guard frame.count + ProtocolLimits.headerLength <= ProtocolLimits.maximumMessageLength else {
-                throw FabricClientError(.invalidRequest, "frame too long: \(frame.count) bytes")
+            guard frame.count <= ProtocolLimits.maximumFrameLength else {
+                throw FabricClientError(.invalidRequest, "frame too long: \(frame.count) bytes (maximum \(ProtocolLimits.maximumFrameLength))")
             }
             buffer.writeMessageHeader(MessageHeader(type: .packetOut, endpointID: endpointID), payloadLength: frame.count)
             buffer.writeBytes(frame)

@@ -48,7 +48,16 @@ public struct FabricCore: Sendable {
 
     public private(set) var statistics = FabricStatistics()
 
-    public init() {}
+    /// Endpoints one connection may own at once.
+    public let maximumEndpointsPerConnection: Int
+
+    /// The default for `maximumEndpointsPerConnection`: far more than any tool needs, few
+    /// enough that one client cannot fill the fabric's tables.
+    public static let defaultMaximumEndpointsPerConnection = 1024
+
+    public init(maximumEndpointsPerConnection: Int = Self.defaultMaximumEndpointsPerConnection) {
+        self.maximumEndpointsPerConnection = maximumEndpointsPerConnection
+    }
 
     // MARK: - Connections
 
@@ -90,6 +99,7 @@ public struct FabricCore: Sendable {
         // implies HELLO was done: endpoints are created only after it).
         if header.type == .packetOut, header.version == ProtocolLimits.version,
            message.payload.readableBytes >= ProtocolLimits.minimumFrameLength,
+           message.payload.readableBytes <= ProtocolLimits.maximumFrameLength,
            let slot = self.endpoints.slot(of: header.endpointID), self.endpoints[slot].owner == connection {
             return .switched(self.switchFrame(message.payload, from: slot, deliver: deliver))
         }
@@ -162,6 +172,9 @@ public struct FabricCore: Sendable {
         }
         guard self.endpoints.slot(named: request.name) == nil else {
             throw Rejection("endpoint name already exists: \(request.name)")
+        }
+        guard (self.connections[connection]?.endpoints.count ?? 0) < self.maximumEndpointsPerConnection else {
+            throw Rejection("this connection already owns \(self.maximumEndpointsPerConnection) endpoints, the fabric's limit per connection")
         }
         let mac: MACAddress
         if let text = request.mac {
@@ -264,6 +277,9 @@ public struct FabricCore: Sendable {
         let length = message.payload.readableBytes
         guard length >= ProtocolLimits.minimumFrameLength else {
             throw Rejection("frame too short: \(length) bytes (minimum \(ProtocolLimits.minimumFrameLength))")
+        }
+        guard length <= ProtocolLimits.maximumFrameLength else {
+            throw Rejection("frame too long: \(length) bytes (maximum \(ProtocolLimits.maximumFrameLength))")
         }
         return slot
     }

@@ -9,6 +9,9 @@ import NIOCore
 /// dropped and counted and its senders run at full speed, so a stuck reader costs only itself.
 /// It stops being stalled once its queue has drained.
 extension FabricConnectionHandler {
+    /// Half-received messages larger than this stop being read while the fabric is over budget.
+    static let largeMessageThreshold = 64 * 1024
+
     /// Makes `sender` wait for this connection to drain.
     func hold(_ sender: FabricConnectionHandler) {
         guard sender !== self, !self.heldSenders.contains(where: { $0 === sender }) else { return }
@@ -56,11 +59,12 @@ extension FabricConnectionHandler {
     }
 
     /// Reads from this connection only while its own output is flowing (a client that does
-    /// not read its replies is not read either), no destination has it on hold and the
-    /// capture ring has room.
+    /// not read its replies is not read either), no destination has it on hold, the capture
+    /// ring has room, and it is not growing a large half-received message past the budget.
     func updateReading() {
         guard case .open = self.state, let context = self.context else { return }
-        let shouldPause = !self.isWritable || self.destinationsWaitedOn > 0 || self.engine.isCaptureBlocked
+        let growingPastBudget = self.engine.isOverBudget && self.inboundBytes > Self.largeMessageThreshold
+        let shouldPause = !self.isWritable || self.destinationsWaitedOn > 0 || self.engine.isCaptureBlocked || growingPastBudget
         guard shouldPause != self.readingPaused else { return }
         self.readingPaused = shouldPause
         context.channel.setOption(ChannelOptions.autoRead, value: !shouldPause).whenComplete { _ in }

@@ -29,6 +29,10 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     private(set) var id = ConnectionID(rawValue: 0)
     /// Bytes received that do not yet make a whole message.
     private var inbound: ByteBuffer?
+    /// Their count, as charged to the fabric's buffer budget.
+    private(set) var inboundBytes = 0
+    /// Bytes handed to the channel and not yet written to the socket, as charged to the budget.
+    private(set) var queuedBytes = 0
     /// Messages for this connection since the last flush.
     private var pending: ByteBuffer
     /// Set by the engine while this handler is in its touched list.
@@ -65,9 +69,17 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     }
 
     private func activate() {
-        guard case .idle = self.state else { return }
+        guard case .idle = self.state, let context = self.context else { return }
+        guard let id = self.engine.register(self) else {
+            self.state = .closed
+            var refusal = context.channel.allocator.buffer(capacity: 128)
+            refusal.writeMessage(FabricCore.errorMessage("the fabric serves \(self.engine.maximumConnections) connections already; try again later"))
+            let channel = context.channel
+            context.writeAndFlush(self.wrapOutboundOut(refusal)).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
         self.state = .open
-        self.id = self.engine.register(self)
+        self.id = id
         self.engine.logger.debug("connection opened", metadata: ["connection": "\(self.id.rawValue)"])
     }
 
@@ -85,6 +97,8 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         switch self.state {
         case .open, .lingering:
             self.state = .closed
+            self.engine.adjustBuffered(by: -self.inboundBytes)
+            self.inboundBytes = 0
             self.releaseHeldSenders()
             self.engine.unregister(self.id, drops: self.framesDropped)
         case .idle, .closed:
@@ -113,6 +127,11 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         if buffer.readableBytes > 0 {
             buffer.discardReadBytes()
             self.inbound = buffer
+        }
+        let held = self.inbound?.readableBytes ?? 0
+        if held != self.inboundBytes {
+            self.engine.adjustBuffered(by: held - self.inboundBytes)
+            self.inboundBytes = held
         }
     }
 
@@ -164,6 +183,11 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.framesDropped &+= 1
             return .dropped
         }
+        // Over the fabric-wide budget, a connection that is behind gets nothing more.
+        if self.engine.isOverBudget, self.queuedBytes > 0 || self.pending.readableBytes > 0 {
+            self.framesDropped &+= 1
+            return .dropped
+        }
         let hasRoom = self.isWritable && self.pending.readableBytes < self.engine.outboundQueueLimit
         if !hasRoom, self.isStalled {
             self.framesDropped &+= 1
@@ -184,7 +208,15 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         guard self.pending.readableBytes > 0, let context = self.context else { return }
         let batch = self.pending
         self.pending = context.channel.allocator.buffer(capacity: 0)
-        context.writeAndFlush(self.wrapOutboundOut(batch), promise: nil)
+        let size = batch.readableBytes
+        self.queuedBytes += size
+        self.engine.adjustBuffered(by: size)
+        // One promise per flush (not per frame) keeps the budget's count exact.
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.writeAndFlush(self.wrapOutboundOut(batch)).whenComplete { _ in
+            handler.value.queuedBytes -= size
+            handler.value.engine.adjustBuffered(by: -size)
+        }
     }
 
     func close() -> EventLoopFuture<Void> {

@@ -11,7 +11,7 @@ import SwitchyardWire
 /// pending batch; `endOfRead()` writes every touched connection once and hands the read's
 /// frames to the capture stage.
 final class FabricEngine {
-    private var core = FabricCore()
+    private var core: FabricCore
     private var handlers: [ConnectionID: FabricConnectionHandler] = [:]
     private var touched: [FabricConnectionHandler] = []
     private var nextConnection: UInt64 = 1
@@ -27,10 +27,26 @@ final class FabricEngine {
     private(set) var framesDelivered: UInt64 = 0
     private(set) var framesDropped: UInt64 = 0
 
-    init(eventLoop: any EventLoop, outboundQueueLimit: Int, stallTimeout: TimeAmount, capture: CaptureSession?, logger: Logger) {
+    let maximumConnections: Int
+    let bufferBudget: Int
+    /// Bytes held for all connections: written but not yet sent, and half-received messages.
+    private(set) var bufferedBytes = 0
+    private(set) var isOverBudget = false
+    private var connectionsRefused = 0
+
+    init(
+        eventLoop: any EventLoop,
+        configuration: ServerConfiguration,
+        stallTimeout: TimeAmount,
+        logger: Logger
+    ) {
         self.eventLoop = eventLoop
-        self.outboundQueueLimit = outboundQueueLimit
+        self.outboundQueueLimit = configuration.outboundQueueLimit
         self.stallTimeout = stallTimeout
+        self.maximumConnections = configuration.maximumConnections
+        self.bufferBudget = configuration.bufferBudget
+        self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection)
+        let capture = configuration.capture
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
         self.touched.reserveCapacity(64)
@@ -44,7 +60,16 @@ final class FabricEngine {
 
     var connectionCount: Int { self.handlers.count }
 
-    func register(_ handler: FabricConnectionHandler) -> ConnectionID {
+    /// Registers a new connection; nil when the fabric already serves its maximum.
+    func register(_ handler: FabricConnectionHandler) -> ConnectionID? {
+        guard self.handlers.count < self.maximumConnections else {
+            self.connectionsRefused += 1
+            // One line for the first refusal and then every 100th: a flood must not flood the log.
+            if self.connectionsRefused % 100 == 1 {
+                self.logger.warning("refusing connections: \(self.maximumConnections) already (switchyardd --max-connections)", metadata: ["refused": "\(self.connectionsRefused)"])
+            }
+            return nil
+        }
         let id = ConnectionID(rawValue: self.nextConnection)
         self.nextConnection += 1
         self.core.connectionOpened(id)
@@ -72,6 +97,19 @@ final class FabricEngine {
         )
         if drops > 0 {
             self.logger.info("connection closed after frames to it were dropped", metadata: ["connection": "\(id.rawValue)", "dropped": "\(drops)"])
+        }
+    }
+
+    /// Counts bytes held for a connection (positive) or released (negative) against the budget.
+    func adjustBuffered(by delta: Int) {
+        self.bufferedBytes += delta
+        if !self.isOverBudget, self.bufferedBytes > self.bufferBudget {
+            self.isOverBudget = true
+            self.logger.warning("buffer budget of \(self.bufferBudget / (1024 * 1024)) MiB reached: connections that are behind get no more frames (switchyardd --max-buffered-mb)")
+        } else if self.isOverBudget, self.bufferedBytes < self.bufferBudget * 3 / 4 {
+            self.isOverBudget = false
+            self.logger.info("buffered bytes back under budget")
+            self.updateReadingOfAll()
         }
     }
 

@@ -36,10 +36,10 @@ public final class FabricServer: Service {
         let logger = self.logger
         let (seconds, attoseconds) = self.configuration.stallTimeout.components
         let stallTimeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-        let capture = self.configuration.capture
+        let configuration = self.configuration
         let engine = try await eventLoop.submit {
             NIOLoopBound(
-                FabricEngine(eventLoop: eventLoop, outboundQueueLimit: queueLimit, stallTimeout: stallTimeout, capture: capture, logger: logger),
+                FabricEngine(eventLoop: eventLoop, configuration: configuration, stallTimeout: stallTimeout, logger: logger),
                 eventLoop: eventLoop
             )
         }.get()

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import SwitchyardCapture
+import SwitchyardFabric
 
 /// What a fabric needs to know before it starts.
 public struct ServerConfiguration: Sendable {
@@ -17,6 +18,18 @@ public struct ServerConfiguration: Sendable {
     /// How long a subscriber may hold its senders back (its queue over the cap) before it is
     /// declared stalled and frames to it are dropped instead.
     public var stallTimeout: Duration
+    /// Connections served at once; more are answered with ERROR and closed.
+    public var maximumConnections = Self.defaultMaximumConnections
+    /// Endpoints one connection may own.
+    public var maximumEndpointsPerConnection = FabricCore.defaultMaximumEndpointsPerConnection
+    /// Bytes all connections together may hold in queues and half-received messages. Past
+    /// it, connections that are behind get no more frames (dropped, counted) and half-received
+    /// large messages are not read further until there is room again.
+    public var bufferBudget = Self.defaultBufferBudget
+
+    public static let defaultMaximumConnections = 4096
+    public static let defaultBufferBudget = 256 * 1024 * 1024
+
     /// The capture stage every switched frame passes, if recording.
     public var capture: CaptureSession?
     /// Called once the listening socket is bound, with the address it got.

@@ -15,6 +15,10 @@ public enum ProtocolLimits {
     /// Shortest frame a PACKET_OUT may carry: an Ethernet II header (IEEE 802.3, 14 bytes).
     public static let minimumFrameLength = 14
 
+    /// Longest frame a PACKET_OUT may carry: the largest IPv4 datagram (RFC 791: 65,535 bytes)
+    /// behind an Ethernet header. Jumbo and offloaded frames fit; a larger one gets ERROR.
+    public static let maximumFrameLength = 65_535 + 14
+
     /// Default fabric address.
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 9999

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SwitchyardCapture
 import SwitchyardCommandLine
+import SwitchyardFabric
 import SwitchyardServer
 
 #if canImport(Glibc)
@@ -43,6 +44,15 @@ struct Switchyardd: AsyncParsableCommand {
     @Option(name: .customLong("stall-timeout-ms"), help: "Milliseconds a subscriber over its queue cap may hold its senders back before frames to it are dropped.")
     var stallTimeoutMilliseconds: Int = 200
 
+    @Option(help: "Connections served at once; more are answered with ERROR and closed.")
+    var maxConnections: Int = ServerConfiguration.defaultMaximumConnections
+
+    @Option(help: "Endpoints one connection may own.")
+    var maxEndpointsPerConnection: Int = FabricCore.defaultMaximumEndpointsPerConnection
+
+    @Option(name: .customLong("max-buffered-mb"), help: "MiB all connections together may hold in queues and half-received messages.")
+    var maxBufferedMiB: Int = ServerConfiguration.defaultBufferBudget / (1024 * 1024)
+
     @OptionGroup(title: "Capture") var capture: CaptureOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -67,6 +77,15 @@ struct Switchyardd: AsyncParsableCommand {
         }
         guard self.queueKiB >= 64 else {
             throw ValidationError("--queue-kb must be at least 64, got \(self.queueKiB)")
+        }
+        guard self.maxConnections >= 1 else {
+            throw ValidationError("--max-connections must be at least 1, got \(self.maxConnections)")
+        }
+        guard self.maxEndpointsPerConnection >= 1 else {
+            throw ValidationError("--max-endpoints-per-connection must be at least 1, got \(self.maxEndpointsPerConnection)")
+        }
+        guard self.maxBufferedMiB >= 16 else {
+            throw ValidationError("--max-buffered-mb must be at least 16, got \(self.maxBufferedMiB)")
         }
         guard (0...60_000).contains(self.stallTimeoutMilliseconds) else {
             throw ValidationError("--stall-timeout-ms must be between 0 and 60000, got \(self.stallTimeoutMilliseconds)")
@@ -107,6 +126,9 @@ struct Switchyardd: AsyncParsableCommand {
             }
         )
         configuration.unixSocketPath = unixPath
+        configuration.maximumConnections = self.maxConnections
+        configuration.maximumEndpointsPerConnection = self.maxEndpointsPerConnection
+        configuration.bufferBudget = self.maxBufferedMiB * 1024 * 1024
         configuration.unixSocketMode = self.unixMode.flatMap { UInt32($0, radix: 8) }
         let server = FabricServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(
