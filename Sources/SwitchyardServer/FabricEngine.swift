@@ -221,7 +221,7 @@ final class FabricEngine {
                 writeError: s.writeError
             )
         }
-        return StatsReply(
+        var reply = StatsReply(
             framesSwitched: core.framesSwitched,
             framesFlooded: core.framesFlooded,
             framesDelivered: self.framesDelivered,
@@ -233,5 +233,8 @@ final class FabricEngine {
             },
             capture: captureStatistics
         )
+        reply.bufferedBytes = self.bufferedBytes
+        reply.bufferBudget = self.bufferBudget
+        return reply
     }
 }

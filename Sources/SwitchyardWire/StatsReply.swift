@@ -14,6 +14,9 @@ public struct StatsReply: Codable, Hashable, Sendable {
     /// PACKET_OUT refused with ERROR.
     public var framesRejected: UInt64
     public var endpoints: Int
+    /// Bytes all connections hold now (queued output, half-received messages), and the budget.
+    public var bufferedBytes: Int?
+    public var bufferBudget: Int?
     public var connections: [Connection]
     /// Present when the fabric records (`switchyardd --capture`).
     public var capture: Capture?
@@ -34,6 +37,8 @@ public struct StatsReply: Codable, Hashable, Sendable {
         self.framesDropped = framesDropped
         self.framesRejected = framesRejected
         self.endpoints = endpoints
+        self.bufferedBytes = nil
+        self.bufferBudget = nil
         self.connections = connections
         self.capture = capture
     }
@@ -101,6 +106,8 @@ public struct StatsReply: Codable, Hashable, Sendable {
         case framesDropped = "frames_dropped"
         case framesRejected = "frames_rejected"
         case endpoints
+        case bufferedBytes = "buffered_bytes"
+        case bufferBudget = "buffer_budget"
         case connections
         case capture
     }

@@ -47,6 +47,9 @@ struct SwitchyardStats: AsyncParsableCommand {
             "endpoints:        \(s.endpoints)",
             "connections:      \(s.connections.count)" + (stalled > 0 ? " (\(stalled) stalled)" : ""),
         ]
+        if let buffered = s.bufferedBytes, let budget = s.bufferBudget {
+            lines.append("buffered:         \(buffered) bytes of a \(budget / (1024 * 1024)) MiB budget")
+        }
         if let capture = s.capture {
             var line = "capture:          \(capture.framesWritten) frames written, \(capture.framesDropped) dropped by capture buffer, \(capture.files) file\(capture.files == 1 ? "" : "s"), \(capture.bytesWritten) bytes"
             if capture.framesFiltered > 0 {

@@ -265,3 +265,32 @@ import Testing
         #expect(run() == run())
     }
 }
+
+@Suite struct LimitTests {
+    @Test func framesPastTheMaximumGetError() {
+        var fabric = CoreHarness()
+        let c = fabric.connect()
+        let a = fabric.attach("a", on: c)
+        let big = CoreHarness.frame(to: .broadcast, from: MACAddress(a.mac)!, length: ProtocolLimits.maximumFrameLength + 1)
+        let (outcome, deliveries) = fabric.handle(Message(.packetOut, endpointID: a.endpointID, payload: big), from: c)
+        #expect(outcome == .reply(FabricCore.errorMessage("frame too long: 65550 bytes (maximum 65549)")))
+        #expect(deliveries.isEmpty)
+        let largest = CoreHarness.frame(to: .broadcast, from: MACAddress(a.mac)!, length: ProtocolLimits.maximumFrameLength)
+        guard case .switched = fabric.handle(Message(.packetOut, endpointID: a.endpointID, payload: largest), from: c).0 else {
+            Issue.record("the largest allowed frame was refused")
+            return
+        }
+    }
+
+    @Test func endpointsPerConnectionAreCapped() {
+        var fabric = CoreHarness()
+        fabric.core = FabricCore(maximumEndpointsPerConnection: 2)
+        let c = fabric.connect()
+        _ = fabric.create("one", on: c)
+        _ = fabric.create("two", on: c)
+        let third = fabric.reply(to: Message(.endpointCreate, json: EndpointCreateRequest(name: "three")), from: c)
+        #expect(errorText(third) == "this connection already owns 2 endpoints, the fabric's limit per connection")
+        let other = fabric.connect()
+        #expect(fabric.create("three", on: other).name == "three", "the limit is per connection")
+    }
+}

@@ -87,3 +87,50 @@ import Testing
         #expect(echo.stderr.hasPrefix("[svc_echo] cannot reach fabric at 127.0.0.1:\(port): "), "\(echo.stderr)")
     }
 }
+
+/// Who may connect: loopback TCP by default, Unix-domain sockets with file permissions.
+@Suite struct AccessTests {
+    @Test func nonLoopbackAddressesNeedAllowRemote() async throws {
+        let refused = try ChildProcess(Tools.executable("switchyardd"), ["--host", "0.0.0.0", "--port", "0"])
+        #expect(try await refused.waitForExit() == 64)
+        #expect(refused.stderr.contains("0.0.0.0 is not a loopback address: anyone who can reach it could join the fabric; pass --allow-remote to listen there anyway"))
+        let allowed = try await FabricProcess.ours(["--host", "0.0.0.0", "--allow-remote"])
+        #expect(allowed.process.stderr.contains("which is not loopback: anyone who can reach it can join the fabric"))
+        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(allowed.port)", "--timeout", "0.3"])
+        #expect(try await ping.waitForExit() == 1, "reachable (the service is simply not there)")
+        #expect(ping.stderr.contains("not found within 0.3 s"))
+        await allowed.process.stop()
+    }
+
+    @Test func everyToolWorksOverAUnixSocketWithTheModeAsked() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let path = directory.appendingPathComponent("fabric.sock").path
+        let fabric = try ChildProcess(Tools.executable("switchyardd"), ["--unix", path, "--unix-mode", "0660", "--capture", directory.appendingPathComponent("u.pcap").path])
+        #expect(try await fabric.waitForLine(startingWith: "[fabric] listening on") == "[fabric] listening on unix:\(path)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o660)
+        let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--unix", path])
+        _ = try await echo.waitForLine(startingWith: "[svc_echo] ready")
+        let ntpd = try ChildProcess(Tools.executable("switchyard-ntpd"), ["--unix", path, "--clock", "fixed:2026-01-01T00:00:00Z"])
+        _ = try await ntpd.waitForLine(startingWith: "[svc_ntp] ready")
+        let commands: [(String, [String])] = [
+            ("switchyard-ping", ["--unix", path, "--resolve", "arp"]),
+            ("switchyard-ntp", ["--unix", path]),
+            ("switchyard-arp", ["who-has", "--unix", path, "10.0.0.2"]),
+            ("switchyard-stats", ["--unix", path]),
+            ("switchyard-replay", [ReplayProcessTests.echoSession, "--unix", path]),
+        ]
+        for (tool, arguments) in commands {
+            let process = try ChildProcess(Tools.executable(tool), arguments)
+            #expect(try await process.waitForExit() == 0, "\(tool): \(process.stdout) \(process.stderr)")
+        }
+        let second = try ChildProcess(Tools.executable("switchyardd"), ["--unix", path])
+        #expect(try await second.waitForExit() == 1)
+        #expect(second.stderr.contains("cannot listen on unix:\(path): a fabric is already listening there"))
+        await echo.stop()
+        await ntpd.stop()
+        fabric.signal(SIGTERM)
+        #expect(try await fabric.waitForExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: path), "the socket file is removed at exit")
+    }
+}

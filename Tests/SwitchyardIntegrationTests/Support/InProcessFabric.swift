@@ -6,21 +6,21 @@ import SwitchyardServer
 func withInProcessFabric<Result: Sendable>(
     queueLimit: Int = ServerConfiguration.defaultOutboundQueueLimit,
     stallTimeout: Duration = ServerConfiguration.defaultStallTimeout,
+    configure: @Sendable (inout ServerConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (Int) async throws -> Result
 ) async throws -> Result {
     let port = NIOLockedValueBox<Int?>(nil)
     var logger = Logger(label: "test-fabric")
     logger.logLevel = .warning
-    let server = FabricServer(
-        configuration: ServerConfiguration(
-            host: "127.0.0.1",
-            port: 0,
-            outboundQueueLimit: queueLimit,
-            stallTimeout: stallTimeout,
-            onListening: { address in port.withLockedValue { $0 = address.port } }
-        ),
-        logger: logger
+    var configuration = ServerConfiguration(
+        host: "127.0.0.1",
+        port: 0,
+        outboundQueueLimit: queueLimit,
+        stallTimeout: stallTimeout,
+        onListening: { address in port.withLockedValue { $0 = address.port } }
     )
+    configure(&configuration)
+    let server = FabricServer(configuration: configuration, logger: logger)
     return try await withThrowingTaskGroup(of: Result?.self) { group in
         group.addTask {
             try await server.run()

@@ -1,0 +1,139 @@
+import NIOCore
+import NIOPosix
+import SwitchyardClient
+import SwitchyardPackets
+import SwitchyardServer
+import SwitchyardWire
+import Testing
+
+/// A raw TCP client that writes whatever bytes a test wants, reads nothing back.
+struct RawConnection {
+    let channel: any Channel
+
+    static func open(port: Int) async throws -> RawConnection {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: false)
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawConnection(channel: channel)
+    }
+
+    func write(_ messages: [Message]) async throws {
+        var buffer = ByteBuffer()
+        for message in messages {
+            buffer.writeMessage(message)
+        }
+        try await self.channel.writeAndFlush(buffer)
+    }
+
+    func write(bytes: [UInt8]) async throws {
+        try await self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    func close() async {
+        try? await self.channel.close()
+    }
+}
+
+/// Bad and greedy clients: the fabric survives them and the others see no effect.
+@Suite struct HardeningTests {
+    /// A ping through the fabric between two fresh clients: the fabric still works for others.
+    static func fabricStillServes(port: Int, tag: String) async throws {
+        let a = try await FabricClient.connect(port: port, clientName: "a")
+        let b = try await FabricClient.connect(port: port, clientName: "b")
+        let ea = try await a.createEndpoint(name: "a-\(tag)")
+        let eb = try await b.createEndpoint(name: "b-\(tag)")
+        try await b.subscribe(endpointID: eb.endpointID)
+        let frame = MACAddress(eb.mac)!.bytes + MACAddress(ea.mac)!.bytes + [0x88, 0xB5, 1, 2, 3, 4]
+        try a.send(frame: frame, from: ea.endpointID)
+        #expect(try await b.nextFrame(timeout: .seconds(5))?.bytes == frame, "a frame crosses the fabric")
+        await a.close()
+        await b.close()
+    }
+
+    @Test func framesLongerThanTheLimitGetError() async throws {
+        try await withInProcessFabric { port in
+            let raw = try await RawConnection.open(port: port)
+            let client = try await FabricClient.connect(port: port, clientName: "c")
+            let record = try await client.createEndpoint(name: "big")
+            #expect(throws: FabricClientError(.invalidRequest, "frame too long: 65550 bytes (maximum 65549)")) {
+                try client.send(frame: [UInt8](repeating: 0xFF, count: 65_550), from: record.endpointID)
+            }
+            await raw.close()
+            await client.close()
+            try await Self.fabricStillServes(port: port, tag: "long")
+        }
+    }
+
+    @Test func connectionsPastTheLimitAreRefusedWithError() async throws {
+        try await withInProcessFabric(configure: { $0.maximumConnections = 2 }) { port in
+            let first = try await FabricClient.connect(port: port, clientName: "1")
+            let second = try await FabricClient.connect(port: port, clientName: "2")
+            await #expect(throws: FabricClientError(.fabricError, "the fabric serves 2 connections already; try again later")) {
+                try await FabricClient.connect(port: port, clientName: "3")
+            }
+            #expect(try await first.statistics().connections.count == 2)
+            await first.close()
+            await second.close()
+        }
+    }
+
+    @Test func halfAMessageThenSilenceOrADisconnectCostsOthersNothing() async throws {
+        try await withInProcessFabric { port in
+            // Half of a 1000-byte message, then nothing.
+            let stalled = try await RawConnection.open(port: port)
+            try await stalled.write(bytes: [0, 0, 0x03, 0xE8, 0, 1, 0, 30] + [UInt8](repeating: 0, count: 300))
+            // HELLO, an endpoint, then half a frame and gone.
+            let quitter = try await RawConnection.open(port: port)
+            var partial = ByteBuffer()
+            partial.writeMessage(Message(.hello, json: HelloRequest(clientName: "quitter")))
+            partial.writeMessage(Message(.endpointCreate, json: EndpointCreateRequest(name: "quitter")))
+            try await quitter.channel.writeAndFlush(partial)
+            try await quitter.write(bytes: [0, 0, 0x05, 0xDC, 0, 1, 0, 30, 0, 0, 0, 1, 0, 0])
+            try await Self.fabricStillServes(port: port, tag: "half")
+            await quitter.close()
+            let observer = try await FabricClient.connect(port: port, clientName: "observer")
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .seconds(5))
+            while (try? await observer.lookUp(name: "quitter")) != nil, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            await #expect(throws: FabricClientError.self) { try await observer.lookUp(name: "quitter") }
+            try await Self.fabricStillServes(port: port, tag: "after")
+            await stalled.close()
+            await observer.close()
+        }
+    }
+
+    @Test func halfSentLargeMessagesStopAtTheBufferBudget() async throws {
+        let budget = 16 * 1024 * 1024
+        try await withInProcessFabric(configure: { $0.bufferBudget = budget }) { port in
+            var greedy: [RawConnection] = []
+            for _ in 0..<4 {
+                // msg_len 16 MiB, then 8 MiB of it: each would hold 8 MiB if read in full.
+                let connection = try await RawConnection.open(port: port)
+                var header: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0, 1, 0, 30, 0, 0, 0, 1, 0, 0, 0, 0]
+                header += [UInt8](repeating: 0xAB, count: 8 * 1024 * 1024)
+                connection.channel.writeAndFlush(ByteBuffer(bytes: header), promise: nil)
+                greedy.append(connection)
+            }
+            let client = try await FabricClient.connect(port: port, clientName: "watch")
+            var stats = try await client.statistics()
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .seconds(3))
+            while (stats.bufferedBytes ?? 0) < budget, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                stats = try await client.statistics()
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            stats = try await client.statistics()
+            let buffered = try #require(stats.bufferedBytes)
+            #expect(buffered >= budget, "the greedy clients did fill the budget")
+            #expect(buffered < budget + 6 * 1024 * 1024, "reading stopped near the budget: \(buffered) bytes held, not 32 MiB")
+            try await Self.fabricStillServes(port: port, tag: "budget")
+            for connection in greedy {
+                await connection.close()
+            }
+            await client.close()
+        }
+    }
+}
