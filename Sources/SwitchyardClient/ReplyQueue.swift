@@ -76,18 +76,25 @@ final class ReplyQueue: Sendable {
         }
     }
 
-    /// The connection is gone: fail every waiter and every later request.
+    /// The connection is gone: fail every waiter and every later request. An ERROR the fabric
+    /// sent before closing (a full fabric refusing the connection) is the better reason.
     func close(_ reason: FabricClientError) {
         let waiting = self.state.withLockedValue { state -> [CheckedContinuation<Message, any Error>] in
             guard state.closedReason == nil else { return [] }
-            state.closedReason = reason
+            if let error = state.unsolicited.last(where: { $0.header.type == .error }),
+               let text = try? ControlJSON.decode(ErrorReply.self, from: error.payload).error {
+                state.closedReason = FabricClientError(.fabricError, text)
+            } else {
+                state.closedReason = reason
+            }
             let continuations = state.waiters[state.head...].compactMap(\.continuation)
             state.waiters.removeAll()
             state.head = 0
             return continuations
         }
+        let effective = self.state.withLockedValue { $0.closedReason ?? reason }
         for continuation in waiting {
-            continuation.resume(throwing: reason)
+            continuation.resume(throwing: effective)
         }
     }
 
