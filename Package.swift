@@ -27,6 +27,10 @@ let package = Package(
         .executable(name: "switchyard-sniff", targets: ["switchyard-sniff"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
+        .library(name: "SwitchyardWire", targets: ["SwitchyardWire"]),
+        .library(name: "SwitchyardFabric", targets: ["SwitchyardFabric"]),
+        .library(name: "SwitchyardCapture", targets: ["SwitchyardCapture"]),
+        .library(name: "SwitchyardReplay", targets: ["SwitchyardReplay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

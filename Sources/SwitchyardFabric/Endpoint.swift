@@ -11,7 +11,7 @@ public struct Endpoint: Hashable, Sendable {
     public internal(set) var subscriptions: [Subscription] = []
 
     /// True when some subscription asked for every switched frame.
-    var hasPromiscuousSubscription: Bool {
+    public var hasPromiscuousSubscription: Bool {
         self.subscriptions.contains { $0.flags.contains(.promiscuous) }
     }
 

@@ -376,6 +376,20 @@ public struct FabricCore: Sendable {
 
     public var learnedMACCount: Int { self.learnedMACs.count }
 
+    /// The endpoints a connection owns, or nil when it is not open.
+    func connectionEndpoints(_ connection: ConnectionID) -> [EndpointID]? {
+        self.connections[connection]?.endpoints
+    }
+
+    /// Learned MACs and the endpoints they route to.
+    func learnedTable() -> [(MACAddress, EndpointID)] {
+        self.learnedMACs.map { ($0.key, self.endpoints[$0.value].id) }
+    }
+
+    func promiscuousEndpointIDs() -> [EndpointID] {
+        self.promiscuousSlots.map { self.endpoints[$0].id }
+    }
+
     public var connectionCount: Int { self.connections.count }
 }
 

@@ -1,0 +1,70 @@
+import NIOCore
+import SwitchyardFabric
+import SwitchyardPackets
+import SwitchyardWire
+
+/// Arbitrary sequences of messages from four connections, opening and closing, into the
+/// FabricCore; its invariants are checked after every step.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    var input = Array(UnsafeBufferPointer(start: data, count: size))[...]
+    var core = FabricCore(maximumEndpointsPerConnection: 8)
+    var open: Set<UInt64> = []
+    // A few MACs to draw from, so that frames hit endpoints, learned MACs and floods.
+    let macs = [MACAddress.broadcast, MACAddress(rawValue: 0x0253_5900_0001), MACAddress(rawValue: 0x0253_5900_0002),
+                MACAddress(rawValue: 0x0253_5900_0003), MACAddress(rawValue: 0x0600_0000_0042), MACAddress(rawValue: 0x0100_5E00_0001)]
+
+    func next() -> UInt8? { input.popFirst() }
+
+    while let op = next(), let selector = next() {
+        let connection = ConnectionID(rawValue: UInt64(selector % 4) + 1)
+        let endpointID = UInt32(next() ?? 0) % 12
+        switch op % 9 {
+        case 0:
+            if !open.contains(connection.rawValue) {
+                core.connectionOpened(connection)
+                open.insert(connection.rawValue)
+            }
+        case 1:
+            core.connectionClosed(connection)
+            open.remove(connection.rawValue)
+        default:
+            guard open.contains(connection.rawValue) else { continue }
+            let message: Message
+            switch op % 9 {
+            case 2:
+                message = Message(.hello, json: HelloRequest(clientName: "fuzz"))
+            case 3:
+                let useMAC = (next() ?? 0) % 3 == 0
+                message = Message(.endpointCreate, json: EndpointCreateRequest(name: "e\(endpointID)", mac: useMAC ? macs[Int(endpointID) % macs.count].description : nil))
+            case 4:
+                message = Message(.endpointLookup, json: EndpointLookupRequest(name: "e\(endpointID)"))
+            case 5:
+                let promiscuous = (next() ?? 0) & 1 == 1
+                message = Message(.subscribe, endpointID: endpointID, flags: promiscuous ? .promiscuous : [], json: SubscribeRequest(endpointID: nil, promisc: promiscuous))
+            case 6, 7:
+                let destination = macs[Int(next() ?? 0) % macs.count]
+                let source = (next() ?? 0) % 2 == 0 ? macs[Int(endpointID) % macs.count] : MACAddress(rawValue: 0x0A00_0000_0000 | UInt64(next() ?? 0))
+                var frame = ByteBuffer(bytes: destination.bytes + source.bytes + [0x88, 0xB5])
+                frame.writeBytes(input.prefix(Int(next() ?? 0) % 32))
+                message = Message(.packetOut, endpointID: endpointID, payload: frame)
+            default:
+                // Raw garbage with any type and version.
+                let type = MessageType(rawValue: UInt16(next() ?? 0))
+                var header = MessageHeader(type: type, endpointID: endpointID)
+                header.version = UInt16(next() ?? 1) % 3
+                message = Message(header: header, payload: ByteBuffer(bytes: input.prefix(Int(next() ?? 0) % 16)))
+            }
+            let outcome = core.handle(message, from: connection) { delivery in
+                precondition(open.contains(delivery.connection.rawValue), "delivery to a closed connection")
+                precondition(core.endpoint(delivery.endpoint) != nil || true)
+            }
+            if case .reply(let reply) = outcome {
+                precondition(reply.header.version == 1)
+            }
+        }
+        let problems = core.invariantViolations()
+        precondition(problems.isEmpty, "FabricCore invariants broken: \(problems)")
+    }
+    return 0
+}

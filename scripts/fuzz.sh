@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (Fuzz/, with AddressSanitizer) and runs each for SECONDS
+# (default 60) on its committed seed corpus. Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+# Targets: FuzzFraming, FuzzFabricCore, FuzzRecording. Crashes are saved under
+# .build-fuzz/artifacts/TARGET/ and make the script exit non-zero.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+SECONDS_EACH=${1:-60}
+shift || true
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzFraming FuzzFabricCore FuzzRecording)
+SCRATCH="$PWD/.build-fuzz"
+FLAGS=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+status=0
+for target in "${TARGETS[@]}"; do
+    echo "== building $target"
+    swift build --package-path Fuzz --scratch-path "$SCRATCH" -c debug --product "$target" "${FLAGS[@]}" 2>&1 | grep -v "warning: Cannot export local symbol" | tail -n 2
+    BIN=$(swift build --package-path Fuzz --scratch-path "$SCRATCH" -c debug --show-bin-path)
+    corpus="$SCRATCH/corpus/$target"
+    artifacts="$SCRATCH/artifacts/$target"
+    mkdir -p "$corpus" "$artifacts"
+    cp -n Fuzz/Corpus/"$target"/* "$corpus"/ 2>/dev/null || true
+    echo "== running $target for $SECONDS_EACH s"
+    if ! "$BIN/$target" "$corpus" -max_total_time="$SECONDS_EACH" -artifact_prefix="$artifacts/" -print_final_stats=1 2>"$SCRATCH/$target.log"; then
+        status=1
+        echo "$target: CRASH, input saved in $artifacts"
+        tail -n 30 "$SCRATCH/$target.log"
+    fi
+    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done)" "$SCRATCH/$target.log" || tail -n 3 "$SCRATCH/$target.log"
+done
+exit "$status"
