@@ -2,7 +2,11 @@
 // libFuzzer targets for Switchyard's parsers and state machine. A separate package, so that
 // the main build never links them (they have no main: libFuzzer supplies it). Build and run
 // them with scripts/fuzz.sh.
+import Foundation
 import PackageDescription
+
+/// SwiftPM names a path dependency after its directory: whatever the checkout is called.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
 let fuzzSettings: [SwiftSetting] = [.enableExperimentalFeature("Extern")]
 
@@ -17,7 +21,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzFraming",
             dependencies: [
-                .product(name: "SwitchyardWire", package: "main"),
+                .product(name: "SwitchyardWire", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: fuzzSettings
@@ -25,9 +29,9 @@ let package = Package(
         .executableTarget(
             name: "FuzzFabricCore",
             dependencies: [
-                .product(name: "SwitchyardFabric", package: "main"),
-                .product(name: "SwitchyardWire", package: "main"),
-                .product(name: "SwitchyardPackets", package: "main"),
+                .product(name: "SwitchyardFabric", package: root),
+                .product(name: "SwitchyardWire", package: root),
+                .product(name: "SwitchyardPackets", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: fuzzSettings
@@ -35,8 +39,8 @@ let package = Package(
         .executableTarget(
             name: "FuzzRecording",
             dependencies: [
-                .product(name: "SwitchyardReplay", package: "main"),
-                .product(name: "SwitchyardCapture", package: "main"),
+                .product(name: "SwitchyardReplay", package: root),
+                .product(name: "SwitchyardCapture", package: root),
             ],
             swiftSettings: fuzzSettings
         ),
