@@ -15,6 +15,10 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// so that the client reads the ERROR rather than a connection reset.
     static let lingerAfterFramingError: TimeAmount = .seconds(2)
 
+    /// Pending output written before the end of the read once it reaches this size.
+    static let earlyFlushSize = 128 * 1024
+    static let pendingCapacity = earlyFlushSize + ProtocolLimits.wireHeaderLength + ProtocolLimits.maximumFrameLength
+
     enum State {
         case idle
         case open
@@ -97,8 +101,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         switch self.state {
         case .open, .lingering:
             self.state = .closed
-            self.engine.adjustBuffered(by: -self.inboundBytes)
+            self.engine.adjustBuffered(by: -self.inboundBytes - self.pending.readableBytes)
             self.inboundBytes = 0
+            self.pending.clear()
             self.releaseHeldSenders()
             self.engine.unregister(self.id, drops: self.framesDropped)
         case .idle, .closed:
@@ -171,7 +176,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// Appends a control reply. Replies are never dropped.
     func enqueueReply(_ message: Message) {
         guard case .open = self.state else { return }
+        let before = self.pending.readableBytes
         self.pending.writeMessage(message)
+        self.engine.adjustBuffered(by: self.pending.readableBytes - before)
     }
 
     /// Appends a PACKET_IN carrying `frame`. Never waits: over the queue cap the frame is
@@ -183,8 +190,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.framesDropped &+= 1
             return .dropped
         }
-        // Over the fabric-wide budget, a connection that is behind gets nothing more.
-        if self.engine.isOverBudget, self.queuedBytes > 0 || self.pending.readableBytes > 0 {
+        // Over the fabric-wide budget, a connection that is behind (more than an early flush
+        // waiting for its socket) gets nothing more; one that keeps up still gets everything.
+        if self.engine.bufferedBytes > self.engine.bufferBudget, self.queuedBytes + self.pending.readableBytes > Self.earlyFlushSize {
             self.framesDropped &+= 1
             return .dropped
         }
@@ -193,7 +201,19 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.framesDropped &+= 1
             return .dropped
         }
+        if self.pending.capacity == 0 {
+            // Room for an early flush's worth plus the largest frame: the buffer never regrows
+            // (doubling would hold twice the bytes it carries), and unused pages cost no memory.
+            self.pending.reserveCapacity(Self.pendingCapacity)
+        }
+        let before = self.pending.readableBytes
         self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
+        self.engine.adjustBuffered(by: self.pending.readableBytes - before)
+        // A read can fan out to many connections: past this much, write now rather than hold
+        // a read's worth of copies for every destination until the read ends.
+        if self.pending.readableBytes >= Self.earlyFlushSize {
+            self.flushPending()
+        }
         return hasRoom ? .queued : .queuedOverCap
     }
 
@@ -209,8 +229,8 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         let batch = self.pending
         self.pending = context.channel.allocator.buffer(capacity: 0)
         let size = batch.readableBytes
+        // Already counted against the budget when appended; now it waits for the socket.
         self.queuedBytes += size
-        self.engine.adjustBuffered(by: size)
         // One promise per flush (not per frame) keeps the budget's count exact.
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.writeAndFlush(self.wrapOutboundOut(batch)).whenComplete { _ in

@@ -101,8 +101,16 @@ final class FabricEngine {
     }
 
     /// Counts bytes held for a connection (positive) or released (negative) against the budget.
+    @inline(__always)
     func adjustBuffered(by delta: Int) {
         self.bufferedBytes += delta
+        if self.isOverBudget ? self.bufferedBytes < self.bufferBudget * 3 / 4 : self.bufferedBytes > self.bufferBudget {
+            self.budgetCrossed()
+        }
+    }
+
+    /// The rare slow path of `adjustBuffered`: entering or leaving the over-budget state.
+    private func budgetCrossed() {
         if !self.isOverBudget, self.bufferedBytes > self.bufferBudget {
             self.isOverBudget = true
             self.logger.warning("buffer budget of \(self.bufferBudget / (1024 * 1024)) MiB reached: connections that are behind get no more frames (switchyardd --max-buffered-mb)")

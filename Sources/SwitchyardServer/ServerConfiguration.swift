@@ -35,9 +35,10 @@ public struct ServerConfiguration: Sendable {
     /// Called once the listening socket is bound, with the address it got.
     public var onListening: @Sendable (SocketAddress) -> Void
 
-    /// Default per-connection queue cap: 4 MiB, the reference peer's, enough for a burst of
-    /// 1000 full-size frames to a reader that is keeping up.
-    public static let defaultOutboundQueueLimit = 4 * 1024 * 1024
+    /// Default per-connection queue cap: 1 MiB on top of the kernel's socket buffer (up to
+    /// 4 MiB more), enough for a burst of 1000 full-size frames to a reader that is keeping up,
+    /// and small enough that hundreds of stalled readers stay within the buffer budget.
+    public static let defaultOutboundQueueLimit = 1024 * 1024
 
     /// Default stall timeout: long enough for a reading client descheduled on a busy machine,
     /// short enough that a stuck one barely delays its senders.
