@@ -18,9 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        .target(name: "FuzzSupport", swiftSettings: fuzzSettings),
         .executableTarget(
             name: "FuzzFraming",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "SwitchyardWire", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -29,6 +31,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzFabricCore",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "SwitchyardFabric", package: root),
                 .product(name: "SwitchyardWire", package: root),
                 .product(name: "SwitchyardPackets", package: root),
@@ -39,6 +42,7 @@ let package = Package(
         .executableTarget(
             name: "FuzzRecording",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "SwitchyardReplay", package: root),
                 .product(name: "SwitchyardCapture", package: root),
             ],

@@ -14,11 +14,9 @@ public struct EchoService: Sendable {
 
     /// Creates the endpoint, subscribes, calls `ready`, then answers frames.
     public func run(on client: FabricClient, logger: Logger, ready: (EndpointRecord) -> Void) async throws {
-        let record = try await client.createEndpoint(name: self.name)
-        try await client.subscribe(endpointID: record.endpointID)
-        guard let mac = MACAddress(record.mac) else {
-            throw FabricClientError(.protocolViolation, "fabric gave an invalid MAC \(record.mac)")
-        }
+        let me = try await AttachedEndpoint.attach(self.name, on: client)
+        let record = me.record
+        let mac = me.mac
         let responder = EchoResponder(mac: mac, ip: self.ip, port: self.port, timeToLive: self.timeToLive)
         ready(record)
         for try await frame in client.frames {

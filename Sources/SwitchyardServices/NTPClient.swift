@@ -39,31 +39,12 @@ public struct NTPClient: Sendable {
     }
 
     public func query(on client: FabricClient) async throws -> Result {
-        let record = try await client.createEndpoint(name: self.endpointName)
-        try await client.subscribe(endpointID: record.endpointID)
-        guard let myMAC = MACAddress(record.mac) else {
-            throw FabricClientError(.protocolViolation, "fabric gave an invalid MAC \(record.mac)")
-        }
-        let service: EndpointRecord
-        do {
-            service = try await client.lookUp(name: self.serviceName, retryingFor: self.timeout)
-        } catch let error as FabricClientError where error.code == .timeout {
-            throw FabricClientError(.timeout, "timeout: \(error.message) (is switchyard-ntpd running?)")
-        }
-        let serviceMAC: MACAddress
-        switch self.resolution {
-        case .lookup:
-            guard let mac = MACAddress(service.mac) else {
-                throw FabricClientError(.protocolViolation, "fabric gave an invalid MAC \(service.mac)")
-            }
-            serviceMAC = mac
-        case .arp:
-            let resolver = ARPResolver(endpointID: record.endpointID, mac: myMAC, ip: self.ip)
-            guard let mac = try await resolver.resolve(self.serviceIP, on: client, timeout: self.timeout) else {
-                throw FabricClientError(.timeout, "timeout: no ARP reply for \(self.serviceIP) within \(self.timeout.secondsDescription) s")
-            }
-            serviceMAC = mac
-        }
+        let me = try await AttachedEndpoint.attach(self.endpointName, on: client)
+        let myMAC = me.mac
+        let serviceMAC = try await me.locateService(
+            self.serviceName, ip: self.serviceIP, from: self.ip, resolution: self.resolution,
+            timeout: self.timeout, on: client, hint: "switchyard-ntpd"
+        )
 
         var request = NTPPacket(mode: .client)
         let t1 = self.clock.now()
@@ -73,7 +54,7 @@ public struct NTPClient: Sendable {
             to: (serviceMAC, self.serviceIP, NTPPacket.port),
             payload: request.bytes
         )
-        try client.send(frame: frame.bytes, from: record.endpointID)
+        try client.send(frame: frame.bytes, from: me.id)
 
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: self.timeout)

@@ -13,11 +13,9 @@ public struct NTPService: Sendable {
     public init() {}
 
     public func run(on client: FabricClient, logger: Logger, ready: (EndpointRecord) -> Void) async throws {
-        let record = try await client.createEndpoint(name: self.name)
-        try await client.subscribe(endpointID: record.endpointID)
-        guard let mac = MACAddress(record.mac) else {
-            throw FabricClientError(.protocolViolation, "fabric gave an invalid MAC \(record.mac)")
-        }
+        let me = try await AttachedEndpoint.attach(self.name, on: client)
+        let record = me.record
+        let mac = me.mac
         let responder = NTPResponder(mac: mac, ip: self.ip, stratum: self.stratum, clock: self.clock)
         ready(record)
         var ignored = 0

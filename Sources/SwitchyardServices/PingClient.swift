@@ -44,31 +44,12 @@ public struct PingClient: Sendable {
     /// Pings; `output` gets the lines a person reads (and whether the line reports a failure). Throws `FabricClientError` `.timeout` when
     /// the service cannot be found or resolved; unanswered pings are counted, not thrown.
     public func run(on client: FabricClient, output: (_ line: String, _ isFailure: Bool) -> Void) async throws -> Report {
-        let record = try await client.createEndpoint(name: self.endpointName)
-        try await client.subscribe(endpointID: record.endpointID)
-        guard let myMAC = MACAddress(record.mac) else {
-            throw FabricClientError(.protocolViolation, "fabric gave an invalid MAC \(record.mac)")
-        }
-        let service: EndpointRecord
-        do {
-            service = try await client.lookUp(name: self.serviceName, retryingFor: self.timeout)
-        } catch let error as FabricClientError where error.code == .timeout {
-            throw FabricClientError(.timeout, "timeout: \(error.message) (is switchyard-echo running?)")
-        }
-        let serviceMAC: MACAddress
-        switch self.resolution {
-        case .lookup:
-            guard let mac = MACAddress(service.mac) else {
-                throw FabricClientError(.protocolViolation, "fabric gave an invalid MAC \(service.mac)")
-            }
-            serviceMAC = mac
-        case .arp:
-            let resolver = ARPResolver(endpointID: record.endpointID, mac: myMAC, ip: self.ip)
-            guard let mac = try await resolver.resolve(self.serviceIP, on: client, timeout: self.timeout) else {
-                throw FabricClientError(.timeout, "timeout: no ARP reply for \(self.serviceIP) within \(self.timeout.secondsDescription) s")
-            }
-            serviceMAC = mac
-        }
+        let me = try await AttachedEndpoint.attach(self.endpointName, on: client)
+        let myMAC = me.mac
+        let serviceMAC = try await me.locateService(
+            self.serviceName, ip: self.serviceIP, from: self.ip, resolution: self.resolution,
+            timeout: self.timeout, on: client, hint: "switchyard-echo"
+        )
 
         let request = UDPFrame.build(
             from: (myMAC, self.ip, self.port),
@@ -86,7 +67,7 @@ public struct PingClient: Sendable {
                 try await Task.sleep(until: next, tolerance: .zero, clock: clock)
             }
             let start = clock.now
-            try client.send(frame: request, from: record.endpointID)
+            try client.send(frame: request, from: me.id)
             report.sent += 1
             output("[cli] sent \(self.payload.count) bytes to \(target) \(shown)", false)
             if let reply = try await self.awaitEcho(on: client, until: start.advanced(by: self.timeout)) {

@@ -34,9 +34,8 @@ public final class Sniffer {
     /// Creates endpoint `name`, subscribes to it promiscuously and handles frames until the
     /// limit is reached, the connection closes or the task is cancelled.
     public func sniff(on client: FabricClient, endpointName name: String, ready: (EndpointRecord) -> Void) async throws {
-        let record = try await client.createEndpoint(name: name)
-        try await client.subscribe(endpointID: record.endpointID, promiscuous: true)
-        ready(record)
+        let me = try await AttachedEndpoint.attach(name, on: client, promiscuous: true)
+        ready(me.record)
         guard !self.isDone else { return }
         for try await frame in client.frames {
             try self.handle(frame.bytes, originalLength: frame.bytes.count, timestamp: .now())
