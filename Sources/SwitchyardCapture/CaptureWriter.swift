@@ -216,7 +216,8 @@ final class CaptureWriter {
 
     private func publish() {
         if let dumper = self.dumper {
-            self.statistics.bytesWritten = self.closedBytes + dumper.fileSize
+            // libpcap's own count (pcap_dump_ftell64), once per batch: it costs a syscall.
+            self.statistics.bytesWritten = self.closedBytes + dumper.position
         }
         let snapshot = self.statistics
         self.published.withLockedValue { published in

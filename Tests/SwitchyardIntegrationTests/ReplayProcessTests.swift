@@ -45,6 +45,25 @@ import Testing
         await fabric.process.stop()
     }
 
+    @Test(.enabled(if: Tools.which("editcap") != nil, "editcap (Wireshark) is needed to make a pcapng file"))
+    func pcapngRecordingsReplayToo() async throws {
+        let directory = try Tools.temporaryDirectory()
+        let pcapng = directory.appendingPathComponent("echo-session.pcapng").path
+        let convert = try await runCommand("editcap", ["-F", "pcapng", Self.echoSession, pcapng])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        try FileManager.default.copyItem(
+            atPath: Tools.packageRoot.appendingPathComponent("captures/echo-session.manifest.json").path,
+            toPath: directory.appendingPathComponent("echo-session.manifest.json").path
+        )
+        let fabric = try await FabricProcess.ours()
+        let echo = try await Self.startEcho(fabric.port)
+        let replay = try await Self.replay([pcapng, "--port", "\(fabric.port)"])
+        #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
+        #expect(replay.stdout == "replayed 3 frames: 3 matched, 0 differed, 0 missing, 0 unexpected\n")
+        await echo.stop()
+        await fabric.process.stop()
+    }
+
     @Test func aChangedServiceFailsWithTheFieldNamed() async throws {
         let fabric = try await FabricProcess.ours()
         let echo = try await Self.startEcho(fabric.port, ["--ttl", "63"])
