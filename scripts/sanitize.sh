@@ -14,7 +14,7 @@ for sanitizer in "${SANITIZERS[@]}"; do
     echo "== $sanitizer sanitizer"
     scratch=".build-$sanitizer"
     swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch" 2>&1 | tail -n 1
-    swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" >"$scratch/test.log" 2>&1 || status=1
+    SWITCHYARD_SANITIZER="$sanitizer" swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" >"$scratch/test.log" 2>&1 || status=1
     grep -E "Test run with|ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|SUMMARY: " "$scratch/test.log" | sort | uniq -c
 done
 exit "$status"
