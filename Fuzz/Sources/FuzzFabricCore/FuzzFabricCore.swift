@@ -55,9 +55,11 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 header.version = UInt16(next() ?? 1) % 3
                 message = Message(header: header, payload: ByteBuffer(bytes: input.prefix(Int(next() ?? 0) % 16)))
             }
-            let outcome = core.handle(message, from: connection) { delivery in
+            var deliveries: [Delivery] = []
+            let outcome = core.handle(message, from: connection) { deliveries.append($0) }
+            for delivery in deliveries {
                 precondition(open.contains(delivery.connection.rawValue), "delivery to a closed connection")
-                precondition(core.endpoint(delivery.endpoint) != nil || true)
+                precondition(core.endpoint(delivery.endpoint) != nil, "delivery for an endpoint that does not exist")
             }
             if case .reply(let reply) = outcome {
                 precondition(reply.header.version == 1)
