@@ -12,10 +12,15 @@ TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzFraming FuzzFabricCore FuzzRecording)
 SCRATCH="$PWD/.build-fuzz"
 FLAGS=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+mkdir -p "$SCRATCH"
 status=0
 for target in "${TARGETS[@]}"; do
     echo "== building $target"
-    swift build --package-path Fuzz --scratch-path "$SCRATCH" -c debug --product "$target" "${FLAGS[@]}" 2>&1 | grep -v "warning: Cannot export local symbol" | tail -n 2
+    if ! swift build --package-path Fuzz --scratch-path "$SCRATCH" -c debug --product "$target" "${FLAGS[@]}" >"$SCRATCH/$target.build.log" 2>&1; then
+        grep -E "error:" "$SCRATCH/$target.build.log" | sort -u | head -n 20
+        echo "$target: build failed (log: $SCRATCH/$target.build.log)"
+        exit 1
+    fi
     BIN=$(swift build --package-path Fuzz --scratch-path "$SCRATCH" -c debug --show-bin-path)
     corpus="$SCRATCH/corpus/$target"
     artifacts="$SCRATCH/artifacts/$target"

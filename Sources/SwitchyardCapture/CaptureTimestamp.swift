@@ -19,7 +19,8 @@ public struct CaptureTimestamp: Hashable, Comparable, Sendable, CustomStringConv
         self.nanoseconds = UInt32(totalNanoseconds % 1_000_000_000)
     }
 
-    public var totalNanoseconds: Int64 { self.seconds * 1_000_000_000 + Int64(self.nanoseconds) }
+    /// Nanoseconds since the epoch; wraps (rather than traps) for times a damaged file makes up.
+    public var totalNanoseconds: Int64 { self.seconds &* 1_000_000_000 &+ Int64(self.nanoseconds) }
 
     /// The current wall-clock time.
     public static func now() -> CaptureTimestamp {

@@ -47,7 +47,7 @@ public final class PcapReader {
             guard let header, let data else { return nil }
             let record = header.pointee
             return PcapRecord(
-                timestamp: CaptureTimestamp(seconds: Int64(record.ts.tv_sec), nanoseconds: UInt32(record.ts.tv_usec)),
+                timestamp: Self.timestamp(seconds: Int64(truncatingIfNeeded: record.ts.tv_sec), fraction: Int64(truncatingIfNeeded: record.ts.tv_usec)),
                 originalLength: Int(record.len),
                 bytes: Array(UnsafeBufferPointer(start: data, count: Int(record.caplen)))
             )
@@ -56,6 +56,18 @@ public final class PcapReader {
         default:
             throw PcapError(.badFile, "\(self.path): \(Pcap.lastError(self.handle))")
         }
+    }
+
+    /// A record's time from its header fields, whatever a damaged or hostile file holds in them
+    /// (a fraction past a second or below zero carries into the seconds).
+    static func timestamp(seconds: Int64, fraction: Int64) -> CaptureTimestamp {
+        var whole = seconds &+ fraction / 1_000_000_000
+        var nanoseconds = fraction % 1_000_000_000
+        if nanoseconds < 0 {
+            nanoseconds += 1_000_000_000
+            whole &-= 1
+        }
+        return CaptureTimestamp(seconds: whole, nanoseconds: UInt32(nanoseconds))
     }
 
     /// Every remaining record.

@@ -1,5 +1,5 @@
-/// Where one switched frame goes. Small and allocation-free, so that switching a frame costs
-/// no heap traffic; `FabricCore.forEachDelivery(of:_:)` expands it into deliveries.
+/// Where one switched frame went: the outcome of `FabricCore.handle` for a PACKET_OUT, whose
+/// deliveries were passed to its `deliver` closure. Small and allocation-free.
 public enum Route: Hashable, Sendable {
     /// Broadcast, multicast or unknown unicast: every endpoint except the sender.
     case flood(from: EndpointID)

@@ -66,7 +66,7 @@ public struct ReplayReport: Sendable {
     }
 
     func offset(_ frame: RecordedFrame) -> String {
-        let nanoseconds = frame.timestamp.totalNanoseconds - self.start
+        let nanoseconds = frame.timestamp.totalNanoseconds &- self.start
         let micros = nanoseconds / 1000
         let fraction = String(micros % 1_000_000)
         return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction

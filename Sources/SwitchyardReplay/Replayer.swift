@@ -129,8 +129,9 @@ public struct Replayer: Sendable {
                     report.playedFrames += end - index
                     index = end
                 } else {
-                    let offset = Double(plan.steps[index].frame.timestamp.totalNanoseconds - first) / self.options.speed
-                    let target = start.advanced(by: .nanoseconds(Int64(offset)))
+                    // Recorded times are untrusted input: an out-of-range gap is clamped, not trapped on.
+                    let offset = Double(plan.steps[index].frame.timestamp.totalNanoseconds &- first) / self.options.speed
+                    let target = start.advanced(by: .nanoseconds(Int64(exactly: offset.rounded()) ?? (offset < 0 ? 0 : Int64.max / 4)))
                     let wait = clock.now.duration(to: target)
                     if wait > .zero {
                         // A timer on the event loop (timerfd): the send follows on the same

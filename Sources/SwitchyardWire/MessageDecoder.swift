@@ -63,14 +63,3 @@ public struct MessageDecoder: ByteToMessageDecoder, Sendable {
         try self.decode(context: context, buffer: &buffer)
     }
 }
-
-/// Writes messages in wire format (the SDK's outbound side).
-public struct MessageEncoder: MessageToByteEncoder, Sendable {
-    public typealias OutboundIn = Message
-
-    public init() {}
-
-    public func encode(data: Message, out: inout ByteBuffer) throws {
-        out.writeMessage(data)
-    }
-}

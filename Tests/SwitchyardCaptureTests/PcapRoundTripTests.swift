@@ -1,5 +1,5 @@
 import Foundation
-import SwitchyardCapture
+@testable import SwitchyardCapture
 import SwitchyardPackets
 import Testing
 
@@ -111,4 +111,16 @@ func sampleFrame(_ index: Int, payloadLength: Int = 10) -> [UInt8] {
     let record = try #require(try PcapReader(path: path).next())
     #expect(record.timestamp == CaptureTimestamp(seconds: 100, nanoseconds: 250_000_000))
     #expect(record.bytes == frame)
+}
+
+/// Found by FuzzRecording: a record whose time fields libpcap hands back out of range (here a
+/// negative fraction) must give a time, not a trap.
+@Test(arguments: [
+    (Int64(10), Int64(-1), CaptureTimestamp(seconds: 9, nanoseconds: 999_999_999)),
+    (Int64(10), Int64(2_500_000_000), CaptureTimestamp(seconds: 12, nanoseconds: 500_000_000)),
+    (Int64.max, Int64(1_000_000_000), CaptureTimestamp(seconds: Int64.min, nanoseconds: 0)),
+])
+func outOfRangeRecordTimesAreNormalised(seconds: Int64, fraction: Int64, expected: CaptureTimestamp) {
+    #expect(PcapReader.timestamp(seconds: seconds, fraction: fraction) == expected)
+    _ = expected.totalNanoseconds
 }
