@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// The endpoints seen while a capture file was written, stored beside it as
 /// `NAME.manifest.json` (for `NAME.pcap`), so that a replay can tell which frames came from
 /// which endpoint and map a recorded MAC to a service's current MAC by name.
@@ -55,12 +61,7 @@ public struct RecordingManifest: Codable, Hashable, Sendable {
 
     /// Reads a manifest; errors name the file and what is wrong with it.
     public static func load(path: String) throws(PcapError) -> RecordingManifest {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw PcapError(.cannotOpenFile, "cannot read manifest \(path): \(error.localizedDescription)")
-        }
+        let data = Data(try Self.readFile(path))
         let manifest: RecordingManifest
         do {
             manifest = try JSONDecoder().decode(RecordingManifest.self, from: data)
@@ -82,6 +83,28 @@ public struct RecordingManifest: Codable, Hashable, Sendable {
         } catch {
             throw PcapError(.writeFailed, "cannot write manifest \(path): \(error.localizedDescription)")
         }
+    }
+
+    /// The file's bytes, read with stdio (manifests are small; this path is fuzzed, and
+    /// Foundation's `Data(contentsOf:)` leaks a buffer on some failures).
+    static func readFile(_ path: String) throws(PcapError) -> [UInt8] {
+        guard let file = fopen(path, "rb") else {
+            throw PcapError(.cannotOpenFile, "cannot read manifest \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            bytes += chunk[..<count]
+            if count < chunk.count {
+                break
+            }
+        }
+        if ferror(file) != 0 {
+            throw PcapError(.cannotOpenFile, "cannot read manifest \(path): \(String(cString: strerror(errno)))")
+        }
+        return bytes
     }
 
     private static func describe(_ error: any Error) -> String {
