@@ -13,6 +13,10 @@ shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzFraming FuzzFabricCore FuzzRecording)
 SCRATCH="$PWD/.build-fuzz"
+if [ "${FUZZ_DETECT_LEAKS:-1}" = 0 ]; then
+    # Also LeakSanitizer's check at exit, not only libFuzzer's per-input one.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi
 FLAGS=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 mkdir -p "$SCRATCH"
 status=0
