@@ -97,12 +97,4 @@ final class ReplyQueue: Sendable {
             continuation.resume(throwing: effective)
         }
     }
-
-    /// ERROR messages that answered no request (refused PACKET_OUTs), taken once.
-    func takeUnsolicited() -> [Message] {
-        self.state.withLockedValue { state in
-            defer { state.unsolicited.removeAll() }
-            return state.unsolicited
-        }
-    }
 }

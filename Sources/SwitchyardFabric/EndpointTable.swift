@@ -14,8 +14,6 @@ struct EndpointTable: Sendable {
     /// Live slots in endpoint creation order: the order floods are delivered in.
     private(set) var creationOrder: [Int] = []
 
-    var count: Int { self.slotByID.count }
-
     @inline(__always)
     func slot(of id: EndpointID) -> Int? {
         self.slotByID[EndpointKey(id)]

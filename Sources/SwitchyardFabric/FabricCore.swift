@@ -389,8 +389,6 @@ public struct FabricCore: Sendable {
     func promiscuousEndpointIDs() -> [EndpointID] {
         self.promiscuousSlots.map { self.endpoints[$0].id }
     }
-
-    public var connectionCount: Int { self.connections.count }
 }
 
 /// Why the core refused a message; its text becomes the ERROR payload.

@@ -16,6 +16,17 @@ public struct UDPFrame: Hashable, Sendable {
         self.udp = udp
     }
 
+    /// The UDP datagram in `frame` if it is addressed to this host: to `mac` (or broadcast),
+    /// `ip` and `port`. What every service checks before answering.
+    public static func addressed(to mac: MACAddress, ip: IPv4Address, port: UInt16, in frame: EthernetFrame) -> UDPFrame? {
+        guard frame.destination == mac || frame.destination == .broadcast,
+              let udp = UDPFrame(parsing: frame),
+              udp.ip.destination == ip,
+              udp.udp.destinationPort == port
+        else { return nil }
+        return udp
+    }
+
     /// Both checksums (IPv4 header and UDP) are right.
     public var checksumsValid: Bool {
         self.ip.isHeaderChecksumValid && self.udp.isChecksumValid(source: self.ip.source, destination: self.ip.destination)

@@ -58,8 +58,6 @@ final class FabricEngine {
         }
     }
 
-    var connectionCount: Int { self.handlers.count }
-
     /// Registers a new connection; nil when the fabric already serves its maximum.
     func register(_ handler: FabricConnectionHandler) -> ConnectionID? {
         guard self.handlers.count < self.maximumConnections else {

@@ -31,11 +31,7 @@ public struct EchoResponder: Sendable {
         if let reply = ARPPacket.replyFrame(to: frame, ownerOf: self.ip, mac: self.mac) {
             return .arpReply(reply)
         }
-        guard frame.destination == self.mac || frame.destination == .broadcast,
-              let udp = UDPFrame(parsing: frame),
-              udp.ip.destination == self.ip,
-              udp.udp.destinationPort == self.port
-        else { return nil }
+        guard let udp = UDPFrame.addressed(to: self.mac, ip: self.ip, port: self.port, in: frame) else { return nil }
         return .echo(udp.reply(from: self.mac, timeToLive: self.timeToLive), request: udp)
     }
 }

@@ -37,11 +37,7 @@ public struct NTPResponder: Sendable {
         if let reply = ARPPacket.replyFrame(to: frame, ownerOf: self.ip, mac: self.mac) {
             return .arpReply(reply)
         }
-        guard frame.destination == self.mac || frame.destination == .broadcast,
-              let udp = UDPFrame(parsing: frame),
-              udp.ip.destination == self.ip,
-              udp.udp.destinationPort == NTPPacket.port
-        else { return nil }
+        guard let udp = UDPFrame.addressed(to: self.mac, ip: self.ip, port: NTPPacket.port, in: frame) else { return nil }
         guard let request = NTPPacket(parsing: udp.udp.payload) else {
             return .ignored(reason: "\(udp.udp.payload.count)-byte payload, shorter than an NTP packet")
         }
