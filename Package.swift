@@ -12,9 +12,9 @@ let hotPathSettings: [SwiftSetting] = swiftSettings + [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+// Linux only: the capture and transports use glibc's stdio and socket calls directly.
 let package = Package(
     name: "switchyard",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "switchyardd", targets: ["switchyardd"]),
         .executable(name: "switchyard-echo", targets: ["switchyard-echo"]),
@@ -42,11 +42,15 @@ let package = Package(
         // Pure protocol and packet code: no I/O.
         .target(
             name: "SwitchyardWire",
-            dependencies: ["SwitchyardPackets", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(name: "SwitchyardPackets", swiftSettings: swiftSettings),
-        .target(name: "SwitchyardFabric", dependencies: ["SwitchyardWire", "SwitchyardPackets"], swiftSettings: hotPathSettings),
+        .target(
+            name: "SwitchyardFabric",
+            dependencies: ["SwitchyardWire", "SwitchyardPackets", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: hotPathSettings
+        ),
 
         // libpcap: everything pcap and BPF.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -75,7 +79,7 @@ let package = Package(
         .target(
             name: "SwitchyardClient",
             dependencies: [
-                "SwitchyardWire",
+                "SwitchyardWire", "SwitchyardPackets",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -63,7 +63,7 @@ final class CaptureWriter {
                 self.loseUnflushedFrames()
                 self.fail(error)
             }
-            self.statistics.bytesWritten = self.closedBytes + dumper.fileSize
+            self.statistics.bytesWritten = self.closedBytes + dumper.flushedSize
             self.dumper = nil
         }
         self.publish()
@@ -134,7 +134,7 @@ final class CaptureWriter {
                 self.loseUnflushedFrames()
                 throw error
             }
-            self.closedBytes += dumper.fileSize
+            self.closedBytes += dumper.flushedSize
             self.dumper = nil
             try self.openNextFile()
         }
@@ -172,7 +172,9 @@ final class CaptureWriter {
     /// Rewrites the current file's manifest after endpoint changes (rare), so that even a
     /// killed daemon leaves a manifest that matches its last flush closely.
     private func writeManifestIfChanged() {
-        guard self.manifestDirty, let path = self.dumper?.path, path != "-" else { return }
+        // Only beside a regular file: not for stdout, a pipe or a device such as /dev/full.
+        guard self.manifestDirty, let dumper = self.dumper, dumper.isRegularFile else { return }
+        let path = dumper.path
         self.manifestDirty = false
         let name = URL(fileURLWithPath: path).lastPathComponent
         let manifest = RecordingManifest(capture: name, endpoints: self.fileEndpoints.values.sorted { $0.id < $1.id })
@@ -216,8 +218,9 @@ final class CaptureWriter {
 
     private func publish() {
         if let dumper = self.dumper {
-            // libpcap's own count (pcap_dump_ftell64), once per batch: it costs a syscall.
-            self.statistics.bytesWritten = self.closedBytes + dumper.position
+            // What reached the file or pipe, counted by us: `ftell` is a syscall and says -1
+            // for a pipe.
+            self.statistics.bytesWritten = self.closedBytes + dumper.flushedSize
         }
         let snapshot = self.statistics
         self.published.withLockedValue { published in

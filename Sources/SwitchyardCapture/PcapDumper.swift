@@ -19,9 +19,16 @@ public final class PcapDumper {
     public let path: String
     private let handle: OpaquePointer
     private var dumper: OpaquePointer?
+    /// The stdio stream's buffer. Ours, not stdio's: glibc ignores the size given to
+    /// `setvbuf` with a nil buffer and uses a 4 KiB one, which spills partial records.
+    private let streamBuffer: UnsafeMutablePointer<CChar>
     private var bufferedBytes = 0
     /// Bytes of the file, buffered ones included (kept here: `ftell` per record is a syscall).
     public private(set) var fileSize: Int64 = 0
+    /// Bytes that reached the file (or pipe) at the last successful flush.
+    public private(set) var flushedSize: Int64 = 0
+    /// Whether the output is a regular file (not stdout, a pipe or a device such as /dev/full).
+    public let isRegularFile: Bool
 
     /// Creates (truncates) `path`, or writes to stdout when `path` is "-".
     public init(path: String, snapshotLength: Int) throws(PcapError) {
@@ -35,7 +42,10 @@ public final class PcapDumper {
         guard let stream else {
             throw PcapError(.cannotCreateFile, "cannot write capture file \(path): \(Pcap.errnoText())")
         }
-        setvbuf(stream, nil, _IOFBF, Self.streamBufferSize)
+        var status = stat()
+        self.isRegularFile = fstat(fileno(stream), &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Self.streamBufferSize)
+        setvbuf(stream, buffer, _IOFBF, Self.streamBufferSize)
         // One thread writes each file: stdio's per-call locking is pure cost here.
         __fsetlocking(stream, Int32(FSETLOCKING_BYCALLER))
         let handle: OpaquePointer
@@ -43,16 +53,19 @@ public final class PcapDumper {
             handle = try Pcap.openDead(snapshotLength: snapshotLength)
         } catch {
             fclose(stream)
+            buffer.deallocate()
             throw error
         }
         guard let dumper = pcap_dump_fopen(handle, stream) else {
             let message = Pcap.lastError(handle)
             fclose(stream)
+            buffer.deallocate()
             pcap_close(handle)
             throw PcapError(.cannotCreateFile, "cannot write capture file \(path): \(message)")
         }
         self.handle = handle
         self.dumper = dumper
+        self.streamBuffer = buffer
         // The file header (24 bytes) is in the buffer.
         self.bufferedBytes = 24
         self.fileSize = 24
@@ -63,6 +76,8 @@ public final class PcapDumper {
             pcap_dump_close(dumper)
         }
         pcap_close(self.handle)
+        // After fclose (in pcap_dump_close): the stream no longer uses it.
+        self.streamBuffer.deallocate()
     }
 
     /// Appends one record. `bytes` holds the captured part of a frame of `originalLength` bytes.
@@ -97,10 +112,17 @@ public final class PcapDumper {
     public func flush() throws(PcapError) {
         guard let dumper = self.dumper else { return }
         self.bufferedBytes = 0
-        if pcap_dump_flush(dumper) != 0 {
-            throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText())")
+        errno = 0
+        let result = pcap_dump_flush(dumper)
+        // Read at once: anything later (a lock, a timed wait) may overwrite it.
+        let code = errno
+        if result != 0 || self.streamFailed {
+            if let stream = pcap_dump_file(dumper) {
+                clearerr(stream)
+            }
+            throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText(code == 0 ? EIO : code))")
         }
-        try self.checkStream()
+        self.flushedSize = self.fileSize
     }
 
     /// The file position libpcap reports (`pcap_dump_ftell64`), for cross-checking `fileSize`.
@@ -120,12 +142,8 @@ public final class PcapDumper {
     }
 
     /// `pcap_dump` returns nothing: a failed write shows only in the stream's error flag.
-    private func checkStream() throws(PcapError) {
-        guard let dumper = self.dumper, let stream = pcap_dump_file(dumper) else { return }
-        if ferror(stream) != 0 {
-            let code = errno
-            clearerr(stream)
-            throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText(code))")
-        }
+    private var streamFailed: Bool {
+        guard let dumper = self.dumper, let stream = pcap_dump_file(dumper) else { return false }
+        return ferror(stream) != 0
     }
 }

@@ -19,6 +19,11 @@ public struct PcapRecord: Hashable, Sendable {
 public final class PcapReader {
     public let path: String
     private let handle: OpaquePointer
+    /// Records returned so far.
+    public private(set) var recordsRead = 0
+    /// Set when the file ended inside a record (a writer killed mid-record, a copy cut short):
+    /// what libpcap said, for a warning. Reading stops before that record, as tcpdump does.
+    public private(set) var truncation: String?
 
     /// Opens `path` ("-" reads stdin). Only Ethernet captures are accepted unless
     /// `requireEthernet` is false.
@@ -46,6 +51,7 @@ public final class PcapReader {
         case 1:
             guard let header, let data else { return nil }
             let record = header.pointee
+            self.recordsRead += 1
             return PcapRecord(
                 timestamp: Self.timestamp(seconds: Int64(truncatingIfNeeded: record.ts.tv_sec), fraction: Int64(truncatingIfNeeded: record.ts.tv_usec)),
                 originalLength: Int(record.len),
@@ -54,7 +60,14 @@ public final class PcapReader {
         case PCAP_ERROR_BREAK:
             return nil
         default:
-            throw PcapError(.badFile, "\(self.path): \(Pcap.lastError(self.handle))")
+            let message = Pcap.lastError(self.handle)
+            // libpcap's words for a file that ends inside a record ("truncated dump file",
+            // "truncated pcapng dump file"): everything before it is good.
+            if message.contains("truncated") {
+                self.truncation = "\(self.path): \(message); read the \(self.recordsRead) whole record\(self.recordsRead == 1 ? "" : "s") before it"
+                return nil
+            }
+            throw PcapError(.badFile, "\(self.path): \(message)")
         }
     }
 

@@ -37,6 +37,16 @@ public struct RecordingManifest: Codable, Hashable, Sendable {
             self.closedNanoseconds = closedNanoseconds
         }
 
+        /// Every key, `closed_ns` as `null` while the endpoint is open (docs/recordings.md).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.id, forKey: .id)
+            try container.encode(self.name, forKey: .name)
+            try container.encode(self.mac, forKey: .mac)
+            try container.encode(self.createdNanoseconds, forKey: .createdNanoseconds)
+            try container.encode(self.closedNanoseconds, forKey: .closedNanoseconds)
+        }
+
         enum CodingKeys: String, CodingKey {
             case id, name, mac
             case createdNanoseconds = "created_ns"

@@ -1,3 +1,5 @@
+import SwitchyardPackets
+
 /// Runs `operation`, throwing `FabricClientError` `.timeout` (with `message`) if it has not
 /// finished within `duration`; the operation is cancelled then.
 public func withTimeout<Result: Sendable>(
@@ -25,6 +27,11 @@ extension Duration {
     public var secondsDescription: String {
         let value = self.seconds
         return value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    /// Milliseconds with three decimals, as ping and arping print round trips: "1.234".
+    public var millisecondsDescription: String {
+        DecimalText.fixed(self.seconds * 1e3, decimals: 3)
     }
 
     /// The duration in seconds, as a floating-point number.

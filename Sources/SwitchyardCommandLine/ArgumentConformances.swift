@@ -16,4 +16,7 @@ extension IPv4Address: ExpressibleByArgument {
     public init?(argument: String) {
         self.init(argument)
     }
+
+    /// Dotted quad in `--help`, not the integer behind it.
+    public var defaultValueDescription: String { self.description }
 }

@@ -6,7 +6,7 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
     @Option(help: "Fabric address.")
     public var host: String = "127.0.0.1"
 
-    @Option(help: "Fabric TCP port.")
+    @Option(parsing: .unconditional, help: "Fabric TCP port.")
     public var port: Int = 9999
 
     @Option(help: ArgumentHelp("Fabric Unix-domain socket (instead of --host and --port).", valueName: "path"))

@@ -1,22 +1,34 @@
 import UnixSignals
 
+/// How `runUntilTerminated` ended.
+public enum Termination: Sendable, Equatable {
+    /// The body returned.
+    case finished
+    /// SIGINT or SIGTERM arrived and the body was cancelled.
+    case signalled
+}
+
 /// Runs `body` until it returns or SIGINT/SIGTERM arrives; on a signal `body` is cancelled and
-/// this returns normally, so a tool can flush and print its summary before exiting 0.
-public func runUntilTerminated(_ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
+/// this returns `.signalled`, so a tool can flush and print its summary before it exits with
+/// the code its conventions give (docs/conventions.md).
+@discardableResult
+public func runUntilTerminated(_ body: @escaping @Sendable () async throws -> Void) async throws -> Termination {
+    try await withThrowingTaskGroup(of: Termination.self) { group in
         group.addTask {
             try await body()
+            return .finished
         }
         group.addTask {
             for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
-                return
+                return .signalled
             }
+            return .finished
         }
         defer { group.cancelAll() }
         do {
-            try await group.next()
+            return try await group.next() ?? .finished
         } catch is CancellationError {
-            return
+            return .signalled
         }
     }
 }

@@ -4,6 +4,10 @@ public struct UDPFrame: Hashable, Sendable {
     public var ip: IPv4Packet
     public var udp: UDPDatagram
 
+    /// The largest UDP payload one IPv4 datagram carries: a total length of 65,535 (RFC 791)
+    /// less the 20-byte IPv4 header and the 8-byte UDP header (RFC 768).
+    public static let maximumPayloadLength = 65_535 - 20 - 8
+
     /// Parses Ethernet → IPv4 → UDP; nil when the frame is anything else, a fragment or malformed.
     public init?(parsing frame: EthernetFrame) {
         guard frame.etherType == .ipv4,
@@ -33,6 +37,7 @@ public struct UDPFrame: Hashable, Sendable {
     }
 
     /// Builds a frame: IPv4 TOS 0, flags 0, no options, real checksums, no Ethernet padding.
+    /// `payload` must be at most `maximumPayloadLength` bytes (callers check user input).
     public static func build(
         from source: (mac: MACAddress, ip: IPv4Address, port: UInt16),
         to destination: (mac: MACAddress, ip: IPv4Address, port: UInt16),
@@ -40,6 +45,7 @@ public struct UDPFrame: Hashable, Sendable {
         timeToLive: UInt8 = IPv4Packet.defaultTTL,
         identification: UInt16 = 0
     ) -> EthernetFrame {
+        precondition(payload.count <= Self.maximumPayloadLength, "UDP payload longer than one IPv4 datagram")
         let udp = UDPDatagram(sourcePort: source.port, destinationPort: destination.port, payload: payload)
         let ip = IPv4Packet(
             source: source.ip,

@@ -41,6 +41,22 @@ public enum JUnitReport {
             """
     }
 
+    /// The report of a replay that could not run: one test case with the error, so a CI
+    /// parser shows why rather than rejecting an empty file.
+    public static func errorXML(message: String, suiteName: String) -> String {
+        """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <testsuites>
+          <testsuite name="\(escape(suiteName))" tests="1" failures="0" errors="1" time="0">
+            <testcase classname="\(escape(suiteName))" name="replay">
+              <error message="\(escape(message))">\(escape(message))</error>
+            </testcase>
+          </testsuite>
+        </testsuites>
+
+        """
+    }
+
     static func escape(_ text: String) -> String {
         var out = ""
         for character in text {

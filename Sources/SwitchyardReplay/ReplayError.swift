@@ -5,6 +5,8 @@ public struct ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
         case noFabric
         case badOptions
         case fabricRefused
+        /// SIGINT/SIGTERM arrived.
+        case interrupted
     }
 
     public var code: Code

@@ -28,6 +28,8 @@ public struct ReplayReport: Sendable {
     /// With `--timing recorded`: the largest distance between a send and its schedule.
     public var worstSendDrift: Duration?
     public var elapsed: Duration = .zero
+    /// Stopped by SIGINT/SIGTERM before every exchange was played.
+    public var interrupted = false
     /// The recording's first timestamp, for the `+seconds` in reports.
     public var start: Int64
 
@@ -35,10 +37,19 @@ public struct ReplayReport: Sendable {
     public var differed: Int { self.results.filter { if case .differed = $0.verdict { true } else { false } }.count }
     public var missing: Int { self.results.filter { if case .missing = $0.verdict { true } else { false } }.count }
 
-    public var isIdentical: Bool { self.differed == 0 && self.missing == 0 && self.unexpected.isEmpty }
+    public var isIdentical: Bool { !self.interrupted && self.differed == 0 && self.missing == 0 && self.unexpected.isEmpty }
 
+    /// One line: what was played, then what happened to each expected frame (the four
+    /// counts add up to the expected count) and what came that was not expected.
     public var summary: String {
-        "replayed \(self.playedFrames) frames: \(self.matched) matched, \(self.differed) differed, \(self.missing) missing, \(self.unexpected.count) unexpected"
+        let expected = self.results.count
+        let prefix = self.interrupted ? "interrupted after playing" : "replayed"
+        return "\(prefix) \(Self.count(self.playedFrames, "frame")), expected \(Self.count(expected, "reply", plural: "replies")): "
+            + "\(self.matched) matched, \(self.differed) differed, \(self.missing) missing; \(self.unexpected.count) unexpected"
+    }
+
+    static func count(_ value: Int, _ singular: String, plural: String? = nil) -> String {
+        "\(value) \(value == 1 ? singular : plural ?? singular + "s")"
     }
 
     /// One block per difference, missing or unexpected frame.

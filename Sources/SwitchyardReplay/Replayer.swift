@@ -14,8 +14,12 @@ public struct Replayer: Sendable {
 
     /// Runs the replay. `received` sees every frame delivered to replay's endpoints (for
     /// `--write`); `progress` is told how many steps are done.
+    /// `planned` sees the plan before the first frame is played (so a person learns at once
+    /// that an expected endpoint is absent). Cancelled (SIGINT/SIGTERM), it stops and returns
+    /// the report so far, marked `interrupted`.
     public func run(
         _ recording: Recording,
+        planned: ((ReplayPlan) -> Void)? = nil,
         received: (([UInt8]) -> Void)? = nil,
         progress: ((Int, Int) -> Void)? = nil
     ) async throws(ReplayError) -> ReplayReport {
@@ -29,7 +33,7 @@ public struct Replayer: Sendable {
         do {
             // The exchanges run on the connection's event loop thread: no thread hop per frame.
             let report = try await withTaskExecutorPreference(client.taskExecutor) {
-                try await self.run(recording, on: client, received: received, progress: progress)
+                try await self.run(recording, on: client, planned: planned, received: received, progress: progress)
             }
             await client.close()
             return report
@@ -45,6 +49,7 @@ public struct Replayer: Sendable {
     private func run(
         _ recording: Recording,
         on client: FabricClient,
+        planned: ((ReplayPlan) -> Void)?,
         received: (([UInt8]) -> Void)?,
         progress: ((Int, Int) -> Void)?
     ) async throws -> ReplayReport {
@@ -59,6 +64,7 @@ public struct Replayer: Sendable {
             }
         }
         let plan = try ReplayPlan.make(recording: recording, live: Set(liveRecords.keys), play: self.options.play, expect: self.options.expect)
+        planned?(plan)
 
         var map = MACMap()
         for participant in plan.expected {
@@ -113,71 +119,78 @@ public struct Replayer: Sendable {
         }
 
         let timeout = self.options.timeout
-        if self.options.topSpeed || self.options.timing == .recorded {
-            let start = clock.now.advanced(by: .milliseconds(5))
-            let first = plan.steps.first?.frame.timestamp.totalNanoseconds ?? 0
-            var worstDrift = Duration.zero
-            var index = 0
-            while index < plan.steps.count {
-                if self.options.topSpeed {
-                    // Consecutive frames of one sender go out in one write.
-                    var end = index + 1
-                    while end < plan.steps.count, plan.steps[end].sender == plan.steps[index].sender {
-                        end += 1
+        do {
+            if self.options.topSpeed || self.options.timing == .recorded {
+                let start = clock.now.advanced(by: .milliseconds(5))
+                let first = plan.steps.first?.frame.timestamp.totalNanoseconds ?? 0
+                var worstDrift = Duration.zero
+                var index = 0
+                while index < plan.steps.count {
+                    try Task.checkCancellation()
+                    if self.options.topSpeed {
+                        // Consecutive frames of one sender go out in one write.
+                        var end = index + 1
+                        while end < plan.steps.count, plan.steps[end].sender == plan.steps[index].sender {
+                            end += 1
+                        }
+                        try client.send(frames: playedBytes[index..<end], from: endpointIDs[plan.steps[index].sender])
+                        report.playedFrames += end - index
+                        index = end
+                    } else {
+                        // Recorded times are untrusted input: an out-of-range gap is clamped, not trapped on.
+                        let offset = Double(plan.steps[index].frame.timestamp.totalNanoseconds &- first) / self.options.speed
+                        let target = start.advanced(by: .nanoseconds(Int64(exactly: offset.rounded()) ?? (offset < 0 ? 0 : Int64.max / 4)))
+                        let wait = clock.now.duration(to: target)
+                        if wait > .zero {
+                            // A timer on the event loop (timerfd): the send follows on the same
+                            // thread, with no second wake-up in between.
+                            let (seconds, attoseconds) = wait.components
+                            try await client.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}.futureResult.get()
+                        }
+                        try client.send(frame: playedBytes[index], from: endpointIDs[plan.steps[index].sender])
+                        worstDrift = max(worstDrift, target.duration(to: clock.now))
+                        report.playedFrames += 1
+                        index += 1
                     }
-                    try client.send(frames: playedBytes[index..<end], from: endpointIDs[plan.steps[index].sender])
-                    report.playedFrames += end - index
-                    index = end
-                } else {
-                    // Recorded times are untrusted input: an out-of-range gap is clamped, not trapped on.
-                    let offset = Double(plan.steps[index].frame.timestamp.totalNanoseconds &- first) / self.options.speed
-                    let target = start.advanced(by: .nanoseconds(Int64(exactly: offset.rounded()) ?? (offset < 0 ? 0 : Int64.max / 4)))
-                    let wait = clock.now.duration(to: target)
-                    if wait > .zero {
-                        // A timer on the event loop (timerfd): the send follows on the same
-                        // thread, with no second wake-up in between.
-                        let (seconds, attoseconds) = wait.components
-                        try await client.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}.futureResult.get()
+                    while let frame = client.receivedFrame() {
+                        handle(frame, step: index - 1)
                     }
-                    try client.send(frame: playedBytes[index], from: endpointIDs[plan.steps[index].sender])
-                    worstDrift = max(worstDrift, target.duration(to: clock.now))
+                    progress?(index, plan.steps.count)
+                }
+                if !self.options.topSpeed {
+                    report.worstSendDrift = worstDrift
+                }
+                let deadline = clock.now.advanced(by: timeout)
+                while !matcher.isComplete, clock.now < deadline,
+                      let frame = try await client.nextFrame(timeout: clock.now.duration(to: deadline)) {
+                    handle(frame, step: plan.steps.count - 1)
+                }
+                matcher.giveUp(in: &report)
+            } else {
+                for (stepIndex, step) in plan.steps.enumerated() {
+                    try Task.checkCancellation()
+                    try client.send(frame: playedBytes[stepIndex], from: endpointIDs[step.sender])
                     report.playedFrames += 1
-                    index += 1
+                    let deadline = clock.now.advanced(by: timeout)
+                    while let frame = client.receivedFrame() {
+                        handle(frame, step: stepIndex)
+                    }
+                    while !matcher.isStepComplete(stepIndex), clock.now < deadline,
+                          let frame = try await client.nextFrame(timeout: clock.now.duration(to: deadline)) {
+                        handle(frame, step: stepIndex)
+                    }
+                    matcher.giveUp(step: stepIndex, in: &report)
+                    progress?(stepIndex + 1, plan.steps.count)
                 }
-                while let frame = client.receivedFrame() {
-                    handle(frame, step: index - 1)
-                }
-                progress?(index, plan.steps.count)
             }
-            if !self.options.topSpeed {
-                report.worstSendDrift = worstDrift
-            }
-            let deadline = clock.now.advanced(by: timeout)
-            while !matcher.isComplete, clock.now < deadline,
-                  let frame = try await client.nextFrame(timeout: clock.now.duration(to: deadline)) {
+            // Late extras: anything more the services send shortly after the last exchange.
+            let grace = clock.now.advanced(by: min(timeout, .milliseconds(100)))
+            while clock.now < grace, let frame = try await client.nextFrame(timeout: clock.now.duration(to: grace)) {
                 handle(frame, step: plan.steps.count - 1)
             }
-            matcher.giveUp(in: &report)
-        } else {
-            for (stepIndex, step) in plan.steps.enumerated() {
-                try client.send(frame: playedBytes[stepIndex], from: endpointIDs[step.sender])
-                report.playedFrames += 1
-                let deadline = clock.now.advanced(by: timeout)
-                while let frame = client.receivedFrame() {
-                    handle(frame, step: stepIndex)
-                }
-                while !matcher.isStepComplete(stepIndex), clock.now < deadline,
-                      let frame = try await client.nextFrame(timeout: clock.now.duration(to: deadline)) {
-                    handle(frame, step: stepIndex)
-                }
-                matcher.giveUp(step: stepIndex, in: &report)
-                progress?(stepIndex + 1, plan.steps.count)
-            }
-        }
-        // Late extras: anything more the services send shortly after the last exchange.
-        let grace = clock.now.advanced(by: min(timeout, .milliseconds(100)))
-        while clock.now < grace, let frame = try await client.nextFrame(timeout: clock.now.duration(to: grace)) {
-            handle(frame, step: plan.steps.count - 1)
+        } catch is CancellationError {
+            // SIGINT/SIGTERM: what was compared so far is the report.
+            report.interrupted = true
         }
         report.elapsed = began.duration(to: clock.now)
         return report

@@ -12,12 +12,22 @@ extension FabricConnectionHandler {
     /// Half-received messages larger than this stop being read while the fabric is over budget.
     static let largeMessageThreshold = 64 * 1024
 
-    /// Makes `sender` wait for this connection to drain.
+    /// Makes `sender` wait for this connection to drain, and starts the stall clock. A
+    /// connection never waits on itself (it would wait forever: it is not read while it
+    /// waits), but the stall rule applies to it all the same.
     func hold(_ sender: FabricConnectionHandler) {
-        guard sender !== self, !self.heldSenders.contains(where: { $0 === sender }) else { return }
-        self.heldSenders.append(sender)
-        sender.destinationsWaitedOn += 1
-        sender.updateReading()
+        if sender !== self, !self.heldSenders.contains(where: { $0 === sender }) {
+            self.heldSenders.append(sender)
+            sender.destinationsWaitedOn += 1
+            sender.updateReading()
+        }
+        self.startStallClock()
+    }
+
+    /// Starts counting the stall timeout unless it is running already: on a frame queued
+    /// over the cap, and when the channel stops being writable (a connection whose own
+    /// output backs up is not read, so it would send nothing more to start the clock).
+    func startStallClock() {
         if self.stallTimer == nil, let eventLoop = self.context?.eventLoop {
             let timeout = self.engine.stallTimeout
             let handler = NIOLoopBound(self, eventLoop: eventLoop)
@@ -36,6 +46,8 @@ extension FabricConnectionHandler {
             metadata: ["connection": "\(self.id.rawValue)"]
         )
         self.releaseHeldSenders()
+        // A stalled connection is read again: what is sent to it is dropped now.
+        self.updateReading()
     }
 
     /// The queue fell below its low-water mark.
@@ -59,12 +71,14 @@ extension FabricConnectionHandler {
     }
 
     /// Reads from this connection only while its own output is flowing (a client that does
-    /// not read its replies is not read either), no destination has it on hold, the capture
-    /// ring has room, and it is not growing a large half-received message past the budget.
+    /// not read its replies is not read either, until it is declared stalled), no destination
+    /// has it on hold, the capture ring has room, and it is not growing a large half-received
+    /// message or an unread queue past the budget.
     func updateReading() {
         guard case .open = self.state, let context = self.context else { return }
-        let growingPastBudget = self.engine.isOverBudget && self.inboundBytes > Self.largeMessageThreshold
-        let shouldPause = !self.isWritable || self.destinationsWaitedOn > 0 || self.engine.isCaptureBlocked || growingPastBudget
+        let growingPastBudget = self.engine.isOverBudget && (self.inboundBytes > Self.largeMessageThreshold || !self.isWritable)
+        let outputBlocked = !self.isWritable && !self.isStalled
+        let shouldPause = outputBlocked || self.destinationsWaitedOn > 0 || self.engine.isCaptureBlocked || growingPastBudget
         guard shouldPause != self.readingPaused else { return }
         self.readingPaused = shouldPause
         context.channel.setOption(ChannelOptions.autoRead, value: !shouldPause).whenComplete { _ in }

@@ -150,6 +150,8 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         self.isWritable = context.channel.isWritable
         if self.isWritable {
             self.drained()
+        } else {
+            self.startStallClock()
         }
         self.updateReading()
         context.fireChannelWritabilityChanged()

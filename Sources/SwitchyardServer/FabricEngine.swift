@@ -37,6 +37,7 @@ final class FabricEngine {
     init(
         eventLoop: any EventLoop,
         configuration: ServerConfiguration,
+        capture: CaptureSession?,
         stallTimeout: TimeAmount,
         logger: Logger
     ) {
@@ -46,7 +47,6 @@ final class FabricEngine {
         self.maximumConnections = configuration.maximumConnections
         self.bufferBudget = configuration.bufferBudget
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection)
-        let capture = configuration.capture
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
         self.touched.reserveCapacity(64)

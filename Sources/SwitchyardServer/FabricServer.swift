@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import SwitchyardCapture
 
 /// The fabric daemon as a `Service`: binds, switches until graceful shutdown, then stops
 /// accepting, closes every connection and returns.
@@ -34,18 +35,14 @@ public final class FabricServer: Service {
     private func serve(on eventLoop: any EventLoop) async throws {
         let queueLimit = self.configuration.outboundQueueLimit
         let logger = self.logger
-        let (seconds, attoseconds) = self.configuration.stallTimeout.components
-        let stallTimeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let stallTimeout = TimeAmount(self.configuration.stallTimeout)
         let configuration = self.configuration
-        let engine = try await eventLoop.submit {
-            NIOLoopBound(
-                FabricEngine(eventLoop: eventLoop, configuration: configuration, stallTimeout: stallTimeout, logger: logger),
-                eventLoop: eventLoop
-            )
-        }.get()
+        // Filled in once the capture is open; no connection is accepted before that.
+        let slot = try await eventLoop.submit { NIOLoopBound(EngineSlot(), eventLoop: eventLoop) }.get()
         let bootstrap = ServerBootstrap(group: eventLoop)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(
                 .writeBufferWaterMark,
@@ -57,30 +54,51 @@ public final class FabricServer: Service {
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = FabricConnectionHandler(engine: engine.value, allocator: channel.allocator)
+                    guard let engine = slot.value.engine else {
+                        throw ChannelError.ioOnClosedChannel
+                    }
+                    let handler = FabricConnectionHandler(engine: engine, allocator: channel.allocator)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
 
         let serverChannel = try await self.bind(bootstrap)
-        if let address = serverChannel.localAddress {
-            self.configuration.onListening(address)
-        }
-        self.logger.info("fabric listening", metadata: ["address": "\(serverChannel.localAddress.map { "\($0)" } ?? "?")"])
-
         defer {
             if let path = self.configuration.unixSocketPath {
                 unlink(path)
             }
         }
+        // Bound: only now may the capture create (truncate) its file.
+        var session: CaptureSession?
+        do {
+            if let capture = configuration.capture {
+                session = try await CaptureSession.start(capture, logger: logger)
+            }
+        } catch {
+            try? await serverChannel.close()
+            throw error
+        }
+        let started = session
+        try await eventLoop.submit {
+            slot.value.engine = FabricEngine(eventLoop: eventLoop, configuration: configuration, capture: started, stallTimeout: stallTimeout, logger: logger)
+        }.get()
+        try await serverChannel.setOption(.autoRead, value: true).get()
+        if let address = serverChannel.localAddress {
+            self.configuration.onListening(address)
+        }
+        self.logger.info("fabric listening", metadata: ["address": "\(ListenAddress.describe(serverChannel.localAddress, unixPath: configuration.unixSocketPath))"])
+
         // Runs until SIGINT/SIGTERM (through the ServiceGroup) or cancellation.
         try? await gracefulShutdown()
 
         self.logger.info("fabric shutting down")
         try? await serverChannel.close()
         try? await eventLoop.flatSubmit {
-            engine.value.closeAllConnections()
+            slot.value.engine?.closeAllConnections() ?? eventLoop.makeSucceededVoidFuture()
         }.get()
+        if let started {
+            configuration.onCaptureFinished(await started.finish())
+        }
     }
 
     private func bind(_ bootstrap: ServerBootstrap) async throws -> any Channel {
@@ -133,4 +151,9 @@ public final class FabricServer: Service {
             }
         }
     }
+}
+
+/// The engine, once the capture is open; read by the child channel initializer.
+private final class EngineSlot {
+    var engine: FabricEngine?
 }

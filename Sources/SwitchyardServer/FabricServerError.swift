@@ -21,13 +21,13 @@ public struct FabricServerError: Error, Hashable, Sendable, CustomStringConverti
     }
 
     private var address: String {
-        self.unixPath.map { "unix:\($0)" } ?? "\(self.host):\(self.port)"
+        self.unixPath.map { "unix:\($0)" } ?? ListenAddress.describe(host: self.host, port: self.port)
     }
 
     public var description: String {
         switch self.code {
         case .addressInUse:
-            "cannot listen on \(self.host):\(self.port): address already in use (is another switchyardd running? stop it or pick another --port)"
+            "cannot listen on \(self.address): address already in use (is another switchyardd running? stop it or pick another --port)"
         case .cannotBind:
             "cannot listen on \(self.address): \(self.detail)"
         case .socketFileInUse:

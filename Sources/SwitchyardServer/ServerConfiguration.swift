@@ -30,9 +30,13 @@ public struct ServerConfiguration: Sendable {
     public static let defaultMaximumConnections = 4096
     public static let defaultBufferBudget = 256 * 1024 * 1024
 
-    /// The capture stage every switched frame passes, if recording.
-    public var capture: CaptureSession?
-    /// Called once the listening socket is bound, with the address it got.
+    /// The capture stage every switched frame passes, if recording. It is started once the
+    /// listening socket is bound (a fabric that cannot start never touches an existing
+    /// recording) and before any client is accepted, and finished on every path out of `run`.
+    public var capture: CaptureConfiguration?
+    /// Called once the capture has finished (drained, flushed, closed), with its counters.
+    public var onCaptureFinished: @Sendable (CaptureStatistics) -> Void = { _ in }
+    /// Called once the fabric is ready (bound, capture open), with the address it got.
     public var onListening: @Sendable (SocketAddress) -> Void
 
     /// Default per-connection queue cap: 1 MiB on top of the kernel's socket buffer (up to
@@ -49,7 +53,7 @@ public struct ServerConfiguration: Sendable {
         port: Int = 9999,
         outboundQueueLimit: Int = Self.defaultOutboundQueueLimit,
         stallTimeout: Duration = Self.defaultStallTimeout,
-        capture: CaptureSession? = nil,
+        capture: CaptureConfiguration? = nil,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.host = host

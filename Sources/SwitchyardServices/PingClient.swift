@@ -39,11 +39,18 @@ public struct PingClient: Sendable {
         public var received = 0
         /// Round-trip times of the answered pings.
         public var roundTrips: [Duration] = []
+
+        public init() {}
     }
 
     /// Pings; `output` gets the lines a person reads (and whether the line reports a failure). Throws `FabricClientError` `.timeout` when
     /// the service cannot be found or resolved; unanswered pings are counted, not thrown.
-    public func run(on client: FabricClient, output: (_ line: String, _ isFailure: Bool) -> Void) async throws -> Report {
+    /// `progress` sees the report after every ping, so a run cut short still has its statistics.
+    public func run(
+        on client: FabricClient,
+        output: (_ line: String, _ isFailure: Bool) -> Void,
+        progress: (Report) -> Void = { _ in }
+    ) async throws -> Report {
         let me = try await AttachedEndpoint.attach(self.endpointName, on: client)
         let myMAC = me.mac
         let serviceMAC = try await me.locateService(
@@ -69,10 +76,12 @@ public struct PingClient: Sendable {
             let start = clock.now
             try client.send(frame: request, from: me.id)
             report.sent += 1
+            progress(report)
             output("[cli] sent \(self.payload.count) bytes to \(target) \(shown)", false)
             if let reply = try await self.awaitEcho(on: client, until: start.advanced(by: self.timeout)) {
                 report.received += 1
                 report.roundTrips.append(start.duration(to: clock.now))
+                progress(report)
                 output("[cli] got reply from \(target) \(PythonBytesLiteral.render(reply.udp.payload))", false)
             } else {
                 output("[cli] timeout: no reply from \(target) within \(self.timeout.secondsDescription) s", true)

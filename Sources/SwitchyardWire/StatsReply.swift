@@ -87,6 +87,20 @@ public struct StatsReply: Codable, Hashable, Sendable {
             self.writeError = writeError
         }
 
+        /// Every key, `null` included (the documented shape: `write_error` is null while
+        /// there is none).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.framesWritten, forKey: .framesWritten)
+            try container.encode(self.framesDropped, forKey: .framesDropped)
+            try container.encode(self.framesFiltered, forKey: .framesFiltered)
+            try container.encode(self.framesNotWritten, forKey: .framesNotWritten)
+            try container.encode(self.bytesWritten, forKey: .bytesWritten)
+            try container.encode(self.files, forKey: .files)
+            try container.encode(self.currentFile, forKey: .currentFile)
+            try container.encode(self.writeError, forKey: .writeError)
+        }
+
         enum CodingKeys: String, CodingKey {
             case framesWritten = "frames_written"
             case framesDropped = "frames_dropped"

@@ -15,18 +15,26 @@ struct SwitchyardARP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-arp",
         abstract: "ARP on a Switchyard fabric, like arping.",
+        version: SwitchyardVersion.current,
         subcommands: [WhoHas.self]
     )
+
+    /// A bare `switchyard-arp` names no action: a usage error, not success.
+    func run() async throws {
+        throw ValidationError("missing subcommand: switchyard-arp who-has IP")
+    }
 }
 
 struct WhoHas: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "who-has",
-        abstract: "Broadcast ARP requests for an IPv4 address and print the MAC that answers (exit 1 if none does)."
+        abstract: "Broadcast ARP requests for an IPv4 address and print the MAC that answers.",
+        discussion: "Exit 0 when an answer came, 1 when none did (timeout or SIGINT/SIGTERM), 2 on errors, 64 on bad flags."
     )
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var timeout: TimeoutOptions
+    @OptionGroup var logging: LoggingOptions
 
     @Option(name: .customLong("source-ip"), help: "Sender IPv4 address in the requests.")
     var sourceIP = IPv4Address(10, 0, 0, 250)
@@ -35,29 +43,33 @@ struct WhoHas: AsyncParsableCommand {
     var target: IPv4Address
 
     func run() async throws {
-        try await ToolFailure.reporting("arp") {
-            let client = try await self.connection.connect(clientName: "switchyard-arp")
+        let connection = self.connection
+        let timeout = self.timeout.duration
+        let sourceIP = self.sourceIP
+        let target = self.target
+        try await ToolFailure.reporting("switchyard-arp") {
+            let client = try await connection.connect(clientName: "switchyard-arp")
+            let termination: Termination
             do {
-                let record = try await client.createEndpoint(name: "arp-\(getpid())")
-                try await client.subscribe(endpointID: record.endpointID)
-                let resolver = ARPResolver(endpointID: record.endpointID, mac: MACAddress(record.mac)!, ip: self.sourceIP)
-                let clock = ContinuousClock()
-                let start = clock.now
-                guard let mac = try await resolver.resolve(self.target, on: client, timeout: self.timeout.duration) else {
-                    throw FabricClientError(.timeout, "timeout: no ARP reply for \(self.target) within \(self.timeout.duration.secondsDescription) s")
+                termination = try await runUntilTerminated {
+                    let me = try await AttachedEndpoint.attach("arp-\(getpid())", on: client)
+                    let resolver = ARPResolver(endpointID: me.id, mac: me.mac, ip: sourceIP)
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    guard let mac = try await resolver.resolve(target, on: client, timeout: timeout) else {
+                        throw FabricClientError(.timeout, "timeout: no ARP reply for \(target) within \(timeout.secondsDescription) s")
+                    }
+                    let elapsed = start.duration(to: clock.now)
+                    StandardOutput.line("\(target) is-at \(mac) (\(elapsed.millisecondsDescription) ms)")
                 }
-                let microseconds = Int((start.duration(to: clock.now).seconds * 1e6).rounded())
-                StandardOutput.line("\(self.target) is-at \(mac) (\(microseconds / 1000).\(self.threeDigits(microseconds % 1000)) ms)")
             } catch {
                 await client.close()
                 throw error
             }
             await client.close()
+            if termination == .signalled {
+                throw ToolExit.negative
+            }
         }
-    }
-
-    private func threeDigits(_ value: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: 3 - text.count) + text
     }
 }

@@ -6,13 +6,15 @@ import SwitchyardServices
 struct SwitchyardEcho: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-echo",
-        abstract: "UDP echo service: endpoint svc_echo, 10.0.0.2, UDP port 7007; answers ARP."
+        abstract: "UDP echo service: endpoint svc_echo, 10.0.0.2, UDP port 7007; answers ARP.",
+        discussion: "Runs until SIGINT/SIGTERM (exit 0) or until the fabric goes away. Exit 2 when there is no fabric, 64 on bad flags.",
+        version: SwitchyardVersion.current
     )
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: ArgumentHelp("IPv4 TTL of echoed datagrams (64 per protocol v1; change it only to test regression tooling).", visibility: .hidden))
+    @Option(help: "IPv4 TTL of echoed datagrams (64 per protocol v1; change it only to test regression tooling).")
     var ttl: UInt8 = 64
 
     func run() async throws {
@@ -21,7 +23,7 @@ struct SwitchyardEcho: AsyncParsableCommand {
         service.timeToLive = self.ttl
         let configured = service
         let connection = self.connection
-        try await ToolFailure.reporting("svc_echo") {
+        try await ToolFailure.reporting("switchyard-echo") {
             let client = try await connection.connect(clientName: "switchyard-echo")
             // Runs until the fabric goes away or SIGINT/SIGTERM, then exits 0.
             try await runUntilTerminated {

@@ -1,18 +1,22 @@
 import ArgumentParser
 import SwitchyardClient
 import SwitchyardCommandLine
+import SwitchyardPackets
 import SwitchyardServices
+import Synchronization
 
 @main
 struct SwitchyardNTP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-ntp",
         abstract: "NTP client: endpoint cli_ntp, 10.0.0.10:40000; prints the server time, clock offset and round-trip delay.",
-        discussion: "Exit 0 on a valid reply, 1 otherwise."
+        discussion: "Exit 0 on a valid reply, 1 when none came (timeout, SIGINT/SIGTERM), 2 on errors (no fabric), 64 on bad flags.",
+        version: SwitchyardVersion.current
     )
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var timeout: TimeoutOptions
+    @OptionGroup var logging: LoggingOptions
 
     @Option(help: "How to learn the service's MAC: lookup (ENDPOINT_INFO, the default) or arp.")
     var resolve: PingClient.Resolution = .lookup
@@ -25,16 +29,24 @@ struct SwitchyardNTP: AsyncParsableCommand {
         query.timeout = self.timeout.duration
         query.resolution = self.resolve
         query.clock = self.clock.clock
-        try await ToolFailure.reporting("cli_ntp") {
-            let client = try await self.connection.connect(clientName: "switchyard-ntp")
-            let result: NTPClient.Result
+        let configured = query
+        let connection = self.connection
+        let answer = Mutex<NTPClient.Result?>(nil)
+        try await ToolFailure.reporting("switchyard-ntp") {
+            let client = try await connection.connect(clientName: "switchyard-ntp")
             do {
-                result = try await query.query(on: client)
+                try await runUntilTerminated {
+                    let result = try await configured.query(on: client)
+                    answer.withLock { $0 = result }
+                }
             } catch {
                 await client.close()
                 throw error
             }
             await client.close()
+            guard let result = answer.withLock({ $0 }) else {
+                throw ToolExit.negative
+            }
             let reference = result.response.referenceIDText ?? "?"
             StandardOutput.line("[cli_ntp] server time \(ClockSpecification.format(unixNanoseconds: result.serverTime)) (stratum \(result.response.stratum), ref \(reference))")
             StandardOutput.line("[cli_ntp] offset \(Self.signed(result.offset)) s, delay \(Self.fixed(result.delay)) s")
@@ -43,9 +55,7 @@ struct SwitchyardNTP: AsyncParsableCommand {
 
     /// Six decimals, as the original client prints them.
     static func fixed(_ value: Double) -> String {
-        let micros = Int64((abs(value) * 1e6).rounded())
-        let fraction = String(micros % 1_000_000)
-        return (value < 0 && micros != 0 ? "-" : "") + "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+        DecimalText.fixed(value, decimals: 6)
     }
 
     static func signed(_ value: Double) -> String {

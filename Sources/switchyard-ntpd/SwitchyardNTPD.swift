@@ -7,7 +7,11 @@ struct SwitchyardNTPD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-ntpd",
         abstract: "NTP responder: endpoint svc_ntp, 10.0.0.3, UDP 123; answers ARP and NTPv4 client requests.",
-        discussion: "With --clock fixed:TIME every timestamp it writes is TIME, so a recorded session replays bit for bit."
+        discussion: """
+            With --clock fixed:TIME every timestamp it writes is TIME, so a recorded session replays \
+            bit for bit. Runs until SIGINT/SIGTERM (exit 0); exit 2 when there is no fabric, 64 on bad flags.
+            """,
+        version: SwitchyardVersion.current
     )
 
     @OptionGroup var connection: ConnectionOptions
@@ -16,7 +20,7 @@ struct SwitchyardNTPD: AsyncParsableCommand {
     @Option(help: "Clock to serve: system, fixed:2026-01-01T00:00:00Z or offset:SECONDS.")
     var clock = ClockSpecification("system")!
 
-    @Option(help: ArgumentHelp("Stratum to advertise (1 per protocol v1; change it only to test regression tooling).", visibility: .hidden))
+    @Option(help: "Stratum to advertise (1 per protocol v1; change it only to test regression tooling).")
     var stratum: UInt8 = 1
 
     func run() async throws {
@@ -26,7 +30,7 @@ struct SwitchyardNTPD: AsyncParsableCommand {
         service.stratum = self.stratum
         let connection = self.connection
         let configured = service
-        try await ToolFailure.reporting("svc_ntp") {
+        try await ToolFailure.reporting("switchyard-ntpd") {
             let client = try await connection.connect(clientName: "switchyard-ntpd")
             try await runUntilTerminated {
                 try await withTaskExecutorPreference(client.taskExecutor) {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import SwitchyardClient
 import SwitchyardCommandLine
+import SwitchyardPackets
 import SwitchyardServices
 
 @main
@@ -9,53 +11,72 @@ struct SwitchyardPing: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-ping",
         abstract: "UDP ping to the echo service: endpoint cli1, 10.0.0.1:12345 to 10.0.0.2:7007.",
-        discussion: "The payload is --message, else $PING_MSG, else \"marco polo\". Exit 0 when every ping was echoed, 1 otherwise."
+        discussion: """
+            The payload is --message, else $PING_MSG, else "marco polo". Exit 0 when every ping was \
+            echoed, 1 otherwise (no reply, service not found), 2 on errors (no fabric), 64 on bad \
+            flags. SIGINT/SIGTERM stop it: with --count it prints its statistics first, as ping does.
+            """,
+        version: SwitchyardVersion.current
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
 
-    @Option(help: "Payload to send (default: $PING_MSG, else \"marco polo\").")
+    @Option(help: "Payload to send (default: $PING_MSG, else \"marco polo\"; at most 65507 bytes).")
     var message: String?
 
-    @Option(help: "Seconds to wait for the service, for ARP and for each reply.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for the service, for ARP and for each reply.")
     var timeout: Double = 3
 
-    @Option(name: .shortAndLong, help: "Number of pings to send.")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Number of pings to send.")
     var count: Int = 1
 
-    @Option(help: "How to learn the service's MAC: lookup (ENDPOINT_INFO, the default) or arp.")
+    @Option(help: "How to learn the service's MAC: lookup (ENDPOINT_INFO) or arp.")
     var resolve: PingClient.Resolution = .lookup
 
-    @Option(help: "Seconds between pings with --count (ping -i); 0 sends each as soon as the last was answered.")
+    @Option(parsing: .unconditional, help: "Seconds between pings with --count (ping -i); 0 sends each as soon as the last was answered.")
     var interval: Double = 0
 
     func validate() throws {
-        guard self.timeout > 0, self.timeout <= 3600 else {
-            throw ValidationError("--timeout must be between 0 and 3600 seconds, got \(self.timeout)")
-        }
+        try TimeoutOptions.check(self.timeout)
         guard self.count >= 1 else {
             throw ValidationError("--count must be at least 1, got \(self.count)")
         }
         guard self.interval >= 0, self.interval <= 3600 else {
             throw ValidationError("--interval must be between 0 and 3600 seconds, got \(self.interval)")
         }
+        let length = self.payload.count
+        guard length <= UDPFrame.maximumPayloadLength else {
+            throw ValidationError("the payload has \(length) bytes; one UDP datagram carries at most \(UDPFrame.maximumPayloadLength)")
+        }
+    }
+
+    private var payload: [UInt8] {
+        Array((self.message ?? ProcessInfo.processInfo.environment["PING_MSG"] ?? "marco polo").utf8)
     }
 
     func run() async throws {
-        let text = self.message ?? ProcessInfo.processInfo.environment["PING_MSG"] ?? "marco polo"
-        var ping = PingClient(payload: Array(text.utf8))
+        var ping = PingClient(payload: self.payload)
         ping.count = self.count
-        ping.timeout = .milliseconds(Int64((self.timeout * 1000).rounded()))
+        ping.timeout = TimeoutOptions.duration(seconds: self.timeout)
         ping.resolution = self.resolve
-        ping.interval = .milliseconds(Int64((self.interval * 1000).rounded()))
+        ping.interval = TimeoutOptions.duration(seconds: self.interval)
+        let configured = ping
         let count = self.count
-        try await ToolFailure.reporting("cli") {
-            let client = try await self.connection.connect(clientName: "switchyard-ping")
-            let report: PingClient.Report
+        let connection = self.connection
+        // What was sent and answered so far: a signal ends the run, not the statistics.
+        let tally = Mutex(PingClient.Report())
+        try await ToolFailure.reporting("switchyard-ping") {
+            let client = try await connection.connect(clientName: "switchyard-ping")
+            let termination: Termination
             do {
-                report = try await withTaskExecutorPreference(client.taskExecutor) {
-                    try await ping.run(on: client) { line, isFailure in
-                        isFailure ? StandardOutput.error(line) : StandardOutput.line(line)
+                termination = try await runUntilTerminated {
+                    _ = try await withTaskExecutorPreference(client.taskExecutor) {
+                        try await configured.run(on: client) { line, isFailure in
+                            isFailure ? StandardOutput.error(line) : StandardOutput.line(line)
+                        } progress: { report in
+                            tally.withLock { $0 = report }
+                        }
                     }
                 }
             } catch {
@@ -63,13 +84,13 @@ struct SwitchyardPing: AsyncParsableCommand {
                 throw error
             }
             await client.close()
-            if count > 1 {
-                report.summary(target: "\(ping.serviceIP):\(ping.servicePort)").forEach(StandardOutput.line)
+            let report = tally.withLock { $0 }
+            if count > 1 || termination == .signalled {
+                report.summary(target: "\(configured.serviceIP):\(configured.servicePort)").forEach(StandardOutput.line)
             }
-            if report.received < report.sent {
-                throw ExitCode(1)
+            if report.received < report.sent || report.sent == 0 {
+                throw ToolExit.negative
             }
         }
     }
 }
-

@@ -4,6 +4,7 @@ import SwitchyardCapture
 import SwitchyardCommandLine
 import SwitchyardPackets
 import SwitchyardReplay
+import Synchronization
 
 @main
 struct SwitchyardReplayCommand: AsyncParsableCommand {
@@ -17,17 +18,20 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
             recording are expected (so a stopped service shows as missing frames). A service with a \
             new MAC is mapped by name.
 
-            Exit status: 0 identical, 1 differences, 2 error.
+            Exit status: 0 identical, 1 differences, 2 errors, bad flags and SIGINT/SIGTERM (with \
+            the report so far). Progress is shown on a terminal at least every second.
 
             Fields for --ignore: \(FrameFields.maskable.joined(separator: ", ")). \
             Ignoring a field also ignores the checksums that cover it.
-            """
+            """,
+        version: SwitchyardVersion.current
     )
 
     @Argument(help: "The recording: a pcap or pcapng file written by switchyardd --capture.")
     var recording: String
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
 
     @Option(help: ArgumentHelp("The recording's manifest (default: NAME.manifest.json beside NAME.pcap).", valueName: "file"))
     var manifest: String?
@@ -44,13 +48,13 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
     @Option(help: "gated: wait for each exchange's replies; recorded: keep the recorded gaps.")
     var timing: ReplayOptions.Timing = .gated
 
-    @Option(help: "With --timing recorded, play this many times faster.")
+    @Option(parsing: .unconditional, help: "With --timing recorded, play this many times faster.")
     var speed: Double = 1
 
     @Flag(help: "Send every played frame at once, without waits.")
     var topspeed = false
 
-    @Option(help: "Seconds to wait for an exchange's replies (after the last send, with --timing recorded or --topspeed).")
+    @Option(parsing: .unconditional, help: "Seconds to wait for an exchange's replies (after the last send, with --timing recorded or --topspeed).")
     var timeout: Double = 1
 
     @Option(help: ArgumentHelp("Ignore this field when comparing (see the list below).", valueName: "field"))
@@ -66,6 +70,9 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
+        if let path = self.write {
+            try PcapFormatChoice.requireClassicPcap(path, flag: "--write")
+        }
         for field in self.ignore where !FrameFields.maskable.contains(field) {
             throw ValidationError("--ignore \(field): no such field (fields: \(FrameFields.maskable.joined(separator: ", ")))")
         }
@@ -75,9 +82,7 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         guard self.speed > 0, self.speed.isFinite else {
             throw ValidationError("--speed must be more than 0, got \(self.speed)")
         }
-        guard self.timeout > 0, self.timeout <= 3600 else {
-            throw ValidationError("--timeout must be between 0 and 3600 seconds, got \(self.timeout)")
-        }
+        try TimeoutOptions.check(self.timeout)
         if self.topspeed, self.timing == .recorded {
             throw ValidationError("--topspeed and --timing recorded contradict each other")
         }
@@ -121,50 +126,76 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         options.timing = self.timing
         options.speed = self.speed
         options.topSpeed = self.topspeed
-        options.timeout = .milliseconds(Int64((self.timeout * 1000).rounded()))
+        options.timeout = TimeoutOptions.duration(seconds: self.timeout)
         options.ignore = Set(self.ignore)
+        // With the received frames on stdout (--write -), every line goes to stderr.
+        let textOnStderr = self.write == "-"
+        let say: @Sendable (String) -> Void = { textOnStderr ? StandardOutput.error($0) : StandardOutput.line($0) }
+        let quiet = self.quiet
+        let recordingPath = self.recording
 
         let report: ReplayReport
         do {
             let recording = try Recording.load(path: self.recording, manifestPath: self.manifest)
-            let writer = try self.write.map { (path: String) throws(PcapError) in try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
-            if let junit = self.junit, !FileManager.default.createFile(atPath: junit, contents: nil) {
-                throw ReplayError(.badOptions, "cannot write JUnit report \(junit)")
+            for warning in recording.warnings {
+                StandardOutput.error("switchyard-replay: warning: \(warning)")
             }
-            let showProgress = !self.quiet && isatty(2) != 0
-            report = try await Replayer(options: options).run(
-                recording,
-                received: { bytes in
-                    bytes.withUnsafeBytes { try? writer?.write($0, originalLength: bytes.count, timestamp: .now()) }
-                },
-                progress: { done, total in
-                    if showProgress, done == total || done % 100 == 0 {
-                        StandardOutput.error("\u{1B}[2K\r[replay] \(done)/\(total) exchanges" + (done == total ? "" : ""), newline: done == total)
-                    }
+            let writePath = self.write
+            let progress = ReplayProgress(enabled: !self.quiet && isatty(2) != 0)
+            let outcome = Mutex<Result<ReplayReport, ReplayError>?>(nil)
+            let replayer = Replayer(options: options)
+            try await runUntilTerminated {
+                let writer = try writePath.map { (path: String) throws(PcapError) in try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
+                let result: Result<ReplayReport, ReplayError>
+                do {
+                    result = .success(try await replayer.run(
+                        recording,
+                        planned: { plan in
+                            // Said before the first frame: a person learns at once that a
+                            // service is absent, not after every exchange has timed out.
+                            if !quiet {
+                                plan.notes.forEach(say)
+                            }
+                        },
+                        received: { bytes in
+                            bytes.withUnsafeBytes { try? writer?.write($0, originalLength: bytes.count, timestamp: .now()) }
+                        },
+                        progress: { done, total in progress.update(done: done, total: total) }
+                    ))
+                } catch let error as ReplayError {
+                    result = .failure(error)
+                } catch {
+                    result = .failure(ReplayError(.fabricRefused, "\(error)"))
                 }
-            )
-            try writer?.close()
+                try writer?.close()
+                outcome.withLock { $0 = result }
+            }
+            guard let result = outcome.withLock({ $0 }) else {
+                throw ReplayError(.interrupted, "interrupted before the replay began")
+            }
+            report = try result.get()
         } catch let error as ReplayError {
             StandardOutput.error("switchyard-replay: \(error)")
+            self.writeJUnitError(error.description)
             throw ExitCode(2)
         } catch let error as PcapError {
             StandardOutput.error("switchyard-replay: \(error)")
+            self.writeJUnitError(error.description)
             throw ExitCode(2)
         }
 
         if !self.quiet {
-            report.plan.notes.forEach(StandardOutput.line)
             for skipped in report.plan.skipped {
-                StandardOutput.line("frame \(skipped.frame.number) skipped: \(skipped.reason)")
+                say("frame \(skipped.frame.number) skipped: \(skipped.reason)")
             }
-            report.details().forEach(StandardOutput.line)
+            report.details().forEach(say)
             if let drift = report.worstSendDrift {
-                StandardOutput.line("timing: worst send drift \(Int((drift.seconds * 1e6).rounded())) us from the recorded schedule")
+                say("timing: worst send drift \(Int((drift.seconds * 1e6).rounded())) us from the recorded schedule")
             }
         }
-        StandardOutput.line(report.summary)
+        say(report.summary)
         if let junit = self.junit {
-            let name = URL(fileURLWithPath: self.recording).lastPathComponent
+            let name = URL(fileURLWithPath: recordingPath).lastPathComponent
             do {
                 try JUnitReport.xml(for: report, suiteName: name).write(toFile: junit, atomically: true, encoding: .utf8)
             } catch {
@@ -172,8 +203,23 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
+        if report.interrupted {
+            StandardOutput.error("switchyard-replay: interrupted")
+            throw ExitCode(2)
+        }
         if !report.isIdentical {
             throw ExitCode(1)
+        }
+    }
+
+    /// A replay that could not run still leaves a report CI can read: one failed case.
+    private func writeJUnitError(_ message: String) {
+        guard let junit = self.junit else { return }
+        let name = URL(fileURLWithPath: self.recording).lastPathComponent
+        do {
+            try JUnitReport.errorXML(message: message, suiteName: name).write(toFile: junit, atomically: true, encoding: .utf8)
+        } catch {
+            StandardOutput.error("switchyard-replay: cannot write JUnit report \(junit): \(error.localizedDescription)")
         }
     }
 }

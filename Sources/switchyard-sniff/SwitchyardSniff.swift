@@ -17,13 +17,19 @@ struct SwitchyardSniff: AsyncParsableCommand {
         abstract: "Print every frame the fabric switches, one tcpdump-like line each, or write them to a pcap file.",
         discussion: """
             Joins the fabric as a promiscuous endpoint (sniff-PID). Trailing arguments are a BPF \
-            filter expression, as for tcpdump. With -r it reads a recording instead of the fabric.
-            """
+            filter expression, as for tcpdump. With -r it reads a recording instead of the fabric; a \
+            recording whose last record was cut is read up to that record, with a warning. \
+            Lines always show MACs and numeric addresses (-n, -nn and -e are accepted for habit). \
+            SIGINT/SIGTERM finish the file and exit 0; exit 2 on errors (no fabric, bad file or \
+            filter), 64 on bad flags.
+            """,
+        version: SwitchyardVersion.current
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
 
-    @Option(name: .customShort("c"), help: "Stop after this many frames.")
+    @Option(name: .customShort("c"), parsing: .unconditional, help: "Stop after this many frames.")
     var count: Int?
 
     @Option(name: .customShort("w"), help: ArgumentHelp("Write the frames to this pcap file (- for stdout) instead of printing them.", valueName: "file"))
@@ -35,6 +41,12 @@ struct SwitchyardSniff: AsyncParsableCommand {
     @Option(help: "Name of the sniffer's endpoint (default: sniff-PID).")
     var name: String?
 
+    @Flag(name: .customShort("n"), help: "Accepted as tcpdump's -n/-nn: addresses and ports are always numeric.")
+    var numeric: Int
+
+    @Flag(name: .customShort("e"), help: "Accepted as tcpdump's -e: the link-level header is always printed.")
+    var linkLevel = false
+
     @Argument(parsing: .remaining, help: "BPF filter expression, e.g. udp port 7007.")
     var expression: [String] = []
 
@@ -42,33 +54,45 @@ struct SwitchyardSniff: AsyncParsableCommand {
         if let count = self.count, count < 1 {
             throw ValidationError("-c must be at least 1, got \(count)")
         }
+        if let path = self.writeFile {
+            try PcapFormatChoice.requireClassicPcap(path, flag: "-w")
+        }
     }
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let filterText = self.expression.joined(separator: " ")
-        let filter: PcapFilter?
-        let writer: PcapDumper?
+        // A bad filter is reported before anything is opened or connected.
         do {
-            filter = filterText.isEmpty ? nil : try PcapFilter(expression: filterText)
-            writer = try self.writeFile.map { (path: String) throws(PcapError) in try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
+            _ = filterText.isEmpty ? nil : try PcapFilter(expression: filterText)
         } catch {
             StandardOutput.error("switchyard-sniff: \(error)")
-            throw ExitCode(2)
+            throw ToolExit.error
         }
-        let sniffer = Sniffer(filter: filter, limit: self.count, writer: writer) { StandardOutput.line($0) }
-
         if let readFile = self.readFile {
-            do {
-                try sniffer.read(try PcapReader(path: readFile))
-                try writer?.close()
-            } catch {
-                StandardOutput.error("switchyard-sniff: \(error)")
-                throw ExitCode(2)
-            }
-            return
+            try self.readRecording(readFile, filterText: filterText)
+        } else {
+            try await self.sniffLive(filterText: filterText, writeFile: self.writeFile)
         }
-        try await self.sniffLive(filterText: filterText, writeFile: self.writeFile)
+    }
+
+    private func readRecording(_ path: String, filterText: String) throws {
+        do {
+            let filter = filterText.isEmpty ? nil : try PcapFilter(expression: filterText)
+            let reader = try PcapReader(path: path)
+            let writer = try self.writeFile.map { (path: String) throws(PcapError) in
+                try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength)
+            }
+            let sniffer = Sniffer(filter: filter, limit: self.count, writer: writer) { StandardOutput.line($0) }
+            try sniffer.read(reader)
+            try writer?.close()
+            if let warning = reader.truncation {
+                StandardOutput.error("switchyard-sniff: warning: \(warning)")
+            }
+        } catch {
+            StandardOutput.error("switchyard-sniff: \(error)")
+            throw ToolExit.error
+        }
     }
 
     private func sniffLive(filterText: String, writeFile: String?) async throws {
@@ -76,21 +100,32 @@ struct SwitchyardSniff: AsyncParsableCommand {
         let name = self.name ?? "sniff-\(getpid())"
         let count = self.count
         try await ToolFailure.reporting("switchyard-sniff") {
+            // Connect first: an existing file is not truncated when there is no fabric.
             let client = try await connection.connect(clientName: "switchyard-sniff")
-            try await runUntilTerminated {
-                // Everything non-Sendable is made inside this task: the filter and the file.
-                let filter = try filterText.isEmpty ? nil : PcapFilter(expression: filterText)
-                let writer = try writeFile.map { try PcapDumper(path: $0, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
-                let sniffer = Sniffer(filter: filter, limit: count, writer: writer) { StandardOutput.line($0) }
-                do {
-                    try await sniffer.sniff(on: client, endpointName: name) { record in
-                        StandardOutput.error("[sniff] listening on \(connection.addressDescription) as endpoint \(record.endpointID) \(record.name) (promiscuous)\(filterText.isEmpty ? "" : ", filter: \(filterText)")")
+            do {
+                try await runUntilTerminated {
+                    // Everything non-Sendable is made inside this task: the filter and the file,
+                    // each exactly once.
+                    let filter = try filterText.isEmpty ? nil : PcapFilter(expression: filterText)
+                    let writer = try writeFile.map { try PcapDumper(path: $0, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
+                    let sniffer = Sniffer(filter: filter, limit: count, writer: writer) { StandardOutput.line($0) }
+                    do {
+                        try await sniffer.sniff(on: client, endpointName: name) { record in
+                            StandardOutput.error("[sniff] listening on \(connection.addressDescription) as endpoint \(record.endpointID) \(record.name) (promiscuous)\(filterText.isEmpty ? "" : ", filter: \(filterText)")")
+                        }
+                    } catch is CancellationError {
+                        // SIGINT/SIGTERM: finish the file and report, like tcpdump.
                     }
-                } catch is CancellationError {
-                    // SIGINT/SIGTERM: finish the file and report, like tcpdump.
+                    try writer?.close()
+                    StandardOutput.error("\(sniffer.frameCount) frame\(sniffer.frameCount == 1 ? "" : "s") captured")
                 }
-                try writer?.close()
-                StandardOutput.error("\(sniffer.frameCount) frame\(sniffer.frameCount == 1 ? "" : "s") captured")
+            } catch let error as PcapError {
+                await client.close()
+                StandardOutput.error("switchyard-sniff: \(error)")
+                throw ToolExit.error
+            } catch {
+                await client.close()
+                throw error
             }
             await client.close()
         }

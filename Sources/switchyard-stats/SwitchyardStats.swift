@@ -3,30 +3,42 @@ import Foundation
 import SwitchyardClient
 import SwitchyardCommandLine
 import SwitchyardWire
+import Synchronization
 
 @main
 struct SwitchyardStats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-stats",
-        abstract: "Print a fabric's counters: frames switched, delivered, dropped, and capture progress."
+        abstract: "Print a fabric's counters: frames switched, delivered, dropped, and capture progress.",
+        discussion: "Exit 0 with the counters, 2 on errors (no fabric, SIGINT/SIGTERM before the answer), 64 on bad flags.",
+        version: SwitchyardVersion.current
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
 
     @Flag(help: "Print the counters as JSON (the STATS payload) for scripts.")
     var json = false
 
     func run() async throws {
+        let connection = self.connection
+        let answer = Mutex<StatsReply?>(nil)
         try await ToolFailure.reporting("switchyard-stats") {
-            let client = try await self.connection.connect(clientName: "switchyard-stats")
-            let statistics: StatsReply
+            let client = try await connection.connect(clientName: "switchyard-stats")
             do {
-                statistics = try await client.statistics()
+                try await runUntilTerminated {
+                    let statistics = try await client.statistics()
+                    answer.withLock { $0 = statistics }
+                }
             } catch {
                 await client.close()
                 throw error
             }
             await client.close()
+            guard let statistics = answer.withLock({ $0 }) else {
+                StandardOutput.error("switchyard-stats: interrupted before the fabric answered")
+                throw ToolExit.error
+            }
             if self.json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

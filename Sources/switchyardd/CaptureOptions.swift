@@ -1,5 +1,6 @@
 import ArgumentParser
 import SwitchyardCapture
+import SwitchyardCommandLine
 
 /// The capture flags, named after tcpdump's and dumpcap's where a user would look for them.
 struct CaptureOptions: ParsableArguments {
@@ -9,22 +10,22 @@ struct CaptureOptions: ParsableArguments {
     @Option(name: .customLong("capture-filter"), help: ArgumentHelp("Record only frames matching this BPF expression (tcpdump syntax).", valueName: "expression"))
     var filter: String?
 
-    @Option(help: "Bytes of each frame to record.")
+    @Option(parsing: .unconditional, help: "Bytes of each frame to record.")
     var snaplen: Int = CaptureConfiguration.defaultSnapshotLength
 
-    @Option(name: .customLong("capture-file-size"), help: ArgumentHelp("Start a new file when this one would pass this many megabytes (1,000,000 bytes, as tcpdump -C).", valueName: "MB"))
+    @Option(name: .customLong("capture-file-size"), parsing: .unconditional, help: ArgumentHelp("Start a new file when this one would pass this many megabytes (1,000,000 bytes, as tcpdump -C).", valueName: "MB"))
     var fileSizeMegabytes: Int?
 
-    @Option(name: .customLong("capture-files"), help: ArgumentHelp("With rotation, keep only the newest N files.", valueName: "N"))
+    @Option(name: .customLong("capture-files"), parsing: .unconditional, help: ArgumentHelp("With rotation, keep only the newest N files.", valueName: "N"))
     var fileCount: Int?
 
-    @Option(name: .customLong("capture-duration"), help: ArgumentHelp("Start a new file every this many seconds (as tcpdump -G).", valueName: "seconds"))
+    @Option(name: .customLong("capture-duration"), parsing: .unconditional, help: ArgumentHelp("Start a new file every this many seconds (as tcpdump -G).", valueName: "seconds"))
     var durationSeconds: Double?
 
     @Flag(name: [.customLong("packet-buffered"), .customShort("U")], help: "Flush the file after every frame instead of at least every 100 ms.")
     var packetBuffered = false
 
-    @Option(name: .customLong("capture-buffer"), help: ArgumentHelp("Megabytes of frames waiting between switching and the file writer.", valueName: "MB"))
+    @Option(name: .customLong("capture-buffer"), parsing: .unconditional, help: ArgumentHelp("Megabytes of frames waiting between switching and the file writer.", valueName: "MB"))
     var bufferMegabytes: Int = CaptureConfiguration.defaultBufferMegabytes
 
     @Option(name: .customLong("capture-overflow"), help: "When the capture buffer is full: block (pause clients, record every frame) or drop (count what is not recorded).")
@@ -47,6 +48,7 @@ struct CaptureOptions: ParsableArguments {
         guard !path.isEmpty else {
             throw ValidationError("--capture needs a file name (or - for stdout)")
         }
+        try PcapFormatChoice.requireClassicPcap(path, flag: "--capture")
         guard (1...262_144).contains(self.snaplen) else {
             throw ValidationError("--snaplen must be between 1 and 262144, got \(self.snaplen)")
         }

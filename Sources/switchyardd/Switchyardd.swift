@@ -19,14 +19,17 @@ struct Switchyardd: AsyncParsableCommand {
         abstract: "Switch raw Ethernet frames between Switchyard endpoints (protocol v1).",
         discussion: """
             Prints "[fabric] listening on HOST:PORT" when ready (on stderr when the capture goes \
-            to stdout). Rotated captures are named NAME_00001.EXT, NAME_00002.EXT, ...
-            """
+            to stdout). Rotated captures are named NAME_00001.EXT, NAME_00002.EXT, ..., numbered \
+            on from the highest number already there. SIGINT/SIGTERM: drain, close, exit 0. Exit 1 \
+            when the address is taken, 2 when the capture cannot be written, 64 on bad flags.
+            """,
+        version: SwitchyardVersion.current
     )
 
     @Option(help: "Address to listen on.")
     var host: String = "127.0.0.1"
 
-    @Option(help: "TCP port to listen on (0 picks a free port).")
+    @Option(parsing: .unconditional, help: "TCP port to listen on (0 picks a free port).")
     var port: Int = 9999
 
     @Flag(help: "Allow listening on an address other than loopback (anyone who reaches it can join the fabric).")
@@ -38,19 +41,19 @@ struct Switchyardd: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Permissions of the --unix socket file, in octal: who may join.", valueName: "mode"))
     var unixMode: String?
 
-    @Option(name: .customLong("queue-kb"), help: "Per-connection outbound queue cap in KiB; past it senders are slowed, and after the stall timeout frames are dropped and counted.")
+    @Option(name: .customLong("queue-kb"), parsing: .unconditional, help: "Per-connection outbound queue cap in KiB; past it senders are slowed, and after the stall timeout frames are dropped and counted.")
     var queueKiB: Int = ServerConfiguration.defaultOutboundQueueLimit / 1024
 
-    @Option(name: .customLong("stall-timeout-ms"), help: "Milliseconds a subscriber over its queue cap may hold its senders back before frames to it are dropped.")
+    @Option(name: .customLong("stall-timeout-ms"), parsing: .unconditional, help: "Milliseconds a subscriber over its queue cap may hold its senders back before frames to it are dropped.")
     var stallTimeoutMilliseconds: Int = 200
 
-    @Option(help: "Connections served at once; more are answered with ERROR and closed.")
+    @Option(parsing: .unconditional, help: "Connections served at once; more are answered with ERROR and closed.")
     var maxConnections: Int = ServerConfiguration.defaultMaximumConnections
 
-    @Option(help: "Endpoints one connection may own.")
+    @Option(parsing: .unconditional, help: "Endpoints one connection may own.")
     var maxEndpointsPerConnection: Int = FabricCore.defaultMaximumEndpointsPerConnection
 
-    @Option(name: .customLong("max-buffered-mb"), help: "MiB all connections together may hold in queues and half-received messages.")
+    @Option(name: .customLong("max-buffered-mb"), parsing: .unconditional, help: "MiB all connections together may hold in queues and half-received messages.")
     var maxBufferedMiB: Int = ServerConfiguration.defaultBufferBudget / (1024 * 1024)
 
     @OptionGroup(title: "Capture") var capture: CaptureOptions
@@ -61,8 +64,15 @@ struct Switchyardd: AsyncParsableCommand {
         guard (0...65535).contains(self.port) else {
             throw ValidationError("--port must be between 0 and 65535, got \(self.port)")
         }
-        if self.unix == nil, !Self.isLoopback(self.host), !self.allowRemote {
-            throw ValidationError("\(self.host) is not a loopback address: anyone who can reach it could join the fabric; pass --allow-remote to listen there anyway")
+        if self.unix == nil, !self.allowRemote {
+            switch LoopbackCheck.classify(self.host) {
+            case .loopback:
+                break
+            case .notLoopback(let address):
+                throw ValidationError("\(self.host) is not a loopback address (\(address)): anyone who can reach it could join the fabric; pass --allow-remote to listen there anyway")
+            case .unresolvable(let reason):
+                throw ValidationError("--host \(self.host): \(reason)")
+            }
         }
         if let mode = self.unixMode {
             guard self.unix != nil else {
@@ -98,20 +108,10 @@ struct Switchyardd: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let logger = self.logging.makeLogger(label: "switchyardd")
 
-        var session: CaptureSession?
-        if let configuration = self.capture.configuration {
-            do {
-                session = try await CaptureSession.start(configuration, logger: logger)
-            } catch {
-                StandardOutput.error("switchyardd: \(error)")
-                throw ExitCode(2)
-            }
-        }
-
         let host = self.host
         let unixPath = self.unix
         let readyOnStderr = self.capture.path == "-"
-        if unixPath == nil, !Self.isLoopback(host) {
+        if unixPath == nil, LoopbackCheck.classify(host) != .loopback {
             logger.warning("listening on \(host), which is not loopback: anyone who can reach it can join the fabric")
         }
         var configuration = ServerConfiguration(
@@ -119,9 +119,9 @@ struct Switchyardd: AsyncParsableCommand {
             port: self.port,
             outboundQueueLimit: self.queueKiB * 1024,
             stallTimeout: .milliseconds(self.stallTimeoutMilliseconds),
-            capture: session,
+            capture: self.capture.configuration,
             onListening: { address in
-                let line = unixPath.map { "[fabric] listening on unix:\($0)" } ?? "[fabric] listening on \(host):\(address.port ?? 0)"
+                let line = unixPath.map { "[fabric] listening on unix:\($0)" } ?? "[fabric] listening on \(ListenAddress.describe(host: host, port: address.port ?? 0))"
                 readyOnStderr ? StandardOutput.error(line) : StandardOutput.line(line)
             }
         )
@@ -130,6 +130,7 @@ struct Switchyardd: AsyncParsableCommand {
         configuration.maximumEndpointsPerConnection = self.maxEndpointsPerConnection
         configuration.bufferBudget = self.maxBufferedMiB * 1024 * 1024
         configuration.unixSocketMode = self.unixMode.flatMap { UInt32($0, radix: 8) }
+        configuration.onCaptureFinished = { statistics in StandardOutput.error(statistics.summary) }
         let server = FabricServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -138,24 +139,15 @@ struct Switchyardd: AsyncParsableCommand {
                 logger: logger
             )
         )
-        var failure: FabricServerError?
+        // The server finishes the capture (and prints its summary) on every path out of run.
         do {
             try await group.run()
         } catch let error as FabricServerError {
-            failure = error
-        }
-        if let session {
-            let statistics = await session.finish()
-            StandardOutput.error(statistics.summary)
-        }
-        if let failure {
-            StandardOutput.error("switchyardd: \(failure)")
+            StandardOutput.error("switchyardd: \(error)")
             throw ExitCode(1)
+        } catch let error as PcapError {
+            StandardOutput.error("switchyardd: \(error)")
+            throw ToolExit.error
         }
-    }
-
-    /// Loopback names and addresses: 127.0.0.0/8, ::1 and localhost.
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
