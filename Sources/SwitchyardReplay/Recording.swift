@@ -72,14 +72,29 @@ public struct Recording: Sendable {
         return recording
     }
 
-    /// A manifest belongs to a recording when some frame was sent from a MAC it names; one
-    /// that names no sender of the file is refused (it would put the wrong endpoints under
-    /// test). One written for a file of another name is only a warning: files get renamed.
+    /// Slack around an endpoint's lifetime when matching frames to it. Both times come from
+    /// the same fabric's clock, taken per read (creation before the frames, closing after),
+    /// so this only absorbs rounding.
+    static let lifetimeSlack: Int64 = 1_000_000
+
+    /// A manifest belongs to a recording when some frame was sent from a MAC it names while
+    /// that endpoint existed. One that covers no frame is refused (it would put the wrong
+    /// endpoints under test); one written for a file of another name is only a warning: files
+    /// get renamed.
     static func checkMatch(_ manifest: RecordingManifest, manifestPath: String, recordingPath: String, frames: [RecordedFrame]) throws(ReplayError) -> [String] {
-        let named = Set(manifest.endpoints.compactMap { MACAddress($0.mac) })
-        let senders = Set(frames.compactMap { MACAddress(bytes: $0.bytes, offset: 6) })
-        if !named.isEmpty, named.isDisjoint(with: senders) {
-            throw ReplayError(.badRecording, "\(manifestPath) does not match \(recordingPath): none of its endpoints' MACs sent a frame of the recording (pass the manifest written beside it with --manifest)")
+        var lifetimes: [MACAddress: [(Int64, Int64)]] = [:]
+        for endpoint in manifest.endpoints {
+            guard let mac = MACAddress(endpoint.mac) else { continue }
+            let end = endpoint.closedNanoseconds.map { $0 &+ Self.lifetimeSlack } ?? .max
+            lifetimes[mac, default: []].append((endpoint.createdNanoseconds &- Self.lifetimeSlack, end))
+        }
+        let covers = frames.contains { frame in
+            guard let source = MACAddress(bytes: frame.bytes, offset: 6) else { return false }
+            let time = frame.timestamp.totalNanoseconds
+            return lifetimes[source]?.contains { $0.0 <= time && time <= $0.1 } ?? false
+        }
+        if !manifest.endpoints.isEmpty, !covers {
+            throw ReplayError(.badRecording, "\(manifestPath) does not match \(recordingPath): no frame of the recording was sent by one of its endpoints while it existed (pass the manifest written beside it with --manifest)")
         }
         let fileName = recordingPath.split(separator: "/").last.map(String.init) ?? recordingPath
         if manifest.capture != fileName {

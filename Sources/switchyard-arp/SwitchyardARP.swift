@@ -48,10 +48,8 @@ struct WhoHas: AsyncParsableCommand {
         let sourceIP = self.sourceIP
         let target = self.target
         try await ToolFailure.reporting("switchyard-arp") {
-            let client = try await connection.connect(clientName: "switchyard-arp")
-            let termination: Termination
-            do {
-                termination = try await runUntilTerminated {
+            let termination = try await runUntilTerminated {
+                try await connection.withClient(clientName: "switchyard-arp") { client in
                     let me = try await AttachedEndpoint.attach("arp-\(getpid())", on: client)
                     let resolver = ARPResolver(endpointID: me.id, mac: me.mac, ip: sourceIP)
                     let clock = ContinuousClock()
@@ -62,11 +60,7 @@ struct WhoHas: AsyncParsableCommand {
                     let elapsed = start.duration(to: clock.now)
                     StandardOutput.line("\(target) is-at \(mac) (\(elapsed.millisecondsDescription) ms)")
                 }
-            } catch {
-                await client.close()
-                throw error
             }
-            await client.close()
             if termination == .signalled {
                 throw ToolExit.negative
             }

@@ -24,17 +24,17 @@ struct SwitchyardEcho: AsyncParsableCommand {
         let configured = service
         let connection = self.connection
         try await ToolFailure.reporting("switchyard-echo") {
-            let client = try await connection.connect(clientName: "switchyard-echo")
             // Runs until the fabric goes away or SIGINT/SIGTERM, then exits 0.
             try await runUntilTerminated {
-                // On the connection's event loop: each echo costs no thread hop.
-                try await withTaskExecutorPreference(client.taskExecutor) {
-                    try await configured.run(on: client, logger: logger) { record in
-                        StandardOutput.line("[svc_echo] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp \(configured.port)")
+                try await connection.withClient(clientName: "switchyard-echo") { client in
+                    // On the connection's event loop: each echo costs no thread hop.
+                    try await withTaskExecutorPreference(client.taskExecutor) {
+                        try await configured.run(on: client, logger: logger) { record in
+                            StandardOutput.line("[svc_echo] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp \(configured.port)")
+                        }
                     }
                 }
             }
-            await client.close()
         }
     }
 }

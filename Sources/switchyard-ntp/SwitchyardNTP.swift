@@ -33,17 +33,12 @@ struct SwitchyardNTP: AsyncParsableCommand {
         let connection = self.connection
         let answer = Mutex<NTPClient.Result?>(nil)
         try await ToolFailure.reporting("switchyard-ntp") {
-            let client = try await connection.connect(clientName: "switchyard-ntp")
-            do {
-                try await runUntilTerminated {
+            try await runUntilTerminated {
+                try await connection.withClient(clientName: "switchyard-ntp") { client in
                     let result = try await configured.query(on: client)
                     answer.withLock { $0 = result }
                 }
-            } catch {
-                await client.close()
-                throw error
             }
-            await client.close()
             guard let result = answer.withLock({ $0 }) else {
                 throw ToolExit.negative
             }

@@ -31,15 +31,15 @@ struct SwitchyardNTPD: AsyncParsableCommand {
         let connection = self.connection
         let configured = service
         try await ToolFailure.reporting("switchyard-ntpd") {
-            let client = try await connection.connect(clientName: "switchyard-ntpd")
             try await runUntilTerminated {
-                try await withTaskExecutorPreference(client.taskExecutor) {
-                    try await configured.run(on: client, logger: logger) { record in
-                        StandardOutput.line("[svc_ntp] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp 123")
+                try await connection.withClient(clientName: "switchyard-ntpd") { client in
+                    try await withTaskExecutorPreference(client.taskExecutor) {
+                        try await configured.run(on: client, logger: logger) { record in
+                            StandardOutput.line("[svc_ntp] ready: endpoint \(record.endpointID) mac \(record.mac) ip \(configured.ip) udp 123")
+                        }
                     }
                 }
             }
-            await client.close()
         }
     }
 }

@@ -67,10 +67,8 @@ struct SwitchyardPing: AsyncParsableCommand {
         // What was sent and answered so far: a signal ends the run, not the statistics.
         let tally = Mutex(PingClient.Report())
         try await ToolFailure.reporting("switchyard-ping") {
-            let client = try await connection.connect(clientName: "switchyard-ping")
-            let termination: Termination
-            do {
-                termination = try await runUntilTerminated {
+            let termination = try await runUntilTerminated {
+                try await connection.withClient(clientName: "switchyard-ping") { client in
                     _ = try await withTaskExecutorPreference(client.taskExecutor) {
                         try await configured.run(on: client) { line, isFailure in
                             isFailure ? StandardOutput.error(line) : StandardOutput.line(line)
@@ -79,11 +77,7 @@ struct SwitchyardPing: AsyncParsableCommand {
                         }
                     }
                 }
-            } catch {
-                await client.close()
-                throw error
             }
-            await client.close()
             let report = tally.withLock { $0 }
             if count > 1 || termination == .signalled {
                 report.summary(target: "\(configured.serviceIP):\(configured.servicePort)").forEach(StandardOutput.line)

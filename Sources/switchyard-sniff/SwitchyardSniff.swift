@@ -100,34 +100,30 @@ struct SwitchyardSniff: AsyncParsableCommand {
         let name = self.name ?? "sniff-\(getpid())"
         let count = self.count
         try await ToolFailure.reporting("switchyard-sniff") {
-            // Connect first: an existing file is not truncated when there is no fabric.
-            let client = try await connection.connect(clientName: "switchyard-sniff")
             do {
                 try await runUntilTerminated {
-                    // Everything non-Sendable is made inside this task: the filter and the file,
-                    // each exactly once.
-                    let filter = try filterText.isEmpty ? nil : PcapFilter(expression: filterText)
-                    let writer = try writeFile.map { try PcapDumper(path: $0, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
-                    let sniffer = Sniffer(filter: filter, limit: count, writer: writer) { StandardOutput.line($0) }
-                    do {
-                        try await sniffer.sniff(on: client, endpointName: name) { record in
-                            StandardOutput.error("[sniff] listening on \(connection.addressDescription) as endpoint \(record.endpointID) \(record.name) (promiscuous)\(filterText.isEmpty ? "" : ", filter: \(filterText)")")
+                    // Connect first: an existing file is not truncated when there is no fabric.
+                    try await connection.withClient(clientName: "switchyard-sniff") { client in
+                        // Everything non-Sendable is made inside this task: the filter and the
+                        // file, each exactly once.
+                        let filter = try filterText.isEmpty ? nil : PcapFilter(expression: filterText)
+                        let writer = try writeFile.map { try PcapDumper(path: $0, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
+                        let sniffer = Sniffer(filter: filter, limit: count, writer: writer) { StandardOutput.line($0) }
+                        do {
+                            try await sniffer.sniff(on: client, endpointName: name) { record in
+                                StandardOutput.error("[sniff] listening on \(connection.addressDescription) as endpoint \(record.endpointID) \(record.name) (promiscuous)\(filterText.isEmpty ? "" : ", filter: \(filterText)")")
+                            }
+                        } catch is CancellationError {
+                            // SIGINT/SIGTERM: finish the file and report, like tcpdump.
                         }
-                    } catch is CancellationError {
-                        // SIGINT/SIGTERM: finish the file and report, like tcpdump.
+                        try writer?.close()
+                        StandardOutput.error("\(sniffer.frameCount) frame\(sniffer.frameCount == 1 ? "" : "s") captured")
                     }
-                    try writer?.close()
-                    StandardOutput.error("\(sniffer.frameCount) frame\(sniffer.frameCount == 1 ? "" : "s") captured")
                 }
             } catch let error as PcapError {
-                await client.close()
                 StandardOutput.error("switchyard-sniff: \(error)")
                 throw ToolExit.error
-            } catch {
-                await client.close()
-                throw error
             }
-            await client.close()
         }
     }
 }

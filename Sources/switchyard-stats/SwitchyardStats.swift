@@ -24,17 +24,12 @@ struct SwitchyardStats: AsyncParsableCommand {
         let connection = self.connection
         let answer = Mutex<StatsReply?>(nil)
         try await ToolFailure.reporting("switchyard-stats") {
-            let client = try await connection.connect(clientName: "switchyard-stats")
-            do {
-                try await runUntilTerminated {
+            try await runUntilTerminated {
+                try await connection.withClient(clientName: "switchyard-stats") { client in
                     let statistics = try await client.statistics()
                     answer.withLock { $0 = statistics }
                 }
-            } catch {
-                await client.close()
-                throw error
             }
-            await client.close()
             guard let statistics = answer.withLock({ $0 }) else {
                 StandardOutput.error("switchyard-stats: interrupted before the fabric answered")
                 throw ToolExit.error

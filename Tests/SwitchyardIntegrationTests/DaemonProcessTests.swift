@@ -70,7 +70,7 @@ import Testing
         let fabric = try await FabricProcess.ours()
         let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--timeout", "0.5"])
         #expect(try await ping.waitForExit() == 1)
-        #expect(ping.stderr == "[cli] timeout: endpoint \"svc_echo\" not found within 0.5 s (is switchyard-echo running?)\n")
+        #expect(ping.stderr == "switchyard-ping: timeout: endpoint \"svc_echo\" not found within 0.5 s (is switchyard-echo running?)\n")
         await fabric.process.stop()
     }
 
@@ -79,12 +79,12 @@ import Testing
         // by another test's fabric).
         let port = 1
         let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(port)"])
-        #expect(try await ping.waitForExit() == 1)
-        #expect(ping.stderr.hasPrefix("[cli] cannot reach fabric at 127.0.0.1:\(port): "), "\(ping.stderr)")
+        #expect(try await ping.waitForExit() == 2)
+        #expect(ping.stderr.hasPrefix("switchyard-ping: cannot reach fabric at 127.0.0.1:\(port): "), "\(ping.stderr)")
         #expect(ping.stderr.split(separator: "\n").count == 1)
         let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(port)"])
-        #expect(try await echo.waitForExit() == 1)
-        #expect(echo.stderr.hasPrefix("[svc_echo] cannot reach fabric at 127.0.0.1:\(port): "), "\(echo.stderr)")
+        #expect(try await echo.waitForExit() == 2)
+        #expect(echo.stderr.hasPrefix("switchyard-echo: cannot reach fabric at 127.0.0.1:\(port): "), "\(echo.stderr)")
     }
 }
 
@@ -93,7 +93,7 @@ import Testing
     @Test func nonLoopbackAddressesNeedAllowRemote() async throws {
         let refused = try ChildProcess(Tools.executable("switchyardd"), ["--host", "0.0.0.0", "--port", "0"])
         #expect(try await refused.waitForExit() == 64)
-        #expect(refused.stderr.contains("0.0.0.0 is not a loopback address: anyone who can reach it could join the fabric; pass --allow-remote to listen there anyway"))
+        #expect(refused.stderr.contains("0.0.0.0 is not a loopback address (0.0.0.0): anyone who can reach it could join the fabric; pass --allow-remote to listen there anyway"))
         let allowed = try await FabricProcess.ours(["--host", "0.0.0.0", "--allow-remote"])
         #expect(allowed.process.stderr.contains("which is not loopback: anyone who can reach it can join the fabric"))
         let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(allowed.port)", "--timeout", "0.3"])

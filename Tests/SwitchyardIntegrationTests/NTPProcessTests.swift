@@ -21,7 +21,7 @@ import Testing
         #expect(arp.stdout.hasPrefix("10.0.0.3 is-at 02:53:59:00:00:01 ("))
         let nobody = try ChildProcess(Tools.executable("switchyard-arp"), ["who-has", "--port", "\(fabric.port)", "--timeout", "0.3", "10.0.0.99"])
         #expect(try await nobody.waitForExit() == 1)
-        #expect(nobody.stderr == "[arp] timeout: no ARP reply for 10.0.0.99 within 0.3 s\n")
+        #expect(nobody.stderr == "switchyard-arp: timeout: no ARP reply for 10.0.0.99 within 0.3 s\n")
         ntpd.signal(SIGTERM)
         #expect(try await ntpd.waitForExit() == 0, "services exit 0 on SIGTERM")
         fabric.process.signal(SIGTERM)
@@ -37,7 +37,7 @@ import Testing
         let fabric = try await FabricProcess.ours()
         let ntp = try ChildProcess(Tools.executable("switchyard-ntp"), ["--port", "\(fabric.port)", "--timeout", "0.4"])
         #expect(try await ntp.waitForExit() == 1)
-        #expect(ntp.stderr == "[cli_ntp] timeout: endpoint \"svc_ntp\" not found within 0.4 s (is switchyard-ntpd running?)\n")
+        #expect(ntp.stderr == "switchyard-ntp: timeout: endpoint \"svc_ntp\" not found within 0.4 s (is switchyard-ntpd running?)\n")
         await fabric.process.stop()
     }
 

@@ -32,10 +32,10 @@ import Testing
         let ntpd = try await Self.startNTP(fabric.port)
         let echoReplay = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)"])
         #expect(echoReplay.exitStatus == 0, "\(echoReplay.stdout) \(echoReplay.stderr)")
-        #expect(echoReplay.stdout == "replayed 3 frames: 3 matched, 0 differed, 0 missing, 0 unexpected\n")
+        #expect(echoReplay.stdout == "replayed 3 frames, expected 3 replies: 3 matched, 0 differed, 0 missing; 0 unexpected\n")
         let ntpReplay = try await Self.replay([Self.ntpSession, "--port", "\(fabric.port)"])
         #expect(ntpReplay.exitStatus == 0, "\(ntpReplay.stdout) \(ntpReplay.stderr)")
-        #expect(ntpReplay.stdout == "replayed 1 frames: 1 matched, 0 differed, 0 missing, 0 unexpected\n")
+        #expect(ntpReplay.stdout == "replayed 1 frame, expected 1 reply: 1 matched, 0 differed, 0 missing; 0 unexpected\n")
         for mode in [["--timing", "recorded"], ["--topspeed"]] {
             let paced = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)"] + mode)
             #expect(paced.exitStatus == 0, "\(mode): \(paced.stdout)")
@@ -59,7 +59,7 @@ import Testing
         let echo = try await Self.startEcho(fabric.port)
         let replay = try await Self.replay([pcapng, "--port", "\(fabric.port)"])
         #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
-        #expect(replay.stdout == "replayed 3 frames: 3 matched, 0 differed, 0 missing, 0 unexpected\n")
+        #expect(replay.stdout == "replayed 3 frames, expected 3 replies: 3 matched, 0 differed, 0 missing; 0 unexpected\n")
         await echo.stop()
         await fabric.process.stop()
     }
@@ -72,7 +72,7 @@ import Testing
         #expect(echoReplay.exitStatus == 1)
         #expect(echoReplay.stdout.contains("frame 2 (+"))
         #expect(echoReplay.stdout.contains(") differs: ipv4.ttl: expected 64, got 63\n"))
-        #expect(echoReplay.stdout.hasSuffix("replayed 3 frames: 0 matched, 3 differed, 0 missing, 0 unexpected\n"))
+        #expect(echoReplay.stdout.hasSuffix("replayed 3 frames, expected 3 replies: 0 matched, 3 differed, 0 missing; 0 unexpected\n"))
         let masked = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)", "--ignore", "ipv4.ttl"])
         #expect(masked.exitStatus == 0, "masking ipv4.ttl masks the header checksum too: \(masked.stdout)")
 
@@ -90,7 +90,7 @@ import Testing
         #expect(replay.exitStatus == 1)
         #expect(replay.stdout.contains("svc_echo is not on the fabric: expecting its frames (it only answered in the recording)"))
         #expect(replay.stdout.contains(") missing: 02:53:59:00:00:01 > 02:53:59:00:00:02, IPv4, length 52: 10.0.0.2.7007 > 10.0.0.1.12345: UDP, length 10"))
-        #expect(replay.stdout.hasSuffix("replayed 3 frames: 0 matched, 0 differed, 3 missing, 0 unexpected\n"))
+        #expect(replay.stdout.hasSuffix("replayed 3 frames, expected 3 replies: 0 matched, 0 differed, 3 missing; 0 unexpected\n"))
         await fabric.process.stop()
     }
 
@@ -104,7 +104,7 @@ import Testing
         #expect(echo.stdout.contains("mac 02:53:59:00:00:02"))
         let replay = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)"])
         #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
-        #expect(replay.stdout.hasSuffix("3 matched, 0 differed, 0 missing, 0 unexpected\n"))
+        #expect(replay.stdout.hasSuffix("3 matched, 0 differed, 0 missing; 0 unexpected\n"))
         await echo.stop()
         await fabric.process.stop()
     }

@@ -172,5 +172,5 @@ let session = recording(
     let xml = JUnitReport.xml(for: report, suiteName: "s&<.pcap")
     #expect(xml.contains(#"<testsuite name="s&amp;&lt;.pcap" tests="2" failures="1""#))
     #expect(xml.contains("<failure message=\"frame 4 missing: "))
-    #expect(report.summary == "replayed 0 frames: 1 matched, 0 differed, 1 missing, 0 unexpected")
+    #expect(report.summary == "replayed 0 frames, expected 2 replies: 1 matched, 0 differed, 1 missing; 0 unexpected")
 }
