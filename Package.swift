@@ -204,7 +204,7 @@ let package = Package(
             name: "SwitchyardIntegrationTests",
             dependencies: [
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
-                "SwitchyardCapture",
+                "SwitchyardCapture", "SwitchyardCommandLine",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
                 "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "SwitchyardReplay",
             ],

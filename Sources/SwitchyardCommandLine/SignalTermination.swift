@@ -13,13 +13,16 @@ public enum Termination: Sendable, Equatable {
 /// the code its conventions give (docs/conventions.md).
 @discardableResult
 public func runUntilTerminated(_ body: @escaping @Sendable () async throws -> Void) async throws -> Termination {
-    try await withThrowingTaskGroup(of: Termination.self) { group in
+    // Trapping starts here, before the body: a signal that arrives at any moment after this
+    // is seen (the sequence's initialiser installs the handlers).
+    let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+    return try await withThrowingTaskGroup(of: Termination.self) { group in
         group.addTask {
             try await body()
             return .finished
         }
         group.addTask {
-            for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+            for await _ in signals {
                 return .signalled
             }
             return .finished

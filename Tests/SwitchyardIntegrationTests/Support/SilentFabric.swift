@@ -1,0 +1,42 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A TCP listener that accepts connections and never answers: a tool connected to it waits
+/// for WELCOME forever, which is the moment to test how it takes SIGINT/SIGTERM.
+final class SilentFabric: Sendable {
+    private let channel: any Channel
+    private let accepted: NIOLockedValueBox<Int>
+    let port: Int
+
+    static func start() async throws -> SilentFabric {
+        let accepted = NIOLockedValueBox(0)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0 += 1 }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return SilentFabric(channel: channel, accepted: accepted)
+    }
+
+    private init(channel: any Channel, accepted: NIOLockedValueBox<Int>) {
+        self.channel = channel
+        self.accepted = accepted
+        self.port = channel.localAddress?.port ?? 0
+    }
+
+    /// Waits until `count` connections have been accepted.
+    func waitForConnections(_ count: Int, timeout: Duration = .seconds(20)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while self.accepted.withLockedValue({ $0 }) < count {
+            guard clock.now < deadline else { throw TestFailure("no client connected to the silent fabric") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    func stop() async {
+        try? await self.channel.close()
+    }
+}

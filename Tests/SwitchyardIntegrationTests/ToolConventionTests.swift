@@ -1,0 +1,89 @@
+import Foundation
+import SwitchyardCommandLine
+import Testing
+
+/// docs/conventions.md, checked for every executable: a new tool is added to `all` and
+/// inherits every check.
+@Suite struct ToolConventionTests {
+    struct Tool: Sendable, CustomStringConvertible {
+        var name: String
+        /// Arguments that make it a client of the fabric (before --port), if it is one.
+        var clientArguments: [String]?
+        /// Exit status for a bad flag (replay's contract is 0/1/2).
+        var usageStatus: Int32 = 64
+        /// Exit status after SIGTERM while it waits for the fabric's answer.
+        var terminatedStatus: Int32
+        var description: String { self.name }
+    }
+
+    static let all: [Tool] = [
+        Tool(name: "switchyardd", clientArguments: nil, terminatedStatus: 0),
+        Tool(name: "switchyard-echo", clientArguments: [], terminatedStatus: 0),
+        Tool(name: "switchyard-ntpd", clientArguments: [], terminatedStatus: 0),
+        Tool(name: "switchyard-sniff", clientArguments: [], terminatedStatus: 0),
+        Tool(name: "switchyard-ping", clientArguments: [], terminatedStatus: 1),
+        Tool(name: "switchyard-ntp", clientArguments: [], terminatedStatus: 1),
+        Tool(name: "switchyard-arp", clientArguments: ["who-has", "10.0.0.2"], terminatedStatus: 1),
+        Tool(name: "switchyard-stats", clientArguments: [], terminatedStatus: 2),
+        Tool(name: "switchyard-replay", clientArguments: [UnixHabitsTests.golden], usageStatus: 2, terminatedStatus: 2),
+    ]
+
+    /// Every executable the package builds is in `all`.
+    @Test func everyExecutableIsChecked() throws {
+        let manifest = try String(contentsOf: Tools.packageRoot.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let executables = manifest.split(separator: "\n")
+            .filter { $0.contains(".executable(name:") }
+            .compactMap { $0.split(separator: "\"").dropFirst().first.map(String.init) }
+        #expect(Set(executables) == Set(Self.all.map(\.name)))
+    }
+
+    @Test(arguments: Self.all)
+    func helpListsVersionAndLogLevel(tool: Tool) async throws {
+        let helpArguments = tool.name == "switchyard-arp" ? ["who-has", "--help"] : ["--help"]
+        let help = try ChildProcess(Tools.executable(tool.name), helpArguments)
+        #expect(try await help.waitForExit() == 0)
+        #expect(help.stdout.contains("--log-level"), "\(help.stdout)")
+        #expect(help.stdout.contains("--version"), "\(help.stdout)")
+        #expect(help.stderr.isEmpty)
+        let version = try ChildProcess(Tools.executable(tool.name), ["--version"])
+        #expect(try await version.waitForExit() == 0)
+        #expect(version.stdout == SwitchyardVersion.current + "\n")
+    }
+
+    @Test(arguments: Self.all)
+    func aBadFlagIsAUsageError(tool: Tool) async throws {
+        let process = try ChildProcess(Tools.executable(tool.name), (tool.clientArguments ?? []) + ["--no-such-flag"])
+        #expect(try await process.waitForExit() == tool.usageStatus)
+        #expect(process.stderr.contains("--no-such-flag"), "\(process.stderr)")
+        #expect(!process.stderr.contains("Backtrace") && !process.stderr.contains("Fatal error"))
+    }
+
+    @Test(arguments: Self.all.filter { $0.clientArguments != nil })
+    func anUnreachableFabricIsAnErrorWithTheToolsPrefix(tool: Tool) async throws {
+        // Port 1: nothing listens there.
+        let process = try ChildProcess(Tools.executable(tool.name), tool.clientArguments! + ["--port", "1"])
+        #expect(try await process.waitForExit() == 2)
+        #expect(process.stderr.hasPrefix("\(tool.name): cannot reach fabric at 127.0.0.1:1: "), "\(process.stderr)")
+        #expect(process.stderr.split(separator: "\n").count == 1, "one line: \(process.stderr)")
+        #expect(process.stdout.isEmpty)
+    }
+
+    /// SIGTERM while the tool waits for a fabric that never answers.
+    @Test(arguments: Self.all)
+    func sigtermEndsTheToolWithItsDocumentedStatus(tool: Tool) async throws {
+        guard let arguments = tool.clientArguments else {
+            let fabric = try await FabricProcess.ours()
+            fabric.process.signal(SIGTERM)
+            #expect(try await fabric.process.waitForExit() == tool.terminatedStatus)
+            return
+        }
+        let silent = try await SilentFabric.start()
+        let process = try ChildProcess(Tools.executable(tool.name), arguments + ["--port", "\(silent.port)"])
+        try await silent.waitForConnections(1)
+        process.signal(SIGTERM)
+        let status = try await process.waitForExit()
+        await silent.stop()
+        #expect(status == tool.terminatedStatus, "\(process.stderr)")
+        #expect(!process.stderr.contains("Backtrace"))
+    }
+}
