@@ -65,6 +65,7 @@ public struct Replayer: Sendable {
         }
         let plan = try ReplayPlan.make(recording: recording, live: Set(liveRecords.keys), play: self.options.play, expect: self.options.expect)
         planned?(plan)
+        progress?(0, plan.steps.count)
 
         var map = MACMap()
         for participant in plan.expected {

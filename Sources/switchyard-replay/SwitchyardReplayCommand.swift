@@ -145,30 +145,35 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
             let outcome = Mutex<Result<ReplayReport, ReplayError>?>(nil)
             let replayer = Replayer(options: options)
             try await runUntilTerminated {
-                let writer = try writePath.map { (path: String) throws(PcapError) in try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
-                let result: Result<ReplayReport, ReplayError>
-                do {
-                    result = .success(try await replayer.run(
-                        recording,
-                        planned: { plan in
-                            // Said before the first frame: a person learns at once that a
-                            // service is absent, not after every exchange has timed out.
-                            if !quiet {
-                                plan.notes.forEach(say)
-                            }
-                        },
-                        received: { bytes in
-                            bytes.withUnsafeBytes { try? writer?.write($0, originalLength: bytes.count, timestamp: .now()) }
-                        },
-                        progress: { done, total in progress.update(done: done, total: total) }
-                    ))
-                } catch let error as ReplayError {
-                    result = .failure(error)
-                } catch {
-                    result = .failure(ReplayError(.fabricRefused, "\(error)"))
+                // The progress line's ticker runs beside the replay and ends with it.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await progress.tick() }
+                    defer { group.cancelAll() }
+                    let writer = try writePath.map { (path: String) throws(PcapError) in try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
+                    let result: Result<ReplayReport, ReplayError>
+                    do {
+                        result = .success(try await replayer.run(
+                            recording,
+                            planned: { plan in
+                                // Said before the first frame: a person learns at once that a
+                                // service is absent, not after every exchange has timed out.
+                                if !quiet {
+                                    plan.notes.forEach(say)
+                                }
+                            },
+                            received: { bytes in
+                                bytes.withUnsafeBytes { try? writer?.write($0, originalLength: bytes.count, timestamp: .now()) }
+                            },
+                            progress: { done, total in progress.update(done: done, total: total) }
+                        ))
+                    } catch let error as ReplayError {
+                        result = .failure(error)
+                    } catch {
+                        result = .failure(ReplayError(.fabricRefused, "\(error)"))
+                    }
+                    try writer?.close()
+                    outcome.withLock { $0 = result }
                 }
-                try writer?.close()
-                outcome.withLock { $0 = result }
             }
             guard let result = outcome.withLock({ $0 }) else {
                 throw ReplayError(.interrupted, "interrupted before the replay began")

@@ -367,3 +367,26 @@ func withTimeLimit(_ limit: Duration, _ message: String, _ body: @escaping @Send
         }
     }
 }
+
+/// Replay on a terminal (through `script`, which gives it a pty): a progress line while an
+/// exchange waits, and the absent service named before anything is played.
+@Suite struct ReplayTerminalTests {
+    @Test(.enabled(if: Tools.which("script") != nil, "script (util-linux) gives the replay a terminal"))
+    func aSlowReplayShowsProgressEverySecond() async throws {
+        let fabric = try await FabricProcess.ours()
+        defer { fabric.process.signal(SIGKILL) }
+        let command = "\"$0\" \"$1\" --port \"$2\" --timeout 2.5"
+        let replay = try ChildProcess(URL(fileURLWithPath: Tools.which("script")!), [
+            "-qec", "sh -c '\(command)' \(Tools.executable("switchyard-replay").path) \(UnixHabitsTests.golden) \(fabric.port)", "/dev/null",
+        ])
+        #expect(try await replay.waitForExit(timeout: .seconds(60)) == 1)
+        let text = replay.stdout
+        let absent = text.range(of: "svc_echo is not on the fabric")
+        let firstTick = text.range(of: "[replay] 0/3 exchanges, 1 s")
+        #expect(absent != nil && firstTick != nil, "\(text)")
+        if let absent, let firstTick {
+            #expect(absent.lowerBound < firstTick.lowerBound, "the absent service is named first")
+        }
+        #expect(text.contains("[replay] 1/3 exchanges"), "\(text)")
+    }
+}
