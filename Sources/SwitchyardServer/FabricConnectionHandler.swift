@@ -41,23 +41,18 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     private var pending: ByteBuffer
     /// Set by the engine while this handler is in its touched list.
     var isTouched = false
-    private(set) var framesDropped: UInt64 = 0
-
-    // Flow control state (see the FlowControl extension).
-    /// The channel's writability, mirrored so the per-frame check touches no channel state.
-    var isWritable = true
-    /// Stopped reading for longer than the stall timeout: frames to it are dropped, not awaited.
-    var isStalled = false
-    /// Connections whose reading is paused until this one's queue drains.
-    var heldSenders: [FabricConnectionHandler] = []
-    /// How many destinations this connection, as a sender, is waiting for.
-    var destinationsWaitedOn = 0
+    /// Holds, stalls and reading decisions (see `ConnectionFlowControl`); carried out by the
+    /// FlowControl extension.
+    var flow: ConnectionFlowControl
     var stallTimer: Scheduled<Void>?
-    var readingPaused = false
+
+    var framesDropped: UInt64 { self.flow.framesDropped }
+    var isStalled: Bool { self.flow.isStalled }
 
     init(engine: FabricEngine, allocator: ByteBufferAllocator) {
         self.engine = engine
         self.pending = allocator.buffer(capacity: 0)
+        self.flow = ConnectionFlowControl(connection: ConnectionID(rawValue: 0), stallTimeout: engine.stallTimeout)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -84,6 +79,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         }
         self.state = .open
         self.id = id
+        self.flow = ConnectionFlowControl(connection: id, stallTimeout: self.engine.stallTimeout)
         self.engine.logger.debug("connection opened", metadata: ["connection": "\(self.id.rawValue)"])
     }
 
@@ -104,7 +100,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.engine.adjustBuffered(by: -self.inboundBytes - self.pending.readableBytes)
             self.inboundBytes = 0
             self.pending.clear()
-            self.releaseHeldSenders()
+            self.perform(self.flow.closed())
             self.engine.unregister(self.id, drops: self.framesDropped)
         case .idle, .closed:
             self.state = .closed
@@ -147,13 +143,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        self.isWritable = context.channel.isWritable
-        if self.isWritable {
-            self.drained()
-        } else {
-            self.startStallClock()
-        }
-        self.updateReading()
+        self.perform(self.flow.writabilityChanged(context.channel.isWritable, now: self.now))
         context.fireChannelWritabilityChanged()
     }
 
@@ -189,18 +179,13 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     @inline(__always)
     func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: ByteBuffer) -> EnqueueResult {
         guard case .open = self.state else {
-            self.framesDropped &+= 1
+            self.flow.countDropped()
             return .dropped
         }
-        // Over the fabric-wide budget, a connection that is behind (more than an early flush
-        // waiting for its socket) gets nothing more; one that keeps up still gets everything.
-        if self.engine.bufferedBytes > self.engine.bufferBudget, self.queuedBytes + self.pending.readableBytes > Self.earlyFlushSize {
-            self.framesDropped &+= 1
-            return .dropped
-        }
-        let hasRoom = self.isWritable && self.pending.readableBytes < self.engine.outboundQueueLimit
-        if !hasRoom, self.isStalled {
-            self.framesDropped &+= 1
+        let hasRoom = self.flow.isWritable && self.pending.readableBytes < self.engine.outboundQueueLimit
+        let refused = self.engine.budget.refuses(backlog: self.queuedBytes + self.pending.readableBytes)
+        let admission = self.flow.admit(hasRoom: hasRoom, refusedByBudget: refused)
+        if case .drop = admission {
             return .dropped
         }
         if self.pending.capacity == 0 {
@@ -216,7 +201,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         if self.pending.readableBytes >= Self.earlyFlushSize {
             self.flushPending()
         }
-        return hasRoom ? .queued : .queuedOverCap
+        return admission == .queue ? .queued : .queuedOverCap
     }
 
     enum EnqueueResult {

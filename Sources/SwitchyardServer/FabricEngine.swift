@@ -16,7 +16,7 @@ final class FabricEngine {
     private var touched: [FabricConnectionHandler] = []
     private var nextConnection: UInt64 = 1
     let outboundQueueLimit: Int
-    let stallTimeout: TimeAmount
+    let stallTimeout: Duration
     let logger: Logger
     let eventLoop: any EventLoop
     private let capture: CaptureTap?
@@ -28,24 +28,21 @@ final class FabricEngine {
     private(set) var framesDropped: UInt64 = 0
 
     let maximumConnections: Int
-    let bufferBudget: Int
     /// Bytes held for all connections: written but not yet sent, and half-received messages.
-    private(set) var bufferedBytes = 0
-    private(set) var isOverBudget = false
+    private(set) var budget: BufferBudget
     private var connectionsRefused = 0
 
     init(
         eventLoop: any EventLoop,
         configuration: ServerConfiguration,
         capture: CaptureSession?,
-        stallTimeout: TimeAmount,
         logger: Logger
     ) {
         self.eventLoop = eventLoop
         self.outboundQueueLimit = configuration.outboundQueueLimit
-        self.stallTimeout = stallTimeout
+        self.stallTimeout = configuration.stallTimeout
         self.maximumConnections = configuration.maximumConnections
-        self.bufferBudget = configuration.bufferBudget
+        self.budget = BufferBudget(limit: configuration.bufferBudget)
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection)
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
@@ -98,25 +95,28 @@ final class FabricEngine {
         }
     }
 
+    /// The handler of a connection, if it is still open.
+    func handler(for connection: ConnectionID) -> FabricConnectionHandler? {
+        self.handlers[connection]
+    }
+
     /// Counts bytes held for a connection (positive) or released (negative) against the budget.
     @inline(__always)
     func adjustBuffered(by delta: Int) {
-        self.bufferedBytes += delta
-        if self.isOverBudget ? self.bufferedBytes < self.bufferBudget * 3 / 4 : self.bufferedBytes > self.bufferBudget {
-            self.budgetCrossed()
+        if let transition = self.budget.adjust(by: delta) {
+            self.budgetCrossed(transition)
         }
     }
 
     /// The rare slow path of `adjustBuffered`: entering or leaving the over-budget state.
-    private func budgetCrossed() {
-        if !self.isOverBudget, self.bufferedBytes > self.bufferBudget {
-            self.isOverBudget = true
-            self.logger.warning("buffer budget of \(self.bufferBudget / (1024 * 1024)) MiB reached: connections that are behind get no more frames (switchyardd --max-buffered-mb)")
-        } else if self.isOverBudget, self.bufferedBytes < self.bufferBudget * 3 / 4 {
-            self.isOverBudget = false
+    private func budgetCrossed(_ transition: BufferBudget.Transition) {
+        switch transition {
+        case .reached:
+            self.logger.warning("buffer budget of \(self.budget.limit / (1024 * 1024)) MiB reached: connections that are behind get no more frames (switchyardd --max-buffered-mb)")
+        case .cleared:
             self.logger.info("buffered bytes back under budget")
-            self.updateReadingOfAll()
         }
+        self.updateReadingOfAll()
     }
 
     /// A read is about to be processed.
@@ -239,8 +239,8 @@ final class FabricEngine {
             },
             capture: captureStatistics
         )
-        reply.bufferedBytes = self.bufferedBytes
-        reply.bufferBudget = self.bufferBudget
+        reply.bufferedBytes = self.budget.bufferedBytes
+        reply.bufferBudget = self.budget.limit
         return reply
     }
 }

@@ -35,7 +35,6 @@ public final class FabricServer: Service {
     private func serve(on eventLoop: any EventLoop) async throws {
         let queueLimit = self.configuration.outboundQueueLimit
         let logger = self.logger
-        let stallTimeout = TimeAmount(self.configuration.stallTimeout)
         let configuration = self.configuration
         // Filled in once the capture is open; no connection is accepted before that.
         let slot = try await eventLoop.submit { NIOLoopBound(EngineSlot(), eventLoop: eventLoop) }.get()
@@ -80,7 +79,7 @@ public final class FabricServer: Service {
         }
         let started = session
         try await eventLoop.submit {
-            slot.value.engine = FabricEngine(eventLoop: eventLoop, configuration: configuration, capture: started, stallTimeout: stallTimeout, logger: logger)
+            slot.value.engine = FabricEngine(eventLoop: eventLoop, configuration: configuration, capture: started, logger: logger)
         }.get()
         try await serverChannel.setOption(.autoRead, value: true).get()
         if let address = serverChannel.localAddress {

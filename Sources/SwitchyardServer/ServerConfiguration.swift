@@ -46,7 +46,8 @@ public struct ServerConfiguration: Sendable {
 
     /// Default stall timeout: long enough for a reading client descheduled on a busy machine,
     /// short enough that a stuck one barely delays its senders.
-    public static let defaultStallTimeout = Duration.milliseconds(200)
+    public static let defaultStallTimeout = Duration.milliseconds(Self.defaultStallTimeoutMilliseconds)
+    public static let defaultStallTimeoutMilliseconds = 200
 
     public init(
         host: String = "127.0.0.1",

@@ -45,7 +45,7 @@ struct Switchyardd: AsyncParsableCommand {
     var queueKiB: Int = ServerConfiguration.defaultOutboundQueueLimit / 1024
 
     @Option(name: .customLong("stall-timeout-ms"), parsing: .unconditional, help: "Milliseconds a subscriber over its queue cap may hold its senders back before frames to it are dropped.")
-    var stallTimeoutMilliseconds: Int = 200
+    var stallTimeoutMilliseconds: Int = ServerConfiguration.defaultStallTimeoutMilliseconds
 
     @Option(parsing: .unconditional, help: "Connections served at once; more are answered with ERROR and closed.")
     var maxConnections: Int = ServerConfiguration.defaultMaximumConnections
