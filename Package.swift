@@ -199,6 +199,16 @@ let package = Package(
             dependencies: ["SwitchyardReplay", "SwitchyardCapture", "SwitchyardPackets"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "SwitchyardServerTests",
+            dependencies: [
+                "SwitchyardServer", "SwitchyardFabric", "SwitchyardWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SwitchyardIntegrationTests",

@@ -1,0 +1,153 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import SwitchyardFabric
+import SwitchyardWire
+import Testing
+
+@testable import SwitchyardServer
+
+/// `FabricConnectionHandler` and `FabricEngine` in memory: connections are `EmbeddedChannel`s on
+/// one `EmbeddedEventLoop`, writability is set by hand and time is advanced by hand.
+@Suite struct ConnectionHandlerTests {
+    static let stallTimeout = Duration.milliseconds(200)
+
+    /// One fabric on an embedded loop.
+    final class Harness {
+        let loop = EmbeddedEventLoop()
+        let engine: FabricEngine
+
+        init(queueLimit: Int = 64 * 1024) {
+            var configuration = ServerConfiguration(outboundQueueLimit: queueLimit, stallTimeout: ConnectionHandlerTests.stallTimeout)
+            configuration.bufferBudget = 256 * 1024 * 1024
+            var logger = Logger(label: "embedded-fabric")
+            logger.logLevel = .critical
+            self.engine = FabricEngine(eventLoop: self.loop, configuration: configuration, capture: nil, logger: logger)
+        }
+
+        /// A connected client: its channel and the fabric's handler for it, HELLO done.
+        func connect(_ name: String) throws -> (EmbeddedChannel, FabricConnectionHandler) {
+            let handler = FabricConnectionHandler(engine: self.engine, allocator: ByteBufferAllocator())
+            let channel = EmbeddedChannel(handler: handler, loop: self.loop)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            try self.send([Message(.hello, json: HelloRequest(clientName: name))], on: channel)
+            _ = try self.received(on: channel)
+            return (channel, handler)
+        }
+
+        func send(_ messages: [Message], on channel: EmbeddedChannel) throws {
+            var buffer = ByteBuffer()
+            for message in messages {
+                buffer.writeMessage(message)
+            }
+            try channel.writeInbound(buffer)
+            channel.pipeline.fireChannelReadComplete()
+        }
+
+        /// Every message the fabric wrote to this channel so far.
+        func received(on channel: EmbeddedChannel) throws -> [Message] {
+            var messages: [Message] = []
+            while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+                while let message = try MessageDecoder.decodeMessage(from: &buffer) {
+                    messages.append(message)
+                }
+            }
+            return messages
+        }
+
+        /// Creates an endpoint with `mac` on `channel`, subscribed when asked; returns its id.
+        func endpoint(_ name: String, mac: String, on channel: EmbeddedChannel, subscribe: Bool) throws -> UInt32 {
+            try self.send([Message(.endpointCreate, json: EndpointCreateRequest(name: name, mac: mac))], on: channel)
+            let created = try self.received(on: channel).last
+            let record = try ControlJSON.decode(EndpointRecord.self, from: created!.payload)
+            if subscribe {
+                try self.send([Message(.subscribe, endpointID: record.endpointID, json: SubscribeRequest(endpointID: record.endpointID, promisc: false))], on: channel)
+                _ = try self.received(on: channel)
+            }
+            return record.endpointID
+        }
+
+        func setWritable(_ writable: Bool, _ channel: EmbeddedChannel) {
+            channel.isWritable = writable
+            channel.pipeline.fireChannelWritabilityChanged()
+        }
+    }
+
+    static func frame(to destination: String, from source: String) -> Message {
+        let bytes = MACAddressText.bytes(destination) + MACAddressText.bytes(source) + [0x88, 0xB5, 1, 2, 3, 4]
+        return Message(.packetOut, payload: ByteBuffer(bytes: bytes))
+    }
+
+    @Test func aSlowReaderHoldsItsSendersUntilItDrains() throws {
+        let fabric = Harness()
+        let (senderChannel, sender) = try fabric.connect("sender")
+        let (readerChannel, reader) = try fabric.connect("reader")
+        let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: senderChannel, subscribe: false)
+        _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: readerChannel, subscribe: true)
+
+        fabric.setWritable(false, readerChannel)
+        var frame = Self.frame(to: "02:00:00:00:00:0b", from: "02:00:00:00:00:0a")
+        frame.header.endpointID = a
+        try fabric.send([frame], on: senderChannel)
+        #expect(sender.flow.isReadingPaused, "the sender waits for the slow reader")
+        #expect(reader.flow.heldSenders == [sender.id])
+        #expect(try fabric.received(on: readerChannel).count == 1, "the frame was queued, not lost")
+
+        fabric.setWritable(true, readerChannel)
+        #expect(!sender.flow.isReadingPaused, "released once the reader drained")
+        #expect(reader.framesDropped == 0)
+    }
+
+    @Test func aReaderThatDoesNotDrainIsStalledAndItsFramesDroppedAndCounted() throws {
+        let fabric = Harness()
+        let (senderChannel, sender) = try fabric.connect("sender")
+        let (readerChannel, reader) = try fabric.connect("reader")
+        let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: senderChannel, subscribe: false)
+        _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: readerChannel, subscribe: true)
+        var frame = Self.frame(to: "02:00:00:00:00:0b", from: "02:00:00:00:00:0a")
+        frame.header.endpointID = a
+
+        fabric.setWritable(false, readerChannel)
+        try fabric.send([frame], on: senderChannel)
+        fabric.loop.advanceTime(by: .milliseconds(199))
+        #expect(!reader.isStalled, "not before the timeout")
+        fabric.loop.advanceTime(by: .milliseconds(1))
+        #expect(reader.isStalled)
+        #expect(!sender.flow.isReadingPaused, "the sender runs at full speed again")
+
+        try fabric.send([frame, frame, frame], on: senderChannel)
+        #expect(reader.framesDropped == 3)
+        let stats = fabric.engine.statistics()
+        #expect(stats.framesDropped == 3)
+        #expect(stats.connections.first { $0.id == reader.id.rawValue }?.stalled == true)
+
+        fabric.setWritable(true, readerChannel)
+        #expect(!reader.isStalled, "drained: delivering again")
+    }
+
+    @Test func aConnectionSubscribedToItselfNeverWaitsOnItself() throws {
+        let fabric = Harness()
+        let (channel, handler) = try fabric.connect("loner")
+        let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: channel, subscribe: false)
+        _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: channel, subscribe: true)
+        var frame = Self.frame(to: "02:00:00:00:00:0b", from: "02:00:00:00:00:0a")
+        frame.header.endpointID = a
+
+        fabric.setWritable(false, channel)
+        try fabric.send([frame], on: channel)
+        #expect(handler.flow.heldSenders.isEmpty, "it does not hold itself")
+        #expect(handler.flow.isReadingPaused, "its output is blocked, so it is not read for now")
+        fabric.loop.advanceTime(by: .milliseconds(200))
+        #expect(handler.isStalled, "the stall rule applies to it too")
+        #expect(!handler.flow.isReadingPaused, "and it is read again")
+        try fabric.send([frame, frame], on: channel)
+        #expect(handler.framesDropped == 2)
+    }
+}
+
+/// MAC text to bytes for test frames.
+enum MACAddressText {
+    static func bytes(_ text: String) -> [UInt8] {
+        text.split(separator: ":").map { UInt8($0, radix: 16)! }
+    }
+}
