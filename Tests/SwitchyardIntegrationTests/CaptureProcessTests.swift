@@ -167,7 +167,13 @@ import Testing
         let (observer, b) = try await Self.endpoint("b", port: fabric.port)
         try Self.sendNumbered(3000, from: sender, a, to: b, size: 700)
         _ = try await Self.waitForCapture(observer, written: 3000)
-        try await Task.sleep(for: .milliseconds(300))  // past the 100 ms flush interval
+        // Written means buffered: wait for the flush (at most 100 ms later) to reach the file.
+        let size = 24 + 3000 * (16 + 700)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) != size, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         fabric.process.signal(SIGKILL)
         try await fabric.process.waitForExit()
         let tcpdump = try await runCommand("tcpdump", ["-nn", "-r", path])

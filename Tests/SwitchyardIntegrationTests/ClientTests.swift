@@ -123,7 +123,6 @@ import Testing
             try await fast.subscribe(endpointID: f.endpointID)
             let stuck = try await StuckReader.connect(port: port)
             _ = try await sender.lookUp(name: "stuck", retryingFor: .seconds(5), every: .milliseconds(10))
-            try await Task.sleep(for: .milliseconds(50))
             let stuckMAC = MACAddress(0x02, 0x53, 0x59, 0x80, 0x00, 0x01)
             let source = MACAddress(s.mac)!.bytes
             let big = stuckMAC.bytes + source + [0x88, 0xB5] + [UInt8](repeating: 0x53, count: 1400)
@@ -146,15 +145,43 @@ import Testing
     }
 }
 
-/// A raw v1 client that creates an endpoint with MAC 02:53:59:80:00:01, subscribes, then
-/// never reads its socket again.
+/// A raw v1 client that creates an endpoint with MAC 02:53:59:80:00:01, subscribes, reads
+/// until the fabric confirms the subscription, then never reads its socket again.
 struct StuckReader {
     let channel: any Channel
 
+    /// Reads until SUBSCRIBED, then turns reading off.
+    private final class UntilSubscribed: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let subscribed: EventLoopPromise<Void>
+        var buffer = ByteBuffer()
+
+        init(subscribed: EventLoopPromise<Void>) {
+            self.subscribed = subscribed
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = self.unwrapInboundIn(data)
+            self.buffer.writeBuffer(&incoming)
+            while let message = try? MessageDecoder.decodeMessage(from: &self.buffer) {
+                if message.header.type == .subscribed {
+                    context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+                    self.subscribed.succeed()
+                }
+            }
+        }
+    }
+
     static func connect(port: Int) async throws -> StuckReader {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let subscribed = group.next().makePromise(of: Void.self)
+        let channel = try await ClientBootstrap(group: subscribed.futureResult.eventLoop)
             .channelOption(.socketOption(.so_rcvbuf), value: 4096)
-            .channelOption(.autoRead, value: false)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(UntilSubscribed(subscribed: subscribed))
+                }
+            }
             .connect(host: "127.0.0.1", port: port).get()
         var out = ByteBuffer()
         out.writeMessage(Message(.hello, json: HelloRequest(clientName: "stuck")))
@@ -163,6 +190,7 @@ struct StuckReader {
         // id the fabric will give: ids are sequential and this test creates s, f, then stuck.
         out.writeMessage(Message(.subscribe, endpointID: 3, json: SubscribeRequest(endpointID: 3, promisc: false)))
         try await channel.writeAndFlush(out)
+        try await subscribed.futureResult.get()
         return StuckReader(channel: channel)
     }
 
