@@ -126,3 +126,35 @@ func outOfRangeRecordTimesAreNormalised(seconds: Int64, fraction: Int64, expecte
     #expect(PcapReader.timestamp(seconds: seconds, fraction: fraction) == expected)
     _ = expected.totalNanoseconds
 }
+
+/// What is on disk between flushes is always whole records: the dumper's stdio buffer (1 MiB,
+/// its own) only reaches the file at a flush, and it flushes before a record would not fit.
+/// A smaller buffer (glibc's 4 KiB default) would leave a partial record on disk most of the time.
+@Test func bytesOnDiskAreAlwaysWholeRecords() throws {
+    let path = try temporaryPath("whole.pcap")
+    let dumper = try PcapDumper(path: path, snapshotLength: 262_144)
+    var recordSizes: [Int] = []
+    for index in 0..<4000 {
+        // Sizes that share no factor with the page or the buffer.
+        let frame = [UInt8](repeating: UInt8(index & 0xFF), count: 60 + (index * 37) % 1400)
+        frame.withUnsafeBytes { try! dumper.write($0, originalLength: frame.count, timestamp: .now()) }
+        recordSizes.append(16 + frame.count)
+        var status = stat()
+        #expect(stat(path, &status) == 0)
+        let onDisk = Int(status.st_size)
+        guard onDisk > 0 else { continue }
+        // The disk holds the header and some number of whole records.
+        var boundary = 24
+        var sizes = recordSizes.makeIterator()
+        while boundary < onDisk, let next = sizes.next() {
+            boundary += next
+        }
+        #expect(boundary == onDisk, "after record \(index): \(onDisk) bytes on disk is inside a record")
+        if boundary != onDisk {
+            break
+        }
+    }
+    #expect(dumper.flushedSize > 1_000_000, "the buffer did spill to disk during the test")
+    try dumper.close()
+    #expect(try PcapReader(path: path).readAll().count == 4000)
+}
