@@ -209,6 +209,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "SwitchyardServicesTests",
+            dependencies: ["SwitchyardServices", "SwitchyardClient", "SwitchyardPackets"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SwitchyardIntegrationTests",

@@ -107,7 +107,12 @@ public final class FabricClient: Sendable {
     /// Looks up `name` every `interval` until it exists or `timeout` passes (services may
     /// start after their clients).
     public func lookUp(name: String, retryingFor timeout: Duration, every interval: Duration = .milliseconds(200)) async throws -> EndpointRecord {
-        let clock = ContinuousClock()
+        try await self.lookUp(name: name, retryingFor: timeout, every: interval, clock: ContinuousClock())
+    }
+
+    /// `lookUp(name:retryingFor:every:)` on the clock that paces the retries.
+    public func lookUp<C: Clock>(name: String, retryingFor timeout: Duration, every interval: Duration, clock: C) async throws -> EndpointRecord
+    where C.Duration == Duration {
         let deadline = clock.now.advanced(by: timeout)
         while true {
             do {
@@ -116,7 +121,7 @@ public final class FabricClient: Sendable {
                 if clock.now.advanced(by: interval) > deadline {
                     throw FabricClientError(.timeout, "endpoint \"\(name)\" not found within \(timeout.secondsDescription) s")
                 }
-                try await Task.sleep(for: interval)
+                try await clock.sleep(for: interval)
             }
         }
     }

@@ -17,18 +17,20 @@ public struct ARPResolver: Sendable {
 
     /// The MAC that answered for `target`, or nil after `timeout`. Frames that are not the
     /// awaited reply are skipped.
-    public func resolve(_ target: IPv4Address, on client: FabricClient, timeout: Duration) async throws -> MACAddress? {
-        let clock = ContinuousClock()
+    public func resolve(_ target: IPv4Address, on exchange: some FrameExchange, timeout: Duration) async throws -> MACAddress? {
+        try await self.resolve(target, on: exchange, timeout: timeout, clock: ContinuousClock())
+    }
+
+    /// `resolve` with the clock that measures the timeout and the resends.
+    public func resolve<C: Clock>(_ target: IPv4Address, on exchange: some FrameExchange, timeout: Duration, clock: C) async throws -> MACAddress?
+    where C.Duration == Duration {
         let deadline = clock.now.advanced(by: timeout)
         let request = ARPPacket.requestFrame(from: self.mac, ip: self.ip, asking: target).bytes
         while clock.now < deadline {
-            try client.send(frame: request, from: self.endpointID)
+            try exchange.send(frame: request, from: self.endpointID)
             let resend = min(clock.now.advanced(by: self.retryInterval), deadline)
-            while clock.now < resend {
-                guard let frame = try await client.nextFrame(timeout: clock.now.duration(to: resend)) else { break }
-                if let answer = self.replyMAC(in: frame.bytes, for: target) {
-                    return answer
-                }
+            if let answer = try await exchange.awaitFrame(until: resend, on: clock, answer: { self.replyMAC(in: $0.bytes, for: target) }) {
+                return answer
             }
         }
         return nil

@@ -25,18 +25,19 @@ public struct AttachedEndpoint: Sendable {
     /// The MAC of the service `name`, found the way the original clients did: its
     /// ENDPOINT_INFO (retrying until `timeout`, since services may start later), or by ARP for
     /// `serviceIP` from this endpoint's `ip`.
-    public func locateService(
+    public func locateService<C: Clock>(
         _ name: String,
         ip serviceIP: IPv4Address,
         from ip: IPv4Address,
         resolution: PingClient.Resolution,
         timeout: Duration,
         on client: FabricClient,
+        clock: C,
         hint: String
-    ) async throws -> MACAddress {
+    ) async throws -> MACAddress where C.Duration == Duration {
         let service: EndpointRecord
         do {
-            service = try await client.lookUp(name: name, retryingFor: timeout)
+            service = try await client.lookUp(name: name, retryingFor: timeout, every: .milliseconds(200), clock: clock)
         } catch let error as FabricClientError where error.code == .timeout {
             throw FabricClientError(.timeout, "timeout: \(error.message) (is \(hint) running?)")
         }
@@ -45,7 +46,7 @@ public struct AttachedEndpoint: Sendable {
             return try Self.mac(service)
         case .arp:
             let resolver = ARPResolver(endpointID: self.id, mac: self.mac, ip: ip)
-            guard let mac = try await resolver.resolve(serviceIP, on: client, timeout: timeout) else {
+            guard let mac = try await resolver.resolve(serviceIP, on: client, timeout: timeout, clock: clock) else {
                 throw FabricClientError(.timeout, "timeout: no ARP reply for \(serviceIP) within \(timeout.secondsDescription) s")
             }
             return mac

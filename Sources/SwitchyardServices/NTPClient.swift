@@ -39,11 +39,16 @@ public struct NTPClient: Sendable {
     }
 
     public func query(on client: FabricClient) async throws -> Result {
+        try await self.query(on: client, waitingClock: ContinuousClock())
+    }
+
+    /// `query` with the clock that measures the timeout (`clock` stamps the packets).
+    public func query<C: Clock>(on client: FabricClient, waitingClock: C) async throws -> Result where C.Duration == Duration {
         let me = try await AttachedEndpoint.attach(self.endpointName, on: client)
         let myMAC = me.mac
         let serviceMAC = try await me.locateService(
             self.serviceName, ip: self.serviceIP, from: self.ip, resolution: self.resolution,
-            timeout: self.timeout, on: client, hint: "switchyard-ntpd"
+            timeout: self.timeout, on: client, clock: waitingClock, hint: "switchyard-ntpd"
         )
 
         var request = NTPPacket(mode: .client)
@@ -54,12 +59,21 @@ public struct NTPClient: Sendable {
             to: (serviceMAC, self.serviceIP, NTPPacket.port),
             payload: request.bytes
         )
-        try client.send(frame: frame.bytes, from: me.id)
+        return try await self.exchange(frame.bytes, request: request, t1: t1, from: me.id, on: client, waitingClock: waitingClock)
+    }
 
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: self.timeout)
-        while clock.now < deadline {
-            guard let received = try await client.nextFrame(timeout: clock.now.duration(to: deadline)) else { break }
+    /// Sends the request and waits for its answer.
+    func exchange<C: Clock>(
+        _ frame: [UInt8],
+        request: NTPPacket,
+        t1: Int64,
+        from endpointID: UInt32,
+        on exchange: some FrameExchange,
+        waitingClock: C
+    ) async throws -> Result where C.Duration == Duration {
+        try exchange.send(frame: frame, from: endpointID)
+        let deadline = waitingClock.now.advanced(by: self.timeout)
+        let result = try await exchange.awaitFrame(until: deadline, on: waitingClock) { received -> Result? in
             let t4 = self.clock.now()
             guard let ethernet = EthernetFrame(parsing: received.bytes),
                   let udp = UDPFrame(parsing: ethernet),
@@ -68,11 +82,14 @@ public struct NTPClient: Sendable {
                   let response = NTPPacket(parsing: udp.udp.payload),
                   response.mode == .server,
                   response.originateTimestamp == request.transmitTimestamp
-            else { continue }
+            else { return nil }
             let t2 = response.receiveTimestamp.unixNanoseconds(near: t1)
             let t3 = response.transmitTimestamp.unixNanoseconds(near: t1)
             let (offset, delay) = Self.offsetAndDelay(t1: t1, t2: t2, t3: t3, t4: t4)
             return Result(response: response, serverTime: t3, offset: offset, delay: delay)
+        }
+        if let result {
+            return result
         }
         throw FabricClientError(.timeout, "timeout: no NTP reply from \(self.serviceIP):\(NTPPacket.port) within \(self.timeout.secondsDescription) s")
     }

@@ -51,11 +51,21 @@ public struct PingClient: Sendable {
         output: (_ line: String, _ isFailure: Bool) -> Void,
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report {
+        try await self.run(on: client, clock: ContinuousClock(), output: output, progress: progress)
+    }
+
+    /// `run` with the clock that paces the pings, measures round trips and times out.
+    public func run<C: Clock>(
+        on client: FabricClient,
+        clock: C,
+        output: (_ line: String, _ isFailure: Bool) -> Void,
+        progress: (Report) -> Void = { _ in }
+    ) async throws -> Report where C.Duration == Duration {
         let me = try await AttachedEndpoint.attach(self.endpointName, on: client)
         let myMAC = me.mac
         let serviceMAC = try await me.locateService(
             self.serviceName, ip: self.serviceIP, from: self.ip, resolution: self.resolution,
-            timeout: self.timeout, on: client, hint: "switchyard-echo"
+            timeout: self.timeout, on: client, clock: clock, hint: "switchyard-echo"
         )
 
         let request = UDPFrame.build(
@@ -63,22 +73,33 @@ public struct PingClient: Sendable {
             to: (serviceMAC, self.serviceIP, self.servicePort),
             payload: self.payload
         ).bytes
+        return try await self.ping(request, from: me.id, on: client, clock: clock, output: output, progress: progress)
+    }
+
+    /// The pings themselves, once the endpoint and the service's MAC are known.
+    func ping<C: Clock>(
+        _ request: [UInt8],
+        from endpointID: UInt32,
+        on exchange: some FrameExchange,
+        clock: C,
+        output: (_ line: String, _ isFailure: Bool) -> Void,
+        progress: (Report) -> Void
+    ) async throws -> Report where C.Duration == Duration {
         let shown = PythonBytesLiteral.render(self.payload)
         let target = "\(self.serviceIP):\(self.servicePort)"
         var report = Report()
-        let clock = ContinuousClock()
         var next = clock.now
         for index in 0..<self.count {
             if index > 0, self.interval > .zero {
                 next = next.advanced(by: self.interval)
-                try await Task.sleep(until: next, tolerance: .zero, clock: clock)
+                try await clock.sleep(until: next, tolerance: nil)
             }
             let start = clock.now
-            try client.send(frame: request, from: me.id)
+            try exchange.send(frame: request, from: endpointID)
             report.sent += 1
             progress(report)
             output("[cli] sent \(self.payload.count) bytes to \(target) \(shown)", false)
-            if let reply = try await self.awaitEcho(on: client, until: start.advanced(by: self.timeout)) {
+            if let reply = try await exchange.awaitFrame(until: start.advanced(by: self.timeout), on: clock, answer: self.echo) {
                 report.received += 1
                 report.roundTrips.append(start.duration(to: clock.now))
                 progress(report)
@@ -90,17 +111,13 @@ public struct PingClient: Sendable {
         return report
     }
 
-    private func awaitEcho(on client: FabricClient, until deadline: ContinuousClock.Instant) async throws -> UDPFrame? {
-        let clock = ContinuousClock()
-        while clock.now < deadline {
-            guard let frame = try await client.nextFrame(timeout: clock.now.duration(to: deadline)) else { return nil }
-            guard let ethernet = EthernetFrame(parsing: frame.bytes), let udp = UDPFrame(parsing: ethernet) else { continue }
-            if udp.ip.source == self.serviceIP, udp.udp.sourcePort == self.servicePort,
-               udp.ip.destination == self.ip, udp.udp.destinationPort == self.port {
-                return udp
-            }
-        }
-        return nil
+    /// The echo of our datagram, if `frame` is one.
+    func echo(_ frame: ReceivedFrame) -> UDPFrame? {
+        guard let ethernet = EthernetFrame(parsing: frame.bytes), let udp = UDPFrame(parsing: ethernet),
+              udp.ip.source == self.serviceIP, udp.udp.sourcePort == self.servicePort,
+              udp.ip.destination == self.ip, udp.udp.destinationPort == self.port
+        else { return nil }
+        return udp
     }
 }
 
