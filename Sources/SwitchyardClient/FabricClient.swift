@@ -198,8 +198,8 @@ public final class FabricClient: Sendable {
 
     private static func decode<Body: Decodable>(_ type: Body.Type, _ reply: Message, expecting: MessageType) throws -> Body {
         if reply.header.type == .error {
-            let text = (try? ControlJSON.decode(ErrorReply.self, from: reply.payload).error) ?? "(unreadable ERROR payload)"
-            throw FabricClientError(.fabricError, text)
+            let error = try? ControlJSON.decode(ErrorReply.self, from: reply.payload)
+            throw FabricClientError(.fabricError, error?.error ?? "(unreadable ERROR payload)", fabricCode: error?.code)
         }
         guard reply.header.type == expecting else {
             throw FabricClientError(.protocolViolation, "expected \(expecting), got \(reply.header.type)")

@@ -17,10 +17,14 @@ public struct FabricClientError: Error, Hashable, Sendable, CustomStringConverti
 
     public var code: Code
     public var message: String
+    /// With `.fabricError`: the ERROR's stable code (`"mac_in_use"`, ...) when the fabric
+    /// sends one (switchyardd does; other v1 fabrics may not).
+    public var fabricCode: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, fabricCode: String? = nil) {
         self.code = code
         self.message = message
+        self.fabricCode = fabricCode
     }
 
     public var description: String {

@@ -15,7 +15,7 @@ public struct Endpoint: Hashable, Sendable {
         self.subscriptions.contains { $0.flags.contains(.promiscuous) }
     }
 
-    var record: EndpointRecord {
+    public var record: EndpointRecord {
         EndpointRecord(endpointID: self.id, name: self.name, mac: self.mac.description)
     }
 }

@@ -16,12 +16,26 @@ public struct FabricCore: Sendable {
 
     /// What one message from a client leads to.
     public enum Outcome: Hashable, Sendable {
-        /// A control reply or ERROR for the sending connection.
+        /// A control reply for the sending connection.
         case reply(Message)
+        /// The message was refused: ERROR for the sending connection.
+        case rejected(Rejection)
+        /// ENDPOINT_CREATE made this endpoint (the reply is its ENDPOINT_CREATED).
+        case endpointCreated(Endpoint)
         /// A frame switched along a route; its deliveries went to the `deliver` closure.
         case switched(Route)
         /// STATS_REQUEST: the server answers with its counters and the core's.
         case statisticsRequested
+
+        /// The message this outcome answers the sender with, if it is one the core builds.
+        public var replyMessage: Message? {
+            switch self {
+            case .reply(let message): message
+            case .rejected(let rejection): rejection.message
+            case .endpointCreated(let endpoint): Message(.endpointCreated, json: endpoint.record)
+            case .switched, .statisticsRequested: nil
+            }
+        }
     }
 
     private struct ConnectionState: Sendable {
@@ -104,13 +118,13 @@ public struct FabricCore: Sendable {
             return .switched(self.switchFrame(message.payload, from: slot, deliver: deliver))
         }
         guard header.version == ProtocolLimits.version else {
-            return self.reject(header, "unsupported protocol version \(header.version) (expected 1)")
+            return self.reject(header, Rejection(.unsupportedVersion, "unsupported protocol version \(header.version) (expected 1)"))
         }
         guard self.connections[connection]?.welcomed == true || header.type == .hello else {
             if header.type.isFabricToClient || !Self.clientTypes.contains(header.type) {
                 return self.reject(header, Self.unexpectedType(header.type))
             }
-            return self.reject(header, "HELLO must be the first message")
+            return self.reject(header, Rejection(.helloRequired, "HELLO must be the first message"))
         }
         do {
             switch header.type {
@@ -120,7 +134,7 @@ public struct FabricCore: Sendable {
             case .hello:
                 return .reply(try self.hello(message, from: connection))
             case .endpointCreate:
-                return .reply(try self.createEndpoint(message, from: connection))
+                return .endpointCreated(try self.createEndpoint(message, from: connection))
             case .endpointLookup:
                 return .reply(try self.lookUpEndpoint(message))
             case .subscribe:
@@ -131,26 +145,28 @@ public struct FabricCore: Sendable {
                 return self.reject(header, Self.unexpectedType(header.type))
             }
         } catch {
-            return self.reject(header, error.description)
+            return self.reject(header, error)
         }
     }
 
     private static let clientTypes: Set<MessageType> = [.hello, .endpointCreate, .endpointLookup, .subscribe, .packetOut, .statsRequest]
 
-    private static func unexpectedType(_ type: MessageType) -> String {
-        type.isFabricToClient
-            ? "\(type) (\(type.rawValue)) is not a client message"
-            : "unknown message type \(type.rawValue)"
+    private static func unexpectedType(_ type: MessageType) -> Rejection {
+        Rejection(
+            .unexpectedType,
+            type.isFabricToClient ? "\(type) (\(type.rawValue)) is not a client message" : "unknown message type \(type.rawValue)"
+        )
     }
 
-    private mutating func reject(_ header: MessageHeader, _ text: String) -> Outcome {
+    private mutating func reject(_ header: MessageHeader, _ rejection: Rejection) -> Outcome {
         if header.type == .packetOut {
             self.statistics.framesRejected += 1
         }
-        return .reply(Self.errorMessage(text))
+        return .rejected(rejection)
     }
 
-    /// ERROR always carries endpoint_id 0 and flags 0.
+    /// ERROR for something outside the core (framing, limits); it always carries endpoint_id
+    /// 0 and flags 0.
     public static func errorMessage(_ text: String) -> Message {
         Message(.error, json: ErrorReply(error: text))
     }
@@ -159,33 +175,33 @@ public struct FabricCore: Sendable {
         // Decoded to validate it; the client name is not used.
         _ = try Self.decode(HelloRequest.self, message)
         guard self.connections[connection]?.welcomed == false else {
-            throw Rejection("duplicate HELLO")
+            throw Rejection(.duplicateHello, "duplicate HELLO")
         }
         self.connections[connection]?.welcomed = true
         return Message(.welcome, json: WelcomeReply())
     }
 
-    private mutating func createEndpoint(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Message {
+    private mutating func createEndpoint(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Endpoint {
         let request = try Self.decode(EndpointCreateRequest.self, message)
         guard !request.name.isEmpty else {
-            throw Rejection("ENDPOINT_CREATE needs a non-empty string \"name\"")
+            throw Rejection(.emptyName, "ENDPOINT_CREATE needs a non-empty string \"name\"")
         }
         guard self.endpoints.slot(named: request.name) == nil else {
-            throw Rejection("endpoint name already exists: \(request.name)")
+            throw Rejection(.nameInUse, "endpoint name already exists: \(request.name)")
         }
         guard (self.connections[connection]?.endpoints.count ?? 0) < self.maximumEndpointsPerConnection else {
-            throw Rejection("this connection already owns \(self.maximumEndpointsPerConnection) endpoints, the fabric's limit per connection")
+            throw Rejection(.endpointLimit, "this connection already owns \(self.maximumEndpointsPerConnection) endpoints, the fabric's limit per connection")
         }
         let mac: MACAddress
         if let text = request.mac {
             guard let parsed = MACAddress(text) else {
-                throw Rejection("invalid mac \"\(text)\" (want six hex pairs with colons)")
+                throw Rejection(.invalidMAC, "invalid mac \"\(text)\" (want six hex pairs with colons)")
             }
             guard !parsed.isGroup else {
-                throw Rejection("mac \(parsed) is a group (multicast/broadcast) address")
+                throw Rejection(.groupMAC, "mac \(parsed) is a group (multicast/broadcast) address")
             }
             guard self.endpoints.slot(forMAC: parsed) == nil else {
-                throw Rejection("mac already in use: \(parsed)")
+                throw Rejection(.macInUse, "mac already in use: \(parsed)")
             }
             mac = parsed
         } else {
@@ -196,7 +212,7 @@ public struct FabricCore: Sendable {
         _ = self.endpoints.insert(endpoint)
         self.learnedMACs[mac] = nil
         self.connections[connection]?.endpoints.append(endpoint.id)
-        return Message(.endpointCreated, json: endpoint.record)
+        return endpoint
     }
 
     /// The next counter MAC not already taken by an explicit `mac`.
@@ -208,13 +224,13 @@ public struct FabricCore: Sendable {
                 return mac
             }
         }
-        throw Rejection("MAC address space 02:53:59 exhausted")
+        throw Rejection(.macSpaceExhausted, "MAC address space 02:53:59 exhausted")
     }
 
     private func lookUpEndpoint(_ message: Message) throws(Rejection) -> Message {
         let request = try Self.decode(EndpointLookupRequest.self, message)
         guard let slot = self.endpoints.slot(named: request.name) else {
-            throw Rejection("unknown endpoint name: \(request.name)")
+            throw Rejection(.unknownEndpoint, "unknown endpoint name: \(request.name)")
         }
         return Message(.endpointInfo, json: self.endpoints[slot].record)
     }
@@ -224,11 +240,11 @@ public struct FabricCore: Sendable {
         let headerID = message.header.endpointID
         let jsonID = request.endpointID ?? 0
         if headerID != 0, jsonID != 0, headerID != jsonID {
-            throw Rejection("endpoint_id differs: header \(headerID), JSON \(jsonID)")
+            throw Rejection(.endpointIDMismatch, "endpoint_id differs: header \(headerID), JSON \(jsonID)")
         }
         let target = headerID != 0 ? headerID : jsonID
         guard let slot = self.endpoints.slot(of: target) else {
-            throw Rejection("SUBSCRIBE to unknown endpoint \(target)")
+            throw Rejection(.unknownEndpoint, "SUBSCRIBE to unknown endpoint \(target)")
         }
         var flags = message.header.flags
         if request.promisc == true {
@@ -259,7 +275,7 @@ public struct FabricCore: Sendable {
         do {
             return try ControlJSON.decode(type, from: message.payload)
         } catch {
-            throw Rejection("\(message.header.type): \(error.description)")
+            throw Rejection(.badPayload, "\(message.header.type): \(error.description)")
         }
     }
 
@@ -269,17 +285,17 @@ public struct FabricCore: Sendable {
     private func checkPacketOut(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Int {
         let id = message.header.endpointID
         guard let slot = self.endpoints.slot(of: id) else {
-            throw Rejection("PACKET_OUT from unknown endpoint \(id)")
+            throw Rejection(.unknownEndpoint, "PACKET_OUT from unknown endpoint \(id)")
         }
         guard self.endpoints[slot].owner == connection else {
-            throw Rejection("endpoint \(id) belongs to another connection")
+            throw Rejection(.notOwner, "endpoint \(id) belongs to another connection")
         }
         let length = message.payload.readableBytes
         guard length >= ProtocolLimits.minimumFrameLength else {
-            throw Rejection("frame too short: \(length) bytes (minimum \(ProtocolLimits.minimumFrameLength))")
+            throw Rejection(.frameTooShort, "frame too short: \(length) bytes (minimum \(ProtocolLimits.minimumFrameLength))")
         }
         guard length <= ProtocolLimits.maximumFrameLength else {
-            throw Rejection("frame too long: \(length) bytes (maximum \(ProtocolLimits.maximumFrameLength))")
+            throw Rejection(.frameTooLong, "frame too long: \(length) bytes (maximum \(ProtocolLimits.maximumFrameLength))")
         }
         return slot
     }
@@ -388,14 +404,5 @@ public struct FabricCore: Sendable {
 
     func promiscuousEndpointIDs() -> [EndpointID] {
         self.promiscuousSlots.map { self.endpoints[$0].id }
-    }
-}
-
-/// Why the core refused a message; its text becomes the ERROR payload.
-struct Rejection: Error, CustomStringConvertible {
-    var description: String
-
-    init(_ description: String) {
-        self.description = description
     }
 }

@@ -152,11 +152,21 @@ public struct Replayer: Sendable {
     private func createEndpoint(for participant: ReplayPlan.Participant, mac: MACAddress, on client: FabricClient) async throws -> EndpointRecord {
         do {
             return try await client.createEndpoint(name: participant.name, mac: mac)
-        } catch let error as FabricClientError where error.code == .fabricError && error.message.hasPrefix("mac already in use") {
+        } catch let error as FabricClientError where Self.refusal(error, code: "mac_in_use", otherFabricsText: "mac already in use") {
             // Another endpoint has that MAC now: take a fresh one and map it.
             return try await client.createEndpoint(name: participant.name)
-        } catch let error as FabricClientError where error.code == .fabricError && error.message.hasPrefix("endpoint name already exists") {
+        } catch let error as FabricClientError where Self.refusal(error, code: "name_in_use", otherFabricsText: "endpoint name already exists") {
             throw ReplayError(.fabricRefused, "endpoint \(participant.name) already exists on the fabric: stop the client using it, or pass --expect \(participant.name) to test it instead of playing it")
         }
+    }
+
+    /// Whether `error` is the fabric's refusal `code`. A fabric that sends no codes (another
+    /// v1 implementation) is understood by its words instead.
+    static func refusal(_ error: FabricClientError, code: String, otherFabricsText: String) -> Bool {
+        guard error.code == .fabricError else { return false }
+        if let fabricCode = error.fabricCode {
+            return fabricCode == code
+        }
+        return error.message.hasPrefix(otherFabricsText)
     }
 }

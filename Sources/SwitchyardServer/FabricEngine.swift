@@ -151,11 +151,14 @@ final class FabricEngine {
                 frame.withUnsafeReadableBytes { capture.record($0, timestamp: self.readTimestamp) }
             }
         case .reply(let reply):
-            if reply.header.type == .endpointCreated, let capture = self.capture,
-               let record = try? ControlJSON.decode(EndpointRecord.self, from: reply.payload) {
-                capture.endpointCreated(id: record.endpointID, name: record.name, mac: record.mac, at: self.readTimestamp)
-            }
             handler.enqueueReply(reply)
+            self.markTouched(handler)
+        case .rejected(let rejection):
+            handler.enqueueReply(rejection.message)
+            self.markTouched(handler)
+        case .endpointCreated(let endpoint):
+            self.capture?.endpointCreated(id: endpoint.id, name: endpoint.name, mac: endpoint.mac.description, at: self.readTimestamp)
+            handler.enqueueReply(Message(.endpointCreated, json: endpoint.record))
             self.markTouched(handler)
         case .statisticsRequested:
             handler.enqueueReply(Message(.stats, json: self.statistics()))

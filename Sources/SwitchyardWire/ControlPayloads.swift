@@ -87,8 +87,11 @@ public struct EmptyReply: Codable, Hashable, Sendable {
 /// ERROR: `{"error": "human readable text"}`.
 public struct ErrorReply: Codable, Hashable, Sendable {
     public var error: String
+    /// A stable code for programs (this fabric's addition to v1; absent from other fabrics).
+    public var code: String?
 
-    public init(error: String) {
+    public init(error: String, code: String? = nil) {
         self.error = error
+        self.code = code
     }
 }

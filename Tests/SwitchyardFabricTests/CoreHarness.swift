@@ -28,7 +28,7 @@ struct CoreHarness {
     mutating func reply(to message: Message, from connection: ConnectionID) -> Message {
         let (outcome, deliveries) = self.handle(message, from: connection)
         #expect(deliveries.isEmpty)
-        guard case .reply(let reply) = outcome else {
+        guard let reply = outcome.replyMessage else {
             Issue.record("expected a reply, got \(outcome)")
             return Message(.error)
         }
@@ -67,7 +67,7 @@ struct CoreHarness {
     mutating func send(from sender: EndpointRecord, to destination: MACAddress, source: MACAddress? = nil, on connection: ConnectionID) -> [Delivery] {
         let frame = Self.frame(to: destination, from: source ?? MACAddress(sender.mac)!)
         let (outcome, deliveries) = self.handle(Message(.packetOut, endpointID: sender.endpointID, payload: frame), from: connection)
-        if case .reply(let reply) = outcome {
+        if let reply = outcome.replyMessage {
             Issue.record("frame refused: \(String(buffer: reply.payload))")
         }
         return deliveries

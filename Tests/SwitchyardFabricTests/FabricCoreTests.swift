@@ -140,11 +140,11 @@ import Testing
         let a = fabric.attach("a", on: owner)
         let spoof = fabric.handle(Message(.packetOut, endpointID: a.endpointID, payload: CoreHarness.frame(to: .broadcast, from: MACAddress(a.mac)!)), from: mallory)
         #expect(spoof.1.isEmpty)
-        #expect(spoof.0 == .reply(FabricCore.errorMessage("endpoint \(a.endpointID) belongs to another connection")))
+        #expect(spoof.0 == .rejected(Rejection(.notOwner, "endpoint \(a.endpointID) belongs to another connection")))
         let unknown = fabric.handle(Message(.packetOut, endpointID: 77, payload: CoreHarness.frame(to: .broadcast, from: .zero)), from: owner)
-        #expect(unknown.0 == .reply(FabricCore.errorMessage("PACKET_OUT from unknown endpoint 77")))
+        #expect(unknown.0 == .rejected(Rejection(.unknownEndpoint, "PACKET_OUT from unknown endpoint 77")))
         let short = fabric.handle(Message(.packetOut, endpointID: a.endpointID, payload: ByteBuffer(bytes: [UInt8](repeating: 0xFF, count: 13))), from: owner)
-        #expect(short.0 == .reply(FabricCore.errorMessage("frame too short: 13 bytes (minimum 14)")))
+        #expect(short.0 == .rejected(Rejection(.frameTooShort, "frame too short: 13 bytes (minimum 14)")))
         #expect(fabric.core.statistics.framesRejected == 3)
         #expect(fabric.core.statistics.framesSwitched == 0)
     }
@@ -273,7 +273,7 @@ import Testing
         let a = fabric.attach("a", on: c)
         let big = CoreHarness.frame(to: .broadcast, from: MACAddress(a.mac)!, length: ProtocolLimits.maximumFrameLength + 1)
         let (outcome, deliveries) = fabric.handle(Message(.packetOut, endpointID: a.endpointID, payload: big), from: c)
-        #expect(outcome == .reply(FabricCore.errorMessage("frame too long: 65550 bytes (maximum 65549)")))
+        #expect(outcome == .rejected(Rejection(.frameTooLong, "frame too long: 65550 bytes (maximum 65549)")))
         #expect(deliveries.isEmpty)
         let largest = CoreHarness.frame(to: .broadcast, from: MACAddress(a.mac)!, length: ProtocolLimits.maximumFrameLength)
         guard case .switched = fabric.handle(Message(.packetOut, endpointID: a.endpointID, payload: largest), from: c).0 else {
@@ -293,4 +293,16 @@ import Testing
         let other = fabric.connect()
         #expect(fabric.create("three", on: other).name == "three", "the limit is per connection")
     }
+}
+
+/// ERROR carries a stable code beside its text (JSON "code"), for programs; v1 clients ignore it.
+@Test func rejectionsCarryAStableCodeOnTheWire() throws {
+    var fabric = CoreHarness()
+    let c = fabric.connect()
+    _ = fabric.create("a", mac: "02:00:00:00:00:01", on: c)
+    let reply = fabric.reply(to: Message(.endpointCreate, json: EndpointCreateRequest(name: "b", mac: "02:00:00:00:00:01")), from: c)
+    let error = try ControlJSON.decode(ErrorReply.self, from: reply.payload)
+    #expect(error == ErrorReply(error: "mac already in use: 02:00:00:00:00:01", code: "mac_in_use"))
+    let name = fabric.reply(to: Message(.endpointCreate, json: EndpointCreateRequest(name: "a", mac: nil)), from: c)
+    #expect(try ControlJSON.decode(ErrorReply.self, from: name.payload).code == "name_in_use")
 }

@@ -17,10 +17,10 @@ import Testing
             let record = try await a.createEndpoint(name: "svc")
             #expect(record == EndpointRecord(endpointID: 1, name: "svc", mac: "02:53:59:00:00:01"))
             #expect(try await b.lookUp(name: "svc") == record)
-            await #expect(throws: FabricClientError(.fabricError, "endpoint name already exists: svc")) {
+            await #expect(throws: FabricClientError(.fabricError, "endpoint name already exists: svc", fabricCode: "name_in_use")) {
                 try await b.createEndpoint(name: "svc")
             }
-            await #expect(throws: FabricClientError(.fabricError, "unknown endpoint name: nobody")) {
+            await #expect(throws: FabricClientError(.fabricError, "unknown endpoint name: nobody", fabricCode: "unknown_endpoint")) {
                 try await b.lookUp(name: "nobody")
             }
             #expect(throws: FabricClientError(.invalidRequest, "endpoint 1 was not created by this connection")) {

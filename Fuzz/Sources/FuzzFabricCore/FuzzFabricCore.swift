@@ -61,7 +61,7 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 precondition(open.contains(delivery.connection.rawValue), "delivery to a closed connection")
                 precondition(core.endpoint(delivery.endpoint) != nil, "delivery for an endpoint that does not exist")
             }
-            if case .reply(let reply) = outcome {
+            if let reply = outcome.replyMessage {
                 precondition(reply.header.version == 1)
             }
         }
