@@ -210,6 +210,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SwitchyardClientTests",
+            dependencies: [
+                "SwitchyardClient", "SwitchyardWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SwitchyardServicesTests",
             dependencies: ["SwitchyardServices", "SwitchyardClient", "SwitchyardPackets"],
             swiftSettings: swiftSettings

@@ -20,6 +20,9 @@ public final class FabricClient: Sendable {
     /// one task; it finishes when the connection closes.
     public var frames: ReceivedFrames { ReceivedFrames(queue: self.frameQueue) }
 
+    /// Frames dropped by this client because 65,536 were waiting for the consumer already.
+    public var framesDroppedUnread: UInt64 { self.frameQueue.dropped }
+
     private let frameQueue: FrameQueue
 
     private let channel: any Channel

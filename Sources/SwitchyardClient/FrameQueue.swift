@@ -5,22 +5,45 @@ import NIOCore
 ///
 /// Unlike `AsyncStream`, a consumer whose wait is cancelled (a timeout) leaves the queue
 /// intact, so "wait up to 3 s for the next frame" can be asked again and again.
+///
+/// Bounded, like a NIC's receive ring: past `limit` frames waiting, new frames are dropped and
+/// counted (`dropped`). Pausing the socket instead would also hold back the control replies
+/// behind them, and a client waiting for a reply without taking its frames would wait forever.
 final class FrameQueue: Sendable {
+    /// Frames held for a consumer that is behind before new ones are dropped.
+    static let defaultLimit = 65_536
+
     private struct State {
         var buffer: [ReceivedFrame] = []
         var head = 0
         var waiter: (id: UInt64, continuation: CheckedContinuation<ReceivedFrame?, any Error>)?
         var nextWaiterID: UInt64 = 0
         var finished = false
+        var dropped: UInt64 = 0
     }
 
+    let limit: Int
     private let state = NIOLockedValueBox(State())
+
+    init(limit: Int = FrameQueue.defaultLimit) {
+        self.limit = limit
+    }
+
+    /// Frames dropped because `limit` frames were waiting.
+    var dropped: UInt64 { self.state.withLockedValue { $0.dropped } }
+
+    /// Frames waiting now.
+    var count: Int { self.state.withLockedValue { $0.buffer.count - $0.head } }
 
     func push(_ frame: ReceivedFrame) {
         let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedFrame?, any Error>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter.continuation
+            }
+            guard state.buffer.count - state.head < self.limit else {
+                state.dropped += 1
+                return nil
             }
             state.buffer.append(frame)
             return nil

@@ -15,7 +15,11 @@ final class ReplyQueue: Sendable {
         var head = 0
         var nextID: UInt64 = 0
         var closedReason: FabricClientError?
-        var unsolicited: [Message] = []
+        /// The last ERROR that answered no request (a refused PACKET_OUT, or the reason a full
+        /// fabric gives before it closes): only the last one is ever used, so only it is kept.
+        var lastUnsolicitedError: Message?
+        var unsolicitedCount = 0
+        var nextWritten: UInt64 = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -43,6 +47,7 @@ final class ReplyQueue: Sendable {
                         state.waiters.append(Waiter(id: id, continuation: continuation))
                     }
                     write(message)
+                    state.nextWritten += 1
                 }
             }
         } onCancel: {
@@ -60,7 +65,10 @@ final class ReplyQueue: Sendable {
         let continuation = self.state.withLockedValue { state -> CheckedContinuation<Message, any Error>?? in
             guard state.head < state.waiters.count else {
                 // No request outstanding: an ERROR for a PACKET_OUT the fabric refused.
-                state.unsolicited.append(message)
+                state.unsolicitedCount += 1
+                if message.header.type == .error {
+                    state.lastUnsolicitedError = message
+                }
                 return nil
             }
             let waiter = state.waiters[state.head]
@@ -76,14 +84,20 @@ final class ReplyQueue: Sendable {
         }
     }
 
+    /// Requests written so far (tests wait on it instead of sleeping).
+    var requestsWritten: Int { self.state.withLockedValue { Int($0.nextWritten) } }
+
+    /// Messages that answered no request so far.
+    var unsolicitedCount: Int { self.state.withLockedValue { $0.unsolicitedCount } }
+
     /// The connection is gone: fail every waiter and every later request. An ERROR the fabric
     /// sent before closing (a full fabric refusing the connection) is the better reason.
     func close(_ reason: FabricClientError) {
         let waiting = self.state.withLockedValue { state -> [CheckedContinuation<Message, any Error>] in
             guard state.closedReason == nil else { return [] }
-            if let error = state.unsolicited.last(where: { $0.header.type == .error }),
-               let text = try? ControlJSON.decode(ErrorReply.self, from: error.payload).error {
-                state.closedReason = FabricClientError(.fabricError, text)
+            if let error = state.lastUnsolicitedError,
+               let reply = try? ControlJSON.decode(ErrorReply.self, from: error.payload) {
+                state.closedReason = FabricClientError(.fabricError, reply.error, fabricCode: reply.code)
             } else {
                 state.closedReason = reason
             }

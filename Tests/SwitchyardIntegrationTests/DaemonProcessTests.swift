@@ -26,7 +26,7 @@ import Testing
     func badFlagsGetAUsageErrorAndNonZeroExit(arguments: [String]) async throws {
         let process = try ChildProcess(Tools.executable("switchyardd"), arguments)
         let status = try await process.waitForExit()
-        #expect(status != 0)
+        #expect(status == 64, "a usage error, as the README says")
         #expect(process.stderr.contains("Error:"), "\(process.stderr)")
         #expect(!process.stderr.contains("Backtrace") && !process.stderr.contains("Fatal error"))
     }

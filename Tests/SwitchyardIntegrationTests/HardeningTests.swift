@@ -6,15 +6,63 @@ import SwitchyardServer
 import SwitchyardWire
 import Testing
 
-/// A raw TCP client that writes whatever bytes a test wants, reads nothing back.
+/// A raw TCP client that writes whatever bytes a test wants and reads nothing back, or, with
+/// `reading`, collects the fabric's messages for `read`.
 struct RawConnection {
     let channel: any Channel
+    private let collector: NIOLoopBound<Collector>?
 
-    static func open(port: Int) async throws -> RawConnection {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.autoRead, value: false)
+    /// Decodes what the fabric sends and hands it to `read`; lives on the channel's loop.
+    private final class Collector: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        private var buffer = ByteBuffer()
+        private var messages: [Message] = []
+        private var waiter: (count: Int, promise: EventLoopPromise<[Message]>)?
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = self.unwrapInboundIn(data)
+            self.buffer.writeBuffer(&incoming)
+            while let message = try? MessageDecoder.decodeMessage(from: &self.buffer) {
+                self.messages.append(message)
+            }
+            self.fulfil()
+        }
+
+        func wait(for count: Int, on loop: any EventLoop) -> EventLoopFuture<[Message]> {
+            let promise = loop.makePromise(of: [Message].self)
+            self.waiter = (count, promise)
+            self.fulfil()
+            return promise.futureResult
+        }
+
+        private func fulfil() {
+            guard let waiter = self.waiter, self.messages.count >= waiter.count else { return }
+            self.waiter = nil
+            waiter.promise.succeed(Array(self.messages.prefix(waiter.count)))
+        }
+    }
+
+    static func open(port: Int, reading: Bool = false) async throws -> RawConnection {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let collector = reading ? try await loop.submit { NIOLoopBound(Collector(), eventLoop: loop) }.get() : nil
+        let channel = try await ClientBootstrap(group: loop)
+            .channelOption(.autoRead, value: reading)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let collector {
+                        try channel.pipeline.syncOperations.addHandler(collector.value)
+                    }
+                }
+            }
             .connect(host: "127.0.0.1", port: port).get()
-        return RawConnection(channel: channel)
+        return RawConnection(channel: channel, collector: collector)
+    }
+
+    /// The first `count` messages the fabric sent (a reading connection only).
+    func read(_ count: Int) async throws -> [Message] {
+        guard let collector = self.collector else { throw TestFailure("this raw connection does not read") }
+        let loop = self.channel.eventLoop
+        return try await loop.flatSubmit { collector.value.wait(for: count, on: loop) }.get()
     }
 
     func write(_ messages: [Message]) async throws {
@@ -50,16 +98,23 @@ struct RawConnection {
         await b.close()
     }
 
-    @Test func framesLongerThanTheLimitGetError() async throws {
+    /// The fabric itself refuses a frame over the limit (sent raw: the SDK would refuse it
+    /// before sending), answers ERROR and keeps the connection.
+    @Test func framesLongerThanTheLimitGetErrorFromTheFabric() async throws {
         try await withInProcessFabric { port in
-            let raw = try await RawConnection.open(port: port)
-            let client = try await FabricClient.connect(port: port, clientName: "c")
-            let record = try await client.createEndpoint(name: "big")
-            #expect(throws: FabricClientError(.invalidRequest, "frame too long: 65550 bytes (maximum 65549)")) {
-                try client.send(frame: [UInt8](repeating: 0xFF, count: 65_550), from: record.endpointID)
-            }
+            let raw = try await RawConnection.open(port: port, reading: true)
+            let big = MACAddress.broadcast.bytes + [0x02, 0, 0, 0, 0, 0x0B] + [0x88, 0xB5] + [UInt8](repeating: 0xFF, count: 65_550 - 14)
+            try await raw.write([
+                Message(.hello, json: HelloRequest(clientName: "big")),
+                Message(.endpointCreate, json: EndpointCreateRequest(name: "big", mac: "02:00:00:00:00:0b")),
+                Message(.packetOut, endpointID: 1, payload: ByteBuffer(bytes: big)),
+                Message(.endpointLookup, json: EndpointLookupRequest(name: "big")),
+            ])
+            let replies = try await raw.read(4)
+            #expect(replies.map(\.header.type) == [.welcome, .endpointCreated, .error, .endpointInfo], "ERROR, and the connection still answers")
+            let error = try ControlJSON.decode(ErrorReply.self, from: replies[2].payload)
+            #expect(error == ErrorReply(error: "frame too long: 65550 bytes (maximum 65549)", code: "frame_too_long"))
             await raw.close()
-            await client.close()
             try await Self.fabricStillServes(port: port, tag: "long")
         }
     }

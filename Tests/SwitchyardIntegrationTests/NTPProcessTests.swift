@@ -27,6 +27,8 @@ import Testing
         fabric.process.signal(SIGTERM)
         try await fabric.process.waitForExit()
 
+        // scripts/install-deps.sh installs tshark: its absence is a failure, not a skip.
+        #expect(Tools.tsharkAvailable, "tshark is needed to decode the capture (scripts/install-deps.sh installs it)")
         if Tools.tsharkAvailable {
             let tshark = try await runCommand("tshark", ["-r", path, "-Y", "ntp", "-T", "fields", "-e", "ntp.flags.vn", "-e", "ntp.flags.mode", "-e", "ntp.stratum", "-e", "ntp.refid"])
             #expect(tshark.stdout.split(separator: "\n") == ["4\t3\t0\t00000000", "4\t4\t1\t4c4f434c"], "v4 client request, v4 server reply, stratum 1, LOCL")

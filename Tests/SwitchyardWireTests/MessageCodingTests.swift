@@ -28,6 +28,56 @@ struct WireVector: Sendable, CustomTestStringConvertible {
             message: Message(.subscribed, endpointID: 3, flags: .promiscuous, payload: ByteBuffer(string: "{}")),
             hex: "0000000e0001001500000003000000017b7d"
         ),
+        WireVector(
+            name: "WELCOME",
+            message: Message(.welcome, endpointID: 0, payload: ByteBuffer(string: #"{"server":"switchyardd","version":1}"#)),
+            hex: "000000300001000200000000000000007b22736572766572223a227377697463687961726464222c2276657273696f6e223a317d"
+        ),
+        WireVector(
+            name: "ENDPOINT_CREATE",
+            message: Message(.endpointCreate, endpointID: 0, payload: ByteBuffer(string: #"{"name":"svc_echo","mac":"02:53:59:00:00:07"}"#)),
+            hex: "000000390001000a00000000000000007b226e616d65223a227376635f6563686f222c226d6163223a2230323a35333a35393a30303a30303a3037227d"
+        ),
+        WireVector(
+            name: "ENDPOINT_CREATED",
+            message: Message(.endpointCreated, endpointID: 0, payload: ByteBuffer(string: #"{"endpoint_id":1,"name":"svc_echo","mac":"02:53:59:00:00:01"}"#)),
+            hex: "000000490001000b00000000000000007b22656e64706f696e745f6964223a312c226e616d65223a227376635f6563686f222c226d6163223a2230323a35333a35393a30303a30303a3031227d"
+        ),
+        WireVector(
+            name: "ENDPOINT_LOOKUP",
+            message: Message(.endpointLookup, endpointID: 0, payload: ByteBuffer(string: #"{"name":"svc_echo"}"#)),
+            hex: "0000001f0001000c00000000000000007b226e616d65223a227376635f6563686f227d"
+        ),
+        WireVector(
+            name: "ENDPOINT_INFO",
+            message: Message(.endpointInfo, endpointID: 0, payload: ByteBuffer(string: #"{"endpoint_id":1,"name":"svc_echo","mac":"02:53:59:00:00:01"}"#)),
+            hex: "000000490001000d00000000000000007b22656e64706f696e745f6964223a312c226e616d65223a227376635f6563686f222c226d6163223a2230323a35333a35393a30303a30303a3031227d"
+        ),
+        WireVector(
+            name: "SUBSCRIBE",
+            message: Message(.subscribe, endpointID: 2, payload: ByteBuffer(string: #"{"endpoint_id":2,"promisc":false}"#)),
+            hex: "0000002d0001001400000002000000007b22656e64706f696e745f6964223a322c2270726f6d697363223a66616c73657d"
+        ),
+        WireVector(
+            name: "ERROR",
+            message: Message(.error, endpointID: 0, payload: ByteBuffer(string: #"{"error":"unknown endpoint name: x"}"#)),
+            hex: "000000300001006400000000000000007b226572726f72223a22756e6b6e6f776e20656e64706f696e74206e616d653a2078227d"
+        ),
+        WireVector(
+            name: "STATS_REQUEST",
+            message: Message(.statsRequest, endpointID: 0, payload: ByteBuffer(string: #"{}"#)),
+            hex: "0000000e0001002800000000000000007b7d"
+        ),
+        WireVector(
+            name: "STATS",
+            message: Message(.stats, endpointID: 0, payload: ByteBuffer(string: #"{"frames_switched":0}"#)),
+            hex: "000000210001002900000000000000007b226672616d65735f7377697463686564223a307d"
+        ),
+        WireVector(
+            name: "PACKET_OUT",
+            message: Message(.packetOut, endpointID: 1, payload: ByteBuffer(bytes: bytes("ffffffffffff025359000001080600"))),
+            hex: "0000001b0001001e0000000100000000ffffffffffff025359000001080600"
+        ),
     ]
 }
 

@@ -2,7 +2,8 @@ import Foundation
 import NIOConcurrencyHelpers
 
 /// A real process started from a test: its stdout and stderr are collected, and the test can
-/// wait for a line, signal it and wait for its exit status.
+/// wait for a line, signal it and wait for its exit status. A process still running when the
+/// test lets go of it (a failed expectation, a thrown error) is killed by its PID.
 final class ChildProcess: Sendable {
     private struct Output {
         var stdout = Data()
@@ -12,10 +13,13 @@ final class ChildProcess: Sendable {
     private let process: Process
     private let readers: DispatchGroup
     private let output = NIOLockedValueBox(Output())
+    /// With `readStandardOutput: false`: the pipe nobody reads, so the child's writes block.
+    private let unreadOutput: Pipe?
     let command: String
 
     /// Starts `executable` with `arguments`; `environment` entries are added to this process's.
-    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// `readStandardOutput: false` leaves its stdout a pipe that is never read (a stuck consumer).
+    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], readStandardOutput: Bool = true) throws {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -29,8 +33,10 @@ final class ChildProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         let output = self.output
         let readers = DispatchGroup()
+        self.unreadOutput = readStandardOutput ? nil : stdout
+        let read = readStandardOutput ? [(stdout, true), (stderr, false)] : [(stderr, false)]
         // One reader thread per pipe, each until EOF, so no output is lost however much there is.
-        for (pipe, isStdout) in [(stdout, true), (stderr, false)] {
+        for (pipe, isStdout) in read {
             readers.enter()
             let handle = pipe.fileHandleForReading
             let thread = Thread {
@@ -49,6 +55,18 @@ final class ChildProcess: Sendable {
         self.process = process
         self.command = ([executable.lastPathComponent] + arguments).joined(separator: " ")
         try process.run()
+    }
+
+    deinit {
+        if self.process.isRunning {
+            kill(self.process.processIdentifier, SIGKILL)
+            self.process.waitUntilExit()
+        }
+    }
+
+    /// Closes the unread stdout pipe: the child's next write fails (EPIPE).
+    func closeUnreadOutput() {
+        try? self.unreadOutput?.fileHandleForReading.close()
     }
 
     var stdout: String { self.output.withLockedValue { String(decoding: $0.stdout, as: UTF8.self) } }

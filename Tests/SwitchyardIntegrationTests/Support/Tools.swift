@@ -49,8 +49,8 @@ struct FabricProcess {
     }
 
     /// A fabric some other way started (through a shell, say).
-    static func attach(_ process: ChildProcess) async throws -> FabricProcess {
-        try await FabricProcess(process: process)
+    static func attach(_ process: ChildProcess, readyOn stream: ChildProcess.Stream = .stdout) async throws -> FabricProcess {
+        try await FabricProcess(process: process, readyOn: stream)
     }
 
     private init(process: ChildProcess, readyOn stream: ChildProcess.Stream = .stdout) async throws {
