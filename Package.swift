@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "SwitchyardCapture",
             dependencies: [
-                "CPcap",
+                "CPcap", "SwitchyardPackets",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -187,13 +187,26 @@ let package = Package(
         ),
 
         // Tests.
+        // What test targets share: child processes, tool paths, fabrics to test against, test data.
+        .target(
+            name: "SwitchyardTestSupport",
+            dependencies: [
+                "SwitchyardServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SwitchyardTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwitchyardWireTests",
             dependencies: ["SwitchyardWire", .product(name: "NIOTestUtils", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SwitchyardPacketsTests", dependencies: ["SwitchyardPackets"], swiftSettings: swiftSettings),
-        .testTarget(name: "SwitchyardCaptureTests", dependencies: ["SwitchyardCapture", "SwitchyardPackets"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardPacketsTests", dependencies: ["SwitchyardPackets", "SwitchyardTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardCaptureTests", dependencies: ["SwitchyardCapture", "SwitchyardPackets", "SwitchyardTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SwitchyardReplayTests",
             dependencies: ["SwitchyardReplay", "SwitchyardCapture", "SwitchyardPackets"],
@@ -228,7 +241,7 @@ let package = Package(
             name: "SwitchyardIntegrationTests",
             dependencies: [
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
-                "SwitchyardCapture", "SwitchyardCommandLine",
+                "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardTestSupport",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
                 "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "SwitchyardReplay",
             ],

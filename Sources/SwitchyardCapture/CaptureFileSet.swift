@@ -1,3 +1,4 @@
+import SwitchyardPackets
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -58,8 +59,7 @@ struct CaptureFileSet: Sendable {
     }
 
     static func number(_ index: Int) -> String {
-        let digits = String(index)
-        return String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+        DecimalText.zeroPadded(index, width: 5)
     }
 
     /// The highest N of the `name_N.ext` files in the directory of `base` (0 when none).

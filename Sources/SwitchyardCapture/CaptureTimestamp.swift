@@ -1,3 +1,4 @@
+import SwitchyardPackets
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -35,7 +36,6 @@ public struct CaptureTimestamp: Hashable, Comparable, Sendable, CustomStringConv
 
     /// `seconds.nnnnnnnnn`.
     public var description: String {
-        let fraction = String(self.nanoseconds)
-        return "\(self.seconds)." + String(repeating: "0", count: 9 - fraction.count) + fraction
+        "\(self.seconds)." + DecimalText.zeroPadded(self.nanoseconds, width: 9)
     }
 }

@@ -84,8 +84,7 @@ final class FrameQueue: Sendable {
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        let (seconds, attoseconds) = timeout.components
-        let timer = eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+        let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             self.expire(id)
         }
         defer { timer.cancel() }

@@ -79,7 +79,6 @@ public struct ReplayReport: Sendable {
     func offset(_ frame: RecordedFrame) -> String {
         let nanoseconds = frame.timestamp.totalNanoseconds &- self.start
         let micros = nanoseconds / 1000
-        let fraction = String(micros % 1_000_000)
-        return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+        return "\(micros / 1_000_000)." + DecimalText.zeroPadded(micros % 1_000_000, width: 6)
     }
 }

@@ -138,8 +138,6 @@ extension PingClient.Report {
     }
 
     private static func format(_ value: Double) -> String {
-        let thousandths = Int((value * 1000).rounded())
-        let fraction = String(thousandths % 1000)
-        return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        DecimalText.fixed(value, decimals: 3)
     }
 }

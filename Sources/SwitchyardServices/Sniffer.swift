@@ -80,8 +80,7 @@ public final class Sniffer {
         var seconds = time_t(timestamp.seconds)
         var parts = tm()
         localtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let fraction = String(timestamp.nanoseconds)
-        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))." + String(repeating: "0", count: 9 - fraction.count) + fraction
+        let clock = [parts.tm_hour, parts.tm_min, parts.tm_sec].map { DecimalText.zeroPadded($0, width: 2) }.joined(separator: ":")
+        return clock + "." + DecimalText.zeroPadded(timestamp.nanoseconds, width: 9)
     }
 }

@@ -1,3 +1,4 @@
+import SwitchyardPackets
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -110,7 +111,6 @@ public struct ClockSpecification: Hashable, Sendable, CustomStringConvertible {
         }
         let date = Date(timeIntervalSince1970: Double(wholeSeconds))
         let base = date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon).timeZone(separator: .omitted))
-        let micros = String(nanos / 1000)
-        return String(base.dropLast()) + "." + String(repeating: "0", count: 6 - micros.count) + micros + "+00:00"
+        return String(base.dropLast()) + "." + DecimalText.zeroPadded(nanos / 1000, width: 6) + "+00:00"
     }
 }

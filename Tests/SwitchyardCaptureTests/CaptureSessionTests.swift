@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 @testable import SwitchyardCapture
+import SwitchyardTestSupport
 import Testing
 
 @Test(arguments: [

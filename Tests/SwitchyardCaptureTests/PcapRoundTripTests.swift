@@ -1,13 +1,8 @@
 import Foundation
 @testable import SwitchyardCapture
 import SwitchyardPackets
+import SwitchyardTestSupport
 import Testing
-
-func temporaryPath(_ name: String) throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-capture-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory.appendingPathComponent(name).path
-}
 
 func sampleFrame(_ index: Int, payloadLength: Int = 10) -> [UInt8] {
     UDPFrame.build(

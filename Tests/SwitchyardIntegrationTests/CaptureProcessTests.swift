@@ -3,6 +3,7 @@ import SwitchyardCapture
 import SwitchyardClient
 import SwitchyardPackets
 import SwitchyardWire
+import SwitchyardTestSupport
 import Testing
 
 /// `switchyardd --capture` as users run it, with the files read back by libpcap, tcpdump and tshark.

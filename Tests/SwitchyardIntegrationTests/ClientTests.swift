@@ -5,6 +5,7 @@ import SwitchyardClient
 import SwitchyardPackets
 import SwitchyardServices
 import SwitchyardWire
+import SwitchyardTestSupport
 import Testing
 
 /// The SDK against a real fabric over real sockets.

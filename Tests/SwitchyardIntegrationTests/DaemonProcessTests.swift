@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardTestSupport
 import Testing
 
 /// `switchyardd` as a user runs it: ready line, signals, exit codes, error text.

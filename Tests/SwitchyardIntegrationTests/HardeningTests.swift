@@ -4,6 +4,7 @@ import SwitchyardClient
 import SwitchyardPackets
 import SwitchyardServer
 import SwitchyardWire
+import SwitchyardTestSupport
 import Testing
 
 /// A raw TCP client that writes whatever bytes a test wants and reads nothing back, or, with

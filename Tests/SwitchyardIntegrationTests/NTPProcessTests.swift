@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardTestSupport
 import Testing
 
 /// switchyard-ntpd, switchyard-ntp and switchyard-arp as processes, and with the reference peer.

@@ -1,5 +1,6 @@
 import SwitchyardPackets
 import SwitchyardServices
+import SwitchyardTestSupport
 import Testing
 
 /// The NTP responder and client logic with fixed clocks, no sockets.

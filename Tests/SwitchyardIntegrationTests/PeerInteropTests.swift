@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardTestSupport
 import Testing
 
 /// Wire compatibility with the original tools, stood for by the independent Python peer in

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCapture
+import SwitchyardTestSupport
 import Testing
 
 /// switchyard-replay against real services, with the golden recordings in captures/.

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCapture
+import SwitchyardTestSupport
 import Testing
 
 /// switchyard-sniff and switchyard-stats as processes.

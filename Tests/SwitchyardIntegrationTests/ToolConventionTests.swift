@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCommandLine
+import SwitchyardTestSupport
 import Testing
 
 /// docs/conventions.md, checked for every executable: a new tool is added to `all` and

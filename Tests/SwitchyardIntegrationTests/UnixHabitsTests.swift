@@ -4,6 +4,7 @@ import SwitchyardCapture
 import SwitchyardClient
 import SwitchyardPackets
 import SwitchyardWire
+import SwitchyardTestSupport
 import Testing
 
 /// What users of tcpdump, tcpreplay and ping expect of the tools (issue: "every tool behaves like
@@ -356,24 +357,6 @@ enum LoopbackProbe {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0 }
         }
     }()
-}
-
-/// Runs `body`, failing with `message` if it takes longer than `limit` (a bound, not a wait).
-func withTimeLimit(_ limit: Duration, _ message: String, _ body: @escaping @Sendable () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-            try await body()
-            return true
-        }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return false
-        }
-        defer { group.cancelAll() }
-        guard try await group.next() == true else {
-            throw TestFailure(message)
-        }
-    }
 }
 
 /// Replay on a terminal (through `script`, which gives it a pty): a progress line while an

@@ -1,4 +1,5 @@
 import SwitchyardPackets
+import SwitchyardTestSupport
 import Testing
 
 /// Frames built by scapy 2.8.0 (PyPI) for the sniffer's summary lines: each decoder is checked

@@ -1,4 +1,5 @@
 import SwitchyardPackets
+import SwitchyardTestSupport
 import Testing
 
 /// Frames produced by scapy 2.8.0 (PyPI), e.g.
@@ -15,14 +16,7 @@ enum ScapyVectors {
     static let udpChecksumFFFF = hex("02535900000202535900000108004500002000000000401166cb0a0000010a00000230391b5f000cffff0000a03b")
 
     static func hex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16)!)
-            index = next
-        }
-        return bytes
+        hexBytes(text)
     }
 }
 

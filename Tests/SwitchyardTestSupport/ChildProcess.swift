@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 /// A real process started from a test: its stdout and stderr are collected, and the test can
 /// wait for a line, signal it and wait for its exit status. A process still running when the
 /// test lets go of it (a failed expectation, a thrown error) is killed by its PID.
-final class ChildProcess: Sendable {
+public final class ChildProcess: Sendable {
     private struct Output {
         var stdout = Data()
         var stderr = Data()
@@ -15,11 +15,11 @@ final class ChildProcess: Sendable {
     private let output = NIOLockedValueBox(Output())
     /// With `readStandardOutput: false`: the pipe nobody reads, so the child's writes block.
     private let unreadOutput: Pipe?
-    let command: String
+    public let command: String
 
     /// Starts `executable` with `arguments`; `environment` entries are added to this process's.
     /// `readStandardOutput: false` leaves its stdout a pipe that is never read (a stuck consumer).
-    init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], readStandardOutput: Bool = true) throws {
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], readStandardOutput: Bool = true) throws {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -58,31 +58,32 @@ final class ChildProcess: Sendable {
     }
 
     deinit {
+        // Killed, not awaited: deinit may run on a thread of the concurrency pool, which must
+        // not block (Foundation reaps the child).
         if self.process.isRunning {
             kill(self.process.processIdentifier, SIGKILL)
-            self.process.waitUntilExit()
         }
     }
 
     /// Closes the unread stdout pipe: the child's next write fails (EPIPE).
-    func closeUnreadOutput() {
+    public func closeUnreadOutput() {
         try? self.unreadOutput?.fileHandleForReading.close()
     }
 
-    var stdout: String { self.output.withLockedValue { String(decoding: $0.stdout, as: UTF8.self) } }
-    var stdoutBytes: [UInt8] { self.output.withLockedValue { Array($0.stdout) } }
-    var stderr: String { self.output.withLockedValue { String(decoding: $0.stderr, as: UTF8.self) } }
-    var processIdentifier: Int32 { self.process.processIdentifier }
+    public var stdout: String { self.output.withLockedValue { String(decoding: $0.stdout, as: UTF8.self) } }
+    public var stdoutBytes: [UInt8] { self.output.withLockedValue { Array($0.stdout) } }
+    public var stderr: String { self.output.withLockedValue { String(decoding: $0.stderr, as: UTF8.self) } }
+    public var processIdentifier: Int32 { self.process.processIdentifier }
     /// The exit status, once `waitForExit` has returned.
-    var exitStatus: Int32 { self.process.terminationStatus }
-    var isRunning: Bool { self.process.isRunning }
+    public var exitStatus: Int32 { self.process.terminationStatus }
+    public var isRunning: Bool { self.process.isRunning }
 
-    enum Stream {
+    public enum Stream {
         case stdout, stderr
     }
 
     /// Waits until stdout (or stderr) has a line starting with `prefix`; returns that line.
-    func waitForLine(startingWith prefix: String, on stream: Stream = .stdout, timeout: Duration = .seconds(20)) async throws -> String {
+    public func waitForLine(startingWith prefix: String, on stream: Stream = .stdout, timeout: Duration = .seconds(20)) async throws -> String {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while clock.now < deadline {
@@ -98,13 +99,13 @@ final class ChildProcess: Sendable {
         throw TestFailure("\(self.command): no line starting with \"\(prefix)\"; stdout: \(self.stdout) stderr: \(self.stderr)")
     }
 
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         kill(self.process.processIdentifier, signal)
     }
 
     /// Waits for the process to exit (killing it after `timeout`) and returns its status.
     @discardableResult
-    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+    public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while self.process.isRunning {
@@ -123,7 +124,7 @@ final class ChildProcess: Sendable {
     }
 
     /// Stops the process if it still runs (test clean-up).
-    func stop() async {
+    public func stop() async {
         if self.process.isRunning {
             self.signal(SIGKILL)
         }
@@ -131,10 +132,10 @@ final class ChildProcess: Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
 
-    init(_ description: String) {
+    public init(_ description: String) {
         self.description = description
     }
 }

@@ -4,12 +4,12 @@ import NIOPosix
 
 /// A TCP listener that accepts connections and never answers: a tool connected to it waits
 /// for WELCOME forever, which is the moment to test how it takes SIGINT/SIGTERM.
-final class SilentFabric: Sendable {
+public final class SilentFabric: Sendable {
     private let channel: any Channel
     private let accepted: NIOLockedValueBox<Int>
-    let port: Int
+    public let port: Int
 
-    static func start() async throws -> SilentFabric {
+    public static func start() async throws -> SilentFabric {
         let accepted = NIOLockedValueBox(0)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
@@ -27,7 +27,7 @@ final class SilentFabric: Sendable {
     }
 
     /// Waits until `count` connections have been accepted.
-    func waitForConnections(_ count: Int, timeout: Duration = .seconds(20)) async throws {
+    public func waitForConnections(_ count: Int, timeout: Duration = .seconds(20)) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while self.accepted.withLockedValue({ $0 }) < count {
@@ -36,7 +36,7 @@ final class SilentFabric: Sendable {
         }
     }
 
-    func stop() async {
+    public func stop() async {
         try? await self.channel.close()
     }
 }

@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 import SwitchyardServer
 
 /// Runs a `FabricServer` in this process on a free port for the duration of `body`.
-func withInProcessFabric<Result: Sendable>(
+public func withInProcessFabric<Result: Sendable>(
     queueLimit: Int = ServerConfiguration.defaultOutboundQueueLimit,
     stallTimeout: Duration = ServerConfiguration.defaultStallTimeout,
     configure: @Sendable (inout ServerConfiguration) -> Void = { _ in },

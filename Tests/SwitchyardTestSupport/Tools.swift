@@ -1,55 +1,55 @@
 import Foundation
 
 /// Where the package's executables and the shared peer live.
-enum Tools {
+public enum Tools {
     /// The build products directory: the test binary sits beside the executables.
-    static let products: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    public static let products: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 
-    static func executable(_ name: String) -> URL {
+    public static func executable(_ name: String) -> URL {
         self.products.appendingPathComponent(name)
     }
 
-    /// The package root (this file is Tests/SwitchyardIntegrationTests/Support/Tools.swift).
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The package root (this file is Tests/SwitchyardTestSupport/Tools.swift).
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// `../shared/peer` beside the checkout: the reference v1 implementation, absent on a
     /// clone elsewhere (tests that need it are skipped then).
-    static let peer: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/peer")
+    public static let peer: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/peer")
 
-    static var peerAvailable: Bool {
+    public static var peerAvailable: Bool {
         FileManager.default.fileExists(atPath: peer.appendingPathComponent("conformance.py").path) && python3 != nil
     }
 
-    static let python3: URL? = ["/usr/bin/python3", "/usr/local/bin/python3"]
+    public static let python3: URL? = ["/usr/bin/python3", "/usr/local/bin/python3"]
         .map(URL.init(fileURLWithPath:))
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
         ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
             .map { URL(fileURLWithPath: String($0)).appendingPathComponent("python3") }
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 
-    static func peerScript(_ name: String) -> String {
+    public static func peerScript(_ name: String) -> String {
         self.peer.appendingPathComponent(name).path
     }
 }
 
 /// A fabric process: ours (`switchyardd`) or the reference peer's, on a free port.
-struct FabricProcess {
-    let process: ChildProcess
-    let port: Int
+public struct FabricProcess {
+    public let process: ChildProcess
+    public let port: Int
 
-    static func ours(_ extraArguments: [String] = [], readyOn stream: ChildProcess.Stream = .stdout) async throws -> FabricProcess {
+    public static func ours(_ extraArguments: [String] = [], readyOn stream: ChildProcess.Stream = .stdout) async throws -> FabricProcess {
         let process = try ChildProcess(Tools.executable("switchyardd"), ["--port", "0"] + extraArguments)
         return try await FabricProcess(process: process, readyOn: stream)
     }
 
-    static func peer() async throws -> FabricProcess {
+    public static func peer() async throws -> FabricProcess {
         let process = try ChildProcess(Tools.python3!, ["-u", Tools.peerScript("switchyardd.py"), "--port", "0", "-q"])
         return try await FabricProcess(process: process)
     }
 
     /// A fabric some other way started (through a shell, say).
-    static func attach(_ process: ChildProcess, readyOn stream: ChildProcess.Stream = .stdout) async throws -> FabricProcess {
+    public static func attach(_ process: ChildProcess, readyOn stream: ChildProcess.Stream = .stdout) async throws -> FabricProcess {
         try await FabricProcess(process: process, readyOn: stream)
     }
 
@@ -64,7 +64,7 @@ struct FabricProcess {
 }
 
 /// Runs a command to completion (tcpdump, tshark, a shell) and returns its status and output.
-func runCommand(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
     let path = executable.hasPrefix("/") ? executable : (Tools.which(executable) ?? executable)
     let process = try ChildProcess(URL(fileURLWithPath: path), arguments, environment: environment)
     let status = try await process.waitForExit(timeout: .seconds(60))
@@ -72,18 +72,18 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
 }
 
 extension Tools {
-    static func which(_ name: String) -> String? {
+    public static func which(_ name: String) -> String? {
         (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin:/usr/sbin:/sbin")
             .split(separator: ":")
             .map { "\($0)/\(name)" }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    static var tcpdumpAvailable: Bool { which("tcpdump") != nil }
-    static var tsharkAvailable: Bool { which("tshark") != nil }
+    public static var tcpdumpAvailable: Bool { which("tcpdump") != nil }
+    public static var tsharkAvailable: Bool { which("tshark") != nil }
 
     /// A fresh temporary directory for one test's files.
-    static func temporaryDirectory() throws -> URL {
+    public static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
