@@ -17,9 +17,9 @@ import Testing
         let loop = EmbeddedEventLoop()
         let engine: FabricEngine
 
-        init(queueLimit: Int = 64 * 1024) {
+        init(queueLimit: Int = 64 * 1024, bufferBudget: Int = 256 * 1024 * 1024) {
             var configuration = ServerConfiguration(outboundQueueLimit: queueLimit, stallTimeout: ConnectionHandlerTests.stallTimeout)
-            configuration.bufferBudget = 256 * 1024 * 1024
+            configuration.bufferBudget = bufferBudget
             var logger = Logger(label: "embedded-fabric")
             logger.logLevel = .critical
             self.engine = FabricEngine(eventLoop: self.loop, configuration: configuration, capture: nil, logger: logger)
@@ -142,6 +142,32 @@ import Testing
         #expect(!handler.flow.isReadingPaused, "and it is read again")
         try fabric.send([frame, frame], on: channel)
         #expect(handler.framesDropped == 2)
+    }
+}
+
+extension ConnectionHandlerTests {
+    /// Over the budget the greediest is stopped first: a connection growing a large
+    /// half-received message is no longer read, one sending small whole messages still is.
+    @Test func theBudgetStopsTheGreediestFirst() throws {
+        let fabric = Harness(bufferBudget: 128 * 1024)
+        let (greedyChannel, greedy) = try fabric.connect("greedy")
+        let (modestChannel, modest) = try fabric.connect("modest")
+        // msg_len 16 MiB, then 200 KiB of it: held by the fabric until the rest comes.
+        var half = ByteBuffer()
+        half.writeInteger(UInt32(16 * 1024 * 1024))
+        half.writeInteger(UInt16(1))
+        half.writeInteger(MessageType.packetOut.rawValue)
+        half.writeInteger(UInt32(1))
+        half.writeInteger(UInt32(0))
+        half.writeRepeatingByte(0xAB, count: 200 * 1024)
+        try greedyChannel.writeInbound(half)
+        greedyChannel.pipeline.fireChannelReadComplete()
+        #expect(fabric.engine.budget.isOverBudget)
+        #expect(greedy.flow.isReadingPaused, "the greedy one is not read further")
+
+        try fabric.send([Message(.endpointLookup, json: EndpointLookupRequest(name: "nobody"))], on: modestChannel)
+        #expect(!modest.flow.isReadingPaused, "the modest one goes on")
+        #expect(try fabric.received(on: modestChannel).map(\.header.type) == [.error], "and is answered")
     }
 }
 
