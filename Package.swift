@@ -25,12 +25,14 @@ let package = Package(
         .executable(name: "switchyard-ntp", targets: ["switchyard-ntp"]),
         .executable(name: "switchyard-arp", targets: ["switchyard-arp"]),
         .executable(name: "switchyard-sniff", targets: ["switchyard-sniff"]),
+        .executable(name: "switchyard-ctl", targets: ["switchyard-ctl"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
         .library(name: "SwitchyardWire", targets: ["SwitchyardWire"]),
         .library(name: "SwitchyardFabric", targets: ["SwitchyardFabric"]),
         .library(name: "SwitchyardCapture", targets: ["SwitchyardCapture"]),
         .library(name: "SwitchyardReplay", targets: ["SwitchyardReplay"]),
+        .library(name: "SwitchyardRules", targets: ["SwitchyardRules"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -64,11 +66,18 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
 
+        // Rules and impairments: parsing and the decision engine (BPF through the capture's libpcap).
+        .target(
+            name: "SwitchyardRules",
+            dependencies: ["SwitchyardCapture", "SwitchyardFabric"],
+            swiftSettings: hotPathSettings
+        ),
+
         // NIO glue.
         .target(
             name: "SwitchyardServer",
             dependencies: [
-                "SwitchyardFabric", "SwitchyardWire", "SwitchyardCapture",
+                "SwitchyardFabric", "SwitchyardWire", "SwitchyardCapture", "SwitchyardRules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "switchyardd",
             dependencies: [
-                "SwitchyardServer", "SwitchyardCommandLine", "SwitchyardFabric", "SwitchyardCapture",
+                "SwitchyardServer", "SwitchyardRules", "SwitchyardCommandLine", "SwitchyardFabric", "SwitchyardCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,6 +182,14 @@ let package = Package(
             name: "switchyard-sniff",
             dependencies: [
                 "SwitchyardServices", "SwitchyardCapture", "SwitchyardCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-ctl",
+            dependencies: [
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -243,7 +260,7 @@ let package = Package(
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
                 "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardTestSupport",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
-                "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "SwitchyardReplay",
+                "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "switchyard-ctl", "SwitchyardReplay", "SwitchyardRules",
             ],
             swiftSettings: swiftSettings
         ),

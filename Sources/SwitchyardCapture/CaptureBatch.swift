@@ -14,6 +14,8 @@ public struct CaptureBatch: Sendable {
     public enum EndpointEvent: Sendable {
         case created(RecordingManifest.Endpoint)
         case closed(id: UInt32, at: Int64)
+        /// The rules in force changed (switchyard-ctl).
+        case rulesChanged([String])
     }
 
     private(set) var bytes: [UInt8] = []

@@ -30,6 +30,9 @@ public struct CaptureConfiguration: Hashable, Sendable {
     /// At most this many frames wait in the ring, whatever their size.
     public var bufferFrames = 1_000_000
     public var overflow = OverflowPolicy.block
+    /// The fabric's seed and rules at start, for the manifest (changes come as events).
+    public var seed: UInt64 = 0
+    public var rules: [String] = []
 
     public init(path: String) {
         self.path = path

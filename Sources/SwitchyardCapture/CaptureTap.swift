@@ -37,6 +37,11 @@ public final class CaptureTap {
         self.batch.append(.created(RecordingManifest.Endpoint(id: id, name: name, mac: mac, createdNanoseconds: timestamp.totalNanoseconds)))
     }
 
+    /// Notes the rules in force now (for the manifest).
+    public func rulesChanged(_ rules: [String]) {
+        self.batch.append(.rulesChanged(rules))
+    }
+
     /// Notes an endpoint removed from the fabric.
     public func endpointClosed(id: UInt32, at timestamp: CaptureTimestamp) {
         self.batch.append(.closed(id: id, at: timestamp.totalNanoseconds))

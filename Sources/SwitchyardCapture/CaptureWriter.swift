@@ -27,6 +27,7 @@ final class CaptureWriter {
     private var liveEndpoints: [UInt32: RecordingManifest.Endpoint] = [:]
     private var fileEndpoints: [UInt32: RecordingManifest.Endpoint] = [:]
     private var manifestDirty = false
+    private var rules: [String]
 
     /// Compiles the filter and creates the first file, so that a bad filter or an unwritable
     /// path is reported before the fabric starts.
@@ -38,6 +39,7 @@ final class CaptureWriter {
             try PcapFilter(expression: expression, snapshotLength: configuration.snapshotLength)
         }
         self.files = CaptureFileSet(configuration: configuration)
+        self.rules = configuration.rules
         try self.openNextFile()
         self.publish()
     }
@@ -164,6 +166,8 @@ final class CaptureWriter {
             case .closed(let id, let time):
                 self.liveEndpoints[id] = nil
                 self.fileEndpoints[id]?.closedNanoseconds = time
+            case .rulesChanged(let rules):
+                self.rules = rules
             }
             self.manifestDirty = true
         }
@@ -177,7 +181,10 @@ final class CaptureWriter {
         let path = dumper.path
         self.manifestDirty = false
         let name = URL(fileURLWithPath: path).lastPathComponent
-        let manifest = RecordingManifest(capture: name, endpoints: self.fileEndpoints.values.sorted { $0.id < $1.id })
+        let manifest = RecordingManifest(
+            capture: name, endpoints: self.fileEndpoints.values.sorted { $0.id < $1.id },
+            seed: self.configuration.seed, rules: self.rules
+        )
         do {
             try manifest.write(path: RecordingManifest.path(forCapture: path))
         } catch {

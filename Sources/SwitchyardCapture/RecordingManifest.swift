@@ -21,6 +21,26 @@ public struct RecordingManifest: Codable, Hashable, Sendable {
     /// The capture file's name (no directory).
     public var capture: String
     public var endpoints: [Endpoint]
+    /// The seed of the fabric's rules (`switchyardd --seed`): with the rules and the same
+    /// frames, it makes the same impairments again.
+    public var seed: UInt64 = 0
+    /// The rules in force while the file was written (the last set, when they changed).
+    public var rules: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, capture, endpoints, seed, rules
+    }
+
+    /// Manifests written before rules existed have no seed or rules: 0 and none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.format = try container.decode(String.self, forKey: .format)
+        self.version = try container.decode(Int.self, forKey: .version)
+        self.capture = try container.decode(String.self, forKey: .capture)
+        self.endpoints = try container.decode([Endpoint].self, forKey: .endpoints)
+        self.seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        self.rules = try container.decodeIfPresent([String].self, forKey: .rules) ?? []
+    }
 
     public struct Endpoint: Codable, Hashable, Sendable {
         public var id: UInt32
@@ -54,9 +74,11 @@ public struct RecordingManifest: Codable, Hashable, Sendable {
         }
     }
 
-    public init(capture: String, endpoints: [Endpoint]) {
+    public init(capture: String, endpoints: [Endpoint], seed: UInt64 = 0, rules: [String] = []) {
         self.capture = capture
         self.endpoints = endpoints
+        self.seed = seed
+        self.rules = rules
     }
 
     /// `dir/NAME.manifest.json` for `dir/NAME.pcap` (or `dir/NAME.pcapng`, or any other name).

@@ -143,6 +143,13 @@ public final class FabricClient: Sendable {
         return try Self.decode(StatsReply.self, reply, expecting: .stats)
     }
 
+    /// RULES_REQUEST: lists, adds, deletes or clears the fabric's rules (an extension of
+    /// switchyardd); a refused rule is a `.fabricError` with the fabric's reason.
+    public func rules(_ request: RulesRequest) async throws -> RulesReply {
+        let reply = try await self.request(Message(.rulesRequest, json: request))
+        return try Self.decode(RulesReply.self, reply, expecting: .rules)
+    }
+
     /// Sends a frame from one of this connection's endpoints (PACKET_OUT). Checked locally, so
     /// that the fabric never has an ERROR to send for it.
     public func send(frame: [UInt8], from endpointID: UInt32) throws {

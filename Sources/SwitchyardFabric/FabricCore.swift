@@ -26,6 +26,8 @@ public struct FabricCore: Sendable {
         case switched(Route)
         /// STATS_REQUEST: the server answers with its counters and the core's.
         case statisticsRequested
+        /// RULES_REQUEST: the server owns the rules and answers.
+        case rulesRequested
 
         /// The message this outcome answers the sender with, if it is one the core builds.
         public var replyMessage: Message? {
@@ -33,7 +35,7 @@ public struct FabricCore: Sendable {
             case .reply(let message): message
             case .rejected(let rejection): rejection.message
             case .endpointCreated(let endpoint): Message(.endpointCreated, json: endpoint.record)
-            case .switched, .statisticsRequested: nil
+            case .switched, .statisticsRequested, .rulesRequested: nil
             }
         }
     }
@@ -141,6 +143,8 @@ public struct FabricCore: Sendable {
                 return .reply(try self.subscribe(message, from: connection))
             case .statsRequest:
                 return .statisticsRequested
+            case .rulesRequest:
+                return .rulesRequested
             default:
                 return self.reject(header, Self.unexpectedType(header.type))
             }
@@ -149,7 +153,7 @@ public struct FabricCore: Sendable {
         }
     }
 
-    private static let clientTypes: Set<MessageType> = [.hello, .endpointCreate, .endpointLookup, .subscribe, .packetOut, .statsRequest]
+    private static let clientTypes: Set<MessageType> = [.hello, .endpointCreate, .endpointLookup, .subscribe, .packetOut, .statsRequest, .rulesRequest]
 
     private static func unexpectedType(_ type: MessageType) -> Rejection {
         Rejection(
@@ -371,6 +375,15 @@ public struct FabricCore: Sendable {
     }
 
     // MARK: - Queries
+
+    /// The PACKET_IN deliveries a frame sent to endpoint `id` makes: one per subscription
+    /// (for rules that mirror or redirect to it). Empty for an endpoint that does not exist.
+    public func deliveries(to id: EndpointID) -> [Delivery] {
+        guard let slot = self.endpoints.slot(of: id) else { return [] }
+        var deliveries: [Delivery] = []
+        self.deliver(to: slot, promiscuousOnly: false) { deliveries.append($0) }
+        return deliveries
+    }
 
     public func endpoint(_ id: EndpointID) -> Endpoint? {
         self.endpoints.slot(of: id).map { self.endpoints[$0] }

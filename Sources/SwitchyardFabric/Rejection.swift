@@ -21,6 +21,10 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case notOwner = "not_owner"
         case frameTooShort = "frame_too_short"
         case frameTooLong = "frame_too_long"
+        /// RULES_REQUEST: a rule that does not parse or compile, an unknown op.
+        case badRule = "bad_rule"
+        /// RULES_REQUEST: delete of an id that is not in force.
+        case unknownRule = "unknown_rule"
     }
 
     public var code: Code

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import SwitchyardCapture
 import SwitchyardFabric
+import SwitchyardRules
 import SwitchyardWire
 
 /// Runs the `FabricCore` on the fabric's one event loop and carries out what it decides.
@@ -11,7 +12,7 @@ import SwitchyardWire
 /// pending batch; `endOfRead()` writes every touched connection once and hands the read's
 /// frames to the capture stage.
 final class FabricEngine {
-    private var core: FabricCore
+    var core: FabricCore
     private var handlers: [ConnectionID: FabricConnectionHandler] = [:]
     private var touched: [FabricConnectionHandler] = []
     private var nextConnection: UInt64 = 1
@@ -19,13 +20,24 @@ final class FabricEngine {
     let stallTimeout: Duration
     let logger: Logger
     let eventLoop: any EventLoop
-    private let capture: CaptureTap?
+    let capture: CaptureTap?
     /// When the current read's frames arrived (one clock read per read, taken only when capturing).
     private var readTimestamp = CaptureTimestamp(seconds: 0, nanoseconds: 0)
     /// The capture ring is full (`block` policy): no connection is read until it has room.
     private(set) var isCaptureBlocked = false
     private(set) var framesDelivered: UInt64 = 0
     private(set) var framesDropped: UInt64 = 0
+
+    // Rules (see FabricEngine+Rules.swift).
+    var rules: RuleSet
+    var delayLine = DelayLine()
+    var delayTimer: Scheduled<Void>?
+    var delayTimerDeadline: MonotonicInstant?
+    /// Counts frames while rules are in force (a rule's BPF result is per frame).
+    var frameNumber: UInt64 = 0
+    /// Mirror and redirect deliveries of the current frame, carried out once the core is done.
+    var retargeted: [Retarget] = []
+    var framesDroppedByRules: UInt64 = 0
 
     let maximumConnections: Int
     /// Bytes held for all connections: written but not yet sent, and half-received messages.
@@ -43,6 +55,11 @@ final class FabricEngine {
         self.stallTimeout = configuration.stallTimeout
         self.maximumConnections = configuration.maximumConnections
         self.budget = BufferBudget(limit: configuration.bufferBudget)
+        self.rules = RuleSet(seed: configuration.seed)
+        for rule in configuration.rules {
+            // Checked (and compiled once) by whoever configured the fabric.
+            _ = try? self.rules.add(rule)
+        }
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection)
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
@@ -75,6 +92,9 @@ final class FabricEngine {
     func unregister(_ id: ConnectionID, drops: UInt64) {
         self.handlers[id] = nil
         let removed = self.core.connectionClosed(id)
+        for endpoint in removed {
+            self.rules.endpointGone(id: endpoint.id)
+        }
         if let capture = self.capture, !removed.isEmpty {
             let now = CaptureTimestamp.now()
             for endpoint in removed {
@@ -131,19 +151,22 @@ final class FabricEngine {
     @inline(__always)
     func process(_ message: Message, from handler: FabricConnectionHandler) {
         let frame = message.payload
+        let sender = message.header.endpointID
+        // One test per frame when no rule is in force; with rules, one cheap index test per
+        // delivery before any rule is tried.
+        let ruled = !self.rules.isEmpty
+        if ruled {
+            self.frameNumber &+= 1
+        }
         let outcome = self.core.handle(message, from: handler.id) { delivery in
-            guard let destination = self.handlers[delivery.connection] else { return }
-            switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
-            case .queued:
-                self.framesDelivered &+= 1
-                self.markTouched(destination)
-            case .queuedOverCap:
-                self.framesDelivered &+= 1
-                self.markTouched(destination)
-                destination.hold(handler)
-            case .dropped:
-                self.framesDropped &+= 1
+            if ruled, self.rules.applies(sender: sender, destination: delivery.endpoint) {
+                self.deliverUnderRules(delivery, sender: sender, frame: frame, from: handler)
+            } else {
+                self.deliver(delivery, frame, from: handler)
             }
+        }
+        if !self.retargeted.isEmpty {
+            self.deliverRetargeted(from: handler)
         }
         switch outcome {
         case .switched:
@@ -158,11 +181,35 @@ final class FabricEngine {
             self.markTouched(handler)
         case .endpointCreated(let endpoint):
             self.capture?.endpointCreated(id: endpoint.id, name: endpoint.name, mac: endpoint.mac.description, at: self.readTimestamp)
+            self.rules.endpointAppeared(id: endpoint.id, name: endpoint.name)
             handler.enqueueReply(Message(.endpointCreated, json: endpoint.record))
             self.markTouched(handler)
         case .statisticsRequested:
             handler.enqueueReply(Message(.stats, json: self.statistics()))
             self.markTouched(handler)
+        case .rulesRequested:
+            handler.enqueueReply(self.rulesRequest(message))
+            self.markTouched(handler)
+        }
+    }
+
+    /// One PACKET_IN to `delivery`'s connection, with flow control: a destination over its
+    /// cap holds `sender` (nil for frames a rule held back: their sender is not waiting).
+    @inline(__always)
+    func deliver(_ delivery: Delivery, _ frame: ByteBuffer, from sender: FabricConnectionHandler?) {
+        guard let destination = self.handlers[delivery.connection] else { return }
+        switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
+        case .queued:
+            self.framesDelivered &+= 1
+            self.markTouched(destination)
+        case .queuedOverCap:
+            self.framesDelivered &+= 1
+            self.markTouched(destination)
+            if let sender {
+                destination.hold(sender)
+            }
+        case .dropped:
+            self.framesDropped &+= 1
         }
     }
 
@@ -173,7 +220,7 @@ final class FabricEngine {
     }
 
     @inline(__always)
-    private func markTouched(_ handler: FabricConnectionHandler) {
+    func markTouched(_ handler: FabricConnectionHandler) {
         if !handler.isTouched {
             handler.isTouched = true
             self.touched.append(handler)
@@ -242,6 +289,9 @@ final class FabricEngine {
             },
             capture: captureStatistics
         )
+        reply.seed = self.rules.seed
+        reply.rules = self.ruleEntries
+        reply.framesDroppedByRules = self.framesDroppedByRules
         reply.bufferedBytes = self.budget.bufferedBytes
         reply.bufferBudget = self.budget.limit
         return reply

@@ -85,7 +85,11 @@ public final class FabricServer: Service {
         if let address = serverChannel.localAddress {
             self.configuration.onListening(address)
         }
-        self.logger.info("fabric listening", metadata: ["address": "\(ListenAddress.describe(serverChannel.localAddress, unixPath: configuration.unixSocketPath))"])
+        self.logger.info("fabric listening", metadata: [
+            "address": "\(ListenAddress.describe(serverChannel.localAddress, unixPath: configuration.unixSocketPath))",
+            "seed": "\(configuration.seed)",
+            "rules": "\(configuration.rules.count)",
+        ])
 
         // Runs until SIGINT/SIGTERM (through the ServiceGroup) or cancellation.
         try? await gracefulShutdown()

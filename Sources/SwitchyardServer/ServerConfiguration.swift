@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import SwitchyardCapture
 import SwitchyardFabric
+import SwitchyardRules
 
 /// What a fabric needs to know before it starts.
 public struct ServerConfiguration: Sendable {
@@ -26,6 +27,12 @@ public struct ServerConfiguration: Sendable {
     /// it, connections that are behind get no more frames (dropped, counted) and half-received
     /// large messages are not read further until there is room again.
     public var bufferBudget = Self.defaultBufferBudget
+
+    /// The seed every rule's random draws are keyed by (`switchyardd --seed`).
+    public var seed: UInt64 = 0
+    /// The rules in force at start, checked by whoever configured the fabric (`RuleSet.add`
+    /// compiles their BPF); more can be added at run time.
+    public var rules: [Rule] = []
 
     public static let defaultMaximumConnections = 4096
     public static let defaultBufferBudget = 256 * 1024 * 1024

@@ -95,3 +95,57 @@ public struct ErrorReply: Codable, Hashable, Sendable {
         self.code = code
     }
 }
+
+/// RULES_REQUEST (50): `{"op": "list"}`, `{"op": "add", "rule": "to svc_echo loss 20%"}`,
+/// `{"op": "delete", "id": 3}` or `{"op": "clear"}`.
+public struct RulesRequest: Codable, Hashable, Sendable {
+    public var op: String
+    public var rule: String?
+    public var id: Int?
+
+    public init(op: String, rule: String? = nil, id: Int? = nil) {
+        self.op = op
+        self.rule = rule
+        self.id = id
+    }
+}
+
+/// RULES (51): the rules in force after the request, in order, with their counters; `added`
+/// is the new rule's id after an add.
+public struct RulesReply: Codable, Hashable, Sendable {
+    public struct Entry: Codable, Hashable, Sendable {
+        public var id: Int
+        public var rule: String
+        public var matched: UInt64
+        public var dropped: UInt64
+        public var duplicated: UInt64
+        public var delayed: UInt64
+        public var corrupted: UInt64
+        public var reordered: UInt64
+        public var mirrored: UInt64
+        public var redirected: UInt64
+
+        public init(id: Int, rule: String, matched: UInt64, dropped: UInt64, duplicated: UInt64, delayed: UInt64, corrupted: UInt64, reordered: UInt64, mirrored: UInt64, redirected: UInt64) {
+            self.id = id
+            self.rule = rule
+            self.matched = matched
+            self.dropped = dropped
+            self.duplicated = duplicated
+            self.delayed = delayed
+            self.corrupted = corrupted
+            self.reordered = reordered
+            self.mirrored = mirrored
+            self.redirected = redirected
+        }
+    }
+
+    public var seed: UInt64
+    public var rules: [Entry]
+    public var added: Int?
+
+    public init(seed: UInt64, rules: [Entry], added: Int? = nil) {
+        self.seed = seed
+        self.rules = rules
+        self.added = added
+    }
+}

@@ -27,6 +27,10 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let statsRequest = MessageType(rawValue: 40)
     /// The fabric's counters as JSON (STATS), the answer to STATS_REQUEST.
     public static let stats = MessageType(rawValue: 41)
+    /// Lists, adds, deletes or clears rules (RULES_REQUEST).
+    public static let rulesRequest = MessageType(rawValue: 50)
+    /// The rules in force after the request, with their counters (RULES).
+    public static let rules = MessageType(rawValue: 51)
 
     /// The name used in protocol-v1-facts.md, or the number for types this build does not know.
     public var description: String {
@@ -44,6 +48,8 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .error: "ERROR"
         case .statsRequest: "STATS_REQUEST"
         case .stats: "STATS"
+        case .rulesRequest: "RULES_REQUEST"
+        case .rules: "RULES"
         default: "type \(self.rawValue)"
         }
     }
@@ -51,7 +57,7 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     /// Types a fabric sends; a client sending one of these gets ERROR.
     public var isFabricToClient: Bool {
         switch self {
-        case .welcome, .endpointCreated, .endpointInfo, .subscribed, .packetIn, .error, .stats: true
+        case .welcome, .endpointCreated, .endpointInfo, .subscribed, .packetIn, .error, .stats, .rules: true
         default: false
         }
     }

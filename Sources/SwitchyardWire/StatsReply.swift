@@ -20,6 +20,11 @@ public struct StatsReply: Codable, Hashable, Sendable {
     public var connections: [Connection]
     /// Present when the fabric records (`switchyardd --capture`).
     public var capture: Capture?
+    /// The seed of the rules' draws, and the rules with their counters (this fabric's addition).
+    public var seed: UInt64?
+    public var rules: [RulesReply.Entry]?
+    /// Frames the rules dropped (drop, loss, rate limit, an absent redirect target).
+    public var framesDroppedByRules: UInt64?
 
     public init(
         framesSwitched: UInt64,
@@ -124,5 +129,8 @@ public struct StatsReply: Codable, Hashable, Sendable {
         case bufferBudget = "buffer_budget"
         case connections
         case capture
+        case seed
+        case rules
+        case framesDroppedByRules = "frames_dropped_by_rules"
     }
 }

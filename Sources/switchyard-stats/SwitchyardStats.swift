@@ -72,6 +72,13 @@ struct SwitchyardStats: AsyncParsableCommand {
         } else {
             lines.append("capture:          off")
         }
+        if let seed = s.seed {
+            let rules = s.rules ?? []
+            lines.append("rules:            \(rules.count) in force, seed \(seed), \(s.framesDroppedByRules ?? 0) frames dropped by rules")
+            for rule in rules {
+                lines.append("  \(rule.id): \(rule.rule)  (matched \(rule.matched), dropped \(rule.dropped), duplicated \(rule.duplicated), delayed \(rule.delayed), corrupted \(rule.corrupted))")
+            }
+        }
         return lines
     }
 }

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import SwitchyardCapture
 import SwitchyardCommandLine
 import SwitchyardFabric
+import SwitchyardRules
 import SwitchyardServer
 
 #if canImport(Glibc)
@@ -58,6 +59,12 @@ struct Switchyardd: AsyncParsableCommand {
 
     @OptionGroup(title: "Capture") var capture: CaptureOptions
 
+    @Option(name: .customLong("rules"), help: ArgumentHelp("Apply the rules in this file to every delivery (docs/rules.md).", valueName: "file"))
+    var rulesFile: String?
+
+    @Option(parsing: .unconditional, help: "Seed of the rules' random draws: the same seed and frames give the same drops, copies, corruptions and delays.")
+    var seed: UInt64 = 0
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -108,6 +115,15 @@ struct Switchyardd: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let logger = self.logging.makeLogger(label: "switchyardd")
 
+        var rules: [Rule] = []
+        if let path = self.rulesFile {
+            do {
+                rules = try Self.loadRules(path)
+            } catch {
+                StandardOutput.error("switchyardd: \(error)")
+                throw ToolExit.error
+            }
+        }
         let host = self.host
         let unixPath = self.unix
         let readyOnStderr = self.capture.path == "-"
@@ -119,7 +135,12 @@ struct Switchyardd: AsyncParsableCommand {
             port: self.port,
             outboundQueueLimit: self.queueKiB * 1024,
             stallTimeout: .milliseconds(self.stallTimeoutMilliseconds),
-            capture: self.capture.configuration,
+            capture: self.capture.configuration.map { capture in
+                var capture = capture
+                capture.seed = self.seed
+                capture.rules = rules.map(\.description)
+                return capture
+            },
             onListening: { address in
                 let line = unixPath.map { "[fabric] listening on unix:\($0)" } ?? "[fabric] listening on \(ListenAddress.describe(host: host, port: address.port ?? 0))"
                 readyOnStderr ? StandardOutput.error(line) : StandardOutput.line(line)
@@ -131,6 +152,8 @@ struct Switchyardd: AsyncParsableCommand {
         configuration.bufferBudget = self.maxBufferedMiB * 1024 * 1024
         configuration.unixSocketMode = self.unixMode.flatMap { UInt32($0, radix: 8) }
         configuration.onCaptureFinished = { statistics in StandardOutput.error(statistics.summary) }
+        configuration.seed = self.seed
+        configuration.rules = rules
         let server = FabricServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -149,5 +172,11 @@ struct Switchyardd: AsyncParsableCommand {
             StandardOutput.error("switchyardd: \(error)")
             throw ToolExit.error
         }
+    }
+
+    /// The rules of a file, every one checked (BPF compiled); errors name the file and line.
+    static func loadRules(_ path: String) throws -> [Rule] {
+        let text = try TextFile.read(path, what: "rules file")
+        return try RuleParser.parseFile(text, name: path).map(\.rule)
     }
 }

@@ -1,0 +1,267 @@
+import SwitchyardCapture
+import SwitchyardFabric
+
+/// The rules in force and their state: the decision engine. Lives on the fabric's event loop
+/// (it owns compiled BPF programs); takes deliveries in switching order and returns decisions.
+///
+/// Indexed by endpoint: a delivery whose sender and destination no rule names, when no rule
+/// names no endpoint, costs one lookup and never runs BPF (`applies`).
+public struct RuleSet {
+    public struct Entry {
+        public let id: Int
+        public let rule: Rule
+        public internal(set) var counters = RuleCounters()
+        let filter: PcapFilter?
+        /// Gilbert-Elliott state of `loss ... burst`: in a loss burst.
+        var inBurst = false
+        /// Release times of frames waiting in this rule's `rate` queue, oldest first.
+        var rateQueue: [MonotonicInstant] = []
+        var rateHead = 0
+        var rateNextFree: MonotonicInstant?
+    }
+
+    public let seed: UInt64
+    public private(set) var entries: [Entry] = []
+    private var nextID = 1
+    /// Endpoints that exist, by id and by name.
+    private var names: [UInt32: String] = [:]
+    private var ids: [String: UInt32] = [:]
+    /// Rules with neither `from` nor `to`: they look at every delivery.
+    private var everyDelivery = false
+    /// Endpoints some rule names in `from` or `to`.
+    private var named: Set<UInt32> = []
+    /// Per rule: the frame its BPF result belongs to, and the result (one frame floods to many).
+    private var filterFrame: [UInt64] = []
+    private var filterResult: [Bool] = []
+
+    public init(seed: UInt64) {
+        self.seed = seed
+    }
+
+    public var isEmpty: Bool { self.entries.isEmpty }
+
+    /// Adds a rule at the end; a bad BPF expression throws with libpcap's text.
+    @discardableResult
+    public mutating func add(_ rule: Rule) throws(PcapError) -> Int {
+        let filter = try rule.match.map { (expression: String) throws(PcapError) in try PcapFilter(expression: expression) }
+        let id = self.nextID
+        self.nextID += 1
+        self.entries.append(Entry(id: id, rule: rule, filter: filter))
+        self.reindex()
+        return id
+    }
+
+    /// Removes rule `id`; false when there is none.
+    public mutating func remove(id: Int) -> Bool {
+        guard let index = self.entries.firstIndex(where: { $0.id == id }) else { return false }
+        self.entries.remove(at: index)
+        self.reindex()
+        return true
+    }
+
+    public mutating func removeAll() {
+        self.entries.removeAll()
+        self.reindex()
+    }
+
+    /// An endpoint was created: rules naming it apply from now on.
+    public mutating func endpointAppeared(id: UInt32, name: String) {
+        self.names[id] = name
+        self.ids[name] = id
+        self.reindex()
+    }
+
+    public mutating func endpointGone(id: UInt32) {
+        if let name = self.names.removeValue(forKey: id) {
+            self.ids[name] = nil
+        }
+        self.reindex()
+    }
+
+    private mutating func reindex() {
+        self.everyDelivery = self.entries.contains { $0.rule.from == nil && $0.rule.to == nil }
+        var named = Set<UInt32>()
+        for entry in self.entries {
+            for name in [entry.rule.from, entry.rule.to].compactMap({ $0 }) {
+                if let id = self.ids[name] {
+                    named.insert(id)
+                }
+            }
+        }
+        self.named = named
+        self.filterFrame = Array(repeating: .max, count: self.entries.count)
+        self.filterResult = Array(repeating: false, count: self.entries.count)
+    }
+
+    /// Whether any rule could match a delivery between these endpoints (the cheap test).
+    @inline(__always)
+    public func applies(sender: UInt32, destination: UInt32) -> Bool {
+        self.everyDelivery || self.named.contains(sender) || self.named.contains(destination)
+    }
+
+    /// The decision of the first rule matching this delivery, or nil when none matches (deliver
+    /// as is). `frameNumber` identifies the frame (all deliveries of one frame share it).
+    public mutating func decide(
+        sender: UInt32,
+        destination: UInt32,
+        frame: UnsafeRawBufferPointer,
+        frameNumber: UInt64,
+        now: MonotonicInstant
+    ) -> RuleDecision? {
+        guard self.applies(sender: sender, destination: destination) else { return nil }
+        let senderName = self.names[sender]
+        let destinationName = self.names[destination]
+        for index in self.entries.indices {
+            let rule = self.entries[index].rule
+            if let from = rule.from, from != senderName { continue }
+            if let to = rule.to, to != destinationName { continue }
+            if let filter = self.entries[index].filter {
+                if self.filterFrame[index] != frameNumber {
+                    self.filterFrame[index] = frameNumber
+                    self.filterResult[index] = filter.matches(frame, originalLength: frame.count)
+                }
+                guard self.filterResult[index] else { continue }
+            }
+            return self.apply(index, frameLength: frame.count, now: now)
+        }
+        return nil
+    }
+
+    /// Carries out rule `index`'s actions for one matched delivery.
+    private mutating func apply(_ index: Int, frameLength: Int, now: MonotonicInstant) -> RuleDecision {
+        let id = self.entries[index].id
+        let count = self.entries[index].counters.matched
+        self.entries[index].counters.matched &+= 1
+        var decision = RuleDecision(rule: id)
+        var draw: UInt64 = 0
+        func unit() -> Double {
+            defer { draw += 1 }
+            return DeterministicDraw.unit(seed: self.seed, rule: UInt64(id), count: count, draw: draw)
+        }
+        for action in self.entries[index].rule.actions {
+            switch action {
+            case .drop:
+                decision.dropped = true
+                decision.reason = "drop"
+            case .pass:
+                break
+            case .loss(let share, let burst):
+                let lost: Bool
+                if let burst {
+                    // Gilbert-Elliott: Good→Bad with p, Bad→Good with r = 1/burst; every frame
+                    // in Bad is lost. p = P / ((1-P)·burst) makes the long-run loss P.
+                    let leave = 1 / burst
+                    let enter = share.fraction / ((1 - share.fraction) * burst)
+                    let step = unit()
+                    self.entries[index].inBurst = self.entries[index].inBurst ? step >= leave : step < enter
+                    lost = self.entries[index].inBurst
+                } else {
+                    lost = unit() < share.fraction
+                }
+                if lost {
+                    decision.dropped = true
+                    decision.reason = "loss"
+                }
+            case .duplicate(let share):
+                if unit() < share.fraction {
+                    decision.copies = 2
+                }
+            case .corrupt(let share):
+                let chosen = unit() < share.fraction
+                let position = unit()
+                let bit = unit()
+                if chosen, frameLength > 0 {
+                    // Past the Ethernet header when there is more: the frame still reaches its
+                    // destination, damaged.
+                    let start = frameLength > 14 ? 14 : 0
+                    let offset = start + min(frameLength - start - 1, Int(position * Double(frameLength - start)))
+                    decision.corruption = (offset, UInt8(1) << UInt8(min(7, Int(bit * 8))))
+                }
+            case .delay(let delay, let jitter):
+                var held = delay
+                let spread = unit()
+                if jitter > .zero {
+                    // Uniform in [delay - jitter, delay + jitter], to the nanosecond.
+                    let range = Double(jitter.components.seconds) * 2e9 + Double(jitter.components.attoseconds) / 5e8
+                    held = delay - jitter + .nanoseconds(Int64((spread * range).rounded(.down)))
+                }
+                decision.delay += held
+            case .reorder(let share):
+                if unit() < share.fraction {
+                    decision.reason = decision.reason ?? "reorder"
+                    self.entries[index].counters.reordered &+= 1
+                    decision.delay += max(.milliseconds(1), self.delayOf(index))
+                }
+            case .rate(let rate, let limit):
+                if !decision.dropped, !self.queueForRate(index, rate: rate, limit: limit, bytes: frameLength, now: now, delay: &decision.delay) {
+                    decision.dropped = true
+                    decision.reason = "rate limit"
+                }
+            case .mirror(let name):
+                if let target = self.ids[name] {
+                    decision.mirrors.append(target)
+                }
+            case .redirect(let name):
+                if let target = self.ids[name] {
+                    decision.redirect = target
+                } else {
+                    // The target does not exist (yet): the frame has nowhere to go.
+                    decision.dropped = true
+                    decision.reason = "redirect to absent \(name)"
+                }
+            }
+        }
+        self.count(decision, index)
+        return decision
+    }
+
+    private func delayOf(_ index: Int) -> Duration {
+        for case .delay(let delay, _) in self.entries[index].rule.actions {
+            return delay
+        }
+        return .zero
+    }
+
+    /// Puts a frame in rule `index`'s rate queue: false when `limit` frames wait already.
+    private mutating func queueForRate(_ index: Int, rate: Rate, limit: Int, bytes: Int, now: MonotonicInstant, delay: inout Duration) -> Bool {
+        // Frames released by now have left the queue.
+        while self.entries[index].rateHead < self.entries[index].rateQueue.count,
+              self.entries[index].rateQueue[self.entries[index].rateHead] <= now {
+            self.entries[index].rateHead += 1
+        }
+        if self.entries[index].rateHead > 1024, self.entries[index].rateHead * 2 > self.entries[index].rateQueue.count {
+            self.entries[index].rateQueue.removeFirst(self.entries[index].rateHead)
+            self.entries[index].rateHead = 0
+        }
+        let waiting = self.entries[index].rateQueue.count - self.entries[index].rateHead
+        guard waiting < limit else { return false }
+        let start = max(now.advanced(by: delay), self.entries[index].rateNextFree ?? now)
+        let release = start
+        self.entries[index].rateNextFree = start.advanced(by: rate.cost(bytes: bytes))
+        self.entries[index].rateQueue.append(release)
+        delay = now.duration(to: release)
+        return true
+    }
+
+    private mutating func count(_ decision: RuleDecision, _ index: Int) {
+        if decision.dropped {
+            self.entries[index].counters.dropped &+= 1
+            return
+        }
+        if decision.copies > 1 {
+            self.entries[index].counters.duplicated &+= 1
+        }
+        if decision.delay > .zero {
+            self.entries[index].counters.delayed &+= 1
+        }
+        if decision.corruption != nil {
+            self.entries[index].counters.corrupted &+= 1
+        }
+        if decision.redirect != nil {
+            self.entries[index].counters.redirected &+= 1
+        }
+        if !decision.mirrors.isEmpty {
+            self.entries[index].counters.mirrored &+= 1
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import NIOCore
+import SwitchyardCapture
+import SwitchyardFabric
+import SwitchyardRules
+import SwitchyardWire
+
+/// A delivery to another endpoint than the frame's destination (mirror, redirect), done once
+/// the core has finished with the frame.
+struct Retarget {
+    var endpoint: UInt32
+    var frame: ByteBuffer
+    var delay: Duration
+    var copies: Int
+}
+
+/// Carrying out the rules' decisions: drops, copies, corruption, holding frames on the delay
+/// line (an event-loop timer against absolute deadlines), mirror and redirect; and the
+/// RULES_REQUEST control messages.
+extension FabricEngine {
+    /// The event loop's clock as the rules' instant.
+    var now: MonotonicInstant {
+        MonotonicInstant(nanoseconds: Int64(truncatingIfNeeded: self.eventLoop.now.uptimeNanoseconds))
+    }
+
+    func deliverUnderRules(_ delivery: Delivery, sender: UInt32, frame: ByteBuffer, from handler: FabricConnectionHandler) {
+        let now = self.now
+        let frameNumber = self.frameNumber
+        let decision = frame.withUnsafeReadableBytes { bytes in
+            self.rules.decide(sender: sender, destination: delivery.endpoint, frame: bytes, frameNumber: frameNumber, now: now)
+        }
+        guard let decision else {
+            self.deliver(delivery, frame, from: handler)
+            return
+        }
+        // A mirror sees each matched frame as it was sent, whatever happens to it after.
+        for target in decision.mirrors {
+            self.retargeted.append(Retarget(endpoint: target, frame: frame, delay: .zero, copies: 1))
+        }
+        guard !decision.dropped else {
+            self.framesDroppedByRules &+= 1
+            return
+        }
+        var bytes = frame
+        if let corruption = decision.corruption {
+            bytes = Self.flipping(corruption, in: frame)
+        }
+        if let redirect = decision.redirect {
+            self.retargeted.append(Retarget(endpoint: redirect, frame: bytes, delay: decision.delay, copies: decision.copies))
+            return
+        }
+        for _ in 0..<decision.copies {
+            self.deliver(delivery, bytes, after: decision.delay, now: now, from: handler)
+        }
+    }
+
+    /// Mirror and redirect deliveries of the frame just switched.
+    func deliverRetargeted(from handler: FabricConnectionHandler) {
+        let now = self.now
+        let work = self.retargeted
+        self.retargeted.removeAll(keepingCapacity: true)
+        for retarget in work {
+            for delivery in self.core.deliveries(to: retarget.endpoint) {
+                for _ in 0..<retarget.copies {
+                    self.deliver(delivery, retarget.frame, after: retarget.delay, now: now, from: handler)
+                }
+            }
+        }
+    }
+
+    private func deliver(_ delivery: Delivery, _ frame: ByteBuffer, after delay: Duration, now: MonotonicInstant, from handler: FabricConnectionHandler) {
+        guard delay > .zero else {
+            self.deliver(delivery, frame, from: handler)
+            return
+        }
+        // Its own copy: a slice would keep the whole read buffer alive while it waits.
+        var copy = ByteBufferAllocator().buffer(capacity: frame.readableBytes)
+        copy.writeImmutableBuffer(frame)
+        guard self.delayLine.hold(copy, for: delivery, until: now.advanced(by: delay)) else {
+            self.framesDroppedByRules &+= 1
+            return
+        }
+        self.scheduleDelayTimer()
+    }
+
+    /// One timer, for the earliest deadline on the line.
+    private func scheduleDelayTimer() {
+        guard let earliest = self.delayLine.earliest else { return }
+        if let scheduled = self.delayTimerDeadline, scheduled <= earliest {
+            return
+        }
+        self.delayTimer?.cancel()
+        self.delayTimerDeadline = earliest
+        let engine = NIOLoopBound(self, eventLoop: self.eventLoop)
+        self.delayTimer = self.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, earliest.nanoseconds)))) {
+            engine.value.releaseHeldFrames()
+        }
+    }
+
+    private func releaseHeldFrames() {
+        self.delayTimer = nil
+        self.delayTimerDeadline = nil
+        for held in self.delayLine.takeDue(now: self.now) {
+            self.deliver(held.delivery, held.frame, from: nil)
+        }
+        self.endOfRead()
+        self.scheduleDelayTimer()
+    }
+
+    static func flipping(_ corruption: (offset: Int, mask: UInt8), in frame: ByteBuffer) -> ByteBuffer {
+        var copy = ByteBufferAllocator().buffer(capacity: frame.readableBytes)
+        copy.writeImmutableBuffer(frame)
+        if let byte = copy.getInteger(at: copy.readerIndex + corruption.offset, as: UInt8.self) {
+            copy.setInteger(byte ^ corruption.mask, at: copy.readerIndex + corruption.offset)
+        }
+        return copy
+    }
+
+    // MARK: - RULES_REQUEST
+
+    /// Lists, adds, deletes or clears rules; answers RULES, or ERROR (rules unchanged).
+    func rulesRequest(_ message: Message) -> Message {
+        let request: RulesRequest
+        do {
+            request = try ControlJSON.decode(RulesRequest.self, from: message.payload)
+        } catch {
+            return Rejection(.badPayload, "RULES_REQUEST: \(error.description)").message
+        }
+        var added: Int?
+        switch request.op {
+        case "list":
+            break
+        case "add":
+            guard let text = request.rule else {
+                return Rejection(.badRule, "add needs \"rule\"").message
+            }
+            do {
+                guard let rule = try RuleParser.parse(text) else {
+                    return Rejection(.badRule, "the rule is empty").message
+                }
+                added = try self.rules.add(rule)
+            } catch let error as RuleParser.SyntaxError {
+                return Rejection(.badRule, error.message).message
+            } catch let error as PcapError {
+                return Rejection(.badRule, error.message).message
+            } catch {
+                return Rejection(.badRule, "\(error)").message
+            }
+            self.logger.info("rule added", metadata: ["id": "\(added ?? 0)", "rule": "\(text)"])
+        case "delete":
+            guard let id = request.id else {
+                return Rejection(.badRule, "delete needs \"id\"").message
+            }
+            guard self.rules.remove(id: id) else {
+                return Rejection(.unknownRule, "no rule \(id) (switchyard-ctl rules lists them)").message
+            }
+            self.logger.info("rule deleted", metadata: ["id": "\(id)"])
+        case "clear":
+            self.rules.removeAll()
+            self.logger.info("rules cleared")
+        default:
+            return Rejection(.badRule, "unknown op \"\(request.op)\" (list, add, delete, clear)").message
+        }
+        if request.op != "list" {
+            self.capture?.rulesChanged(self.rules.entries.map(\.rule.description))
+        }
+        return Message(.rules, json: RulesReply(seed: self.rules.seed, rules: self.ruleEntries, added: added))
+    }
+
+    var ruleEntries: [RulesReply.Entry] {
+        self.rules.entries.map { entry in
+            let c = entry.counters
+            return RulesReply.Entry(
+                id: entry.id, rule: entry.rule.description, matched: c.matched, dropped: c.dropped, duplicated: c.duplicated,
+                delayed: c.delayed, corrupted: c.corrupted, reordered: c.reordered, mirrored: c.mirrored, redirected: c.redirected
+            )
+        }
+    }
+}
