@@ -232,7 +232,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
-                "SwitchyardServer", "SwitchyardFabric", "SwitchyardWire",
+                "SwitchyardServer", "SwitchyardFabric", "SwitchyardWire", "SwitchyardRules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -246,6 +246,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwitchyardRulesTests",
+            dependencies: ["SwitchyardRules", "SwitchyardFabric"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -14,6 +14,8 @@ import Testing
         var usageStatus: Int32 = 64
         /// Exit status after SIGTERM while it waits for the fabric's answer.
         var terminatedStatus: Int32
+        /// For a tool of subcommands, the one whose help lists the options.
+        var subcommand: String?
         var description: String { self.name }
     }
 
@@ -24,7 +26,8 @@ import Testing
         Tool(name: "switchyard-sniff", clientArguments: [], terminatedStatus: 0),
         Tool(name: "switchyard-ping", clientArguments: [], terminatedStatus: 1),
         Tool(name: "switchyard-ntp", clientArguments: [], terminatedStatus: 1),
-        Tool(name: "switchyard-arp", clientArguments: ["who-has", "10.0.0.2"], terminatedStatus: 1),
+        Tool(name: "switchyard-arp", clientArguments: ["who-has", "10.0.0.2"], terminatedStatus: 1, subcommand: "who-has"),
+        Tool(name: "switchyard-ctl", clientArguments: ["rules"], terminatedStatus: 2, subcommand: "rules"),
         Tool(name: "switchyard-stats", clientArguments: [], terminatedStatus: 2),
         Tool(name: "switchyard-replay", clientArguments: [UnixHabitsTests.golden], usageStatus: 2, terminatedStatus: 2),
     ]
@@ -40,7 +43,7 @@ import Testing
 
     @Test(arguments: Self.all)
     func helpListsVersionAndLogLevel(tool: Tool) async throws {
-        let helpArguments = tool.name == "switchyard-arp" ? ["who-has", "--help"] : ["--help"]
+        let helpArguments = tool.subcommand.map { [$0, "--help"] } ?? ["--help"]
         let help = try ChildProcess(Tools.executable(tool.name), helpArguments)
         #expect(try await help.waitForExit() == 0)
         #expect(help.stdout.contains("--log-level"), "\(help.stdout)")

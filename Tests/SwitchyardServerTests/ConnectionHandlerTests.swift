@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import SwitchyardFabric
+import SwitchyardRules
 import SwitchyardWire
 import Testing
 
@@ -17,9 +18,11 @@ import Testing
         let loop = EmbeddedEventLoop()
         let engine: FabricEngine
 
-        init(queueLimit: Int = 64 * 1024, bufferBudget: Int = 256 * 1024 * 1024) {
+        init(queueLimit: Int = 64 * 1024, bufferBudget: Int = 256 * 1024 * 1024, rules: [String] = [], seed: UInt64 = 0) {
             var configuration = ServerConfiguration(outboundQueueLimit: queueLimit, stallTimeout: ConnectionHandlerTests.stallTimeout)
             configuration.bufferBudget = bufferBudget
+            configuration.seed = seed
+            configuration.rules = rules.compactMap { try? RuleParser.parse($0) }
             var logger = Logger(label: "embedded-fabric")
             logger.logLevel = .critical
             self.engine = FabricEngine(eventLoop: self.loop, configuration: configuration, capture: nil, logger: logger)
@@ -168,6 +171,77 @@ extension ConnectionHandlerTests {
         try fabric.send([Message(.endpointLookup, json: EndpointLookupRequest(name: "nobody"))], on: modestChannel)
         #expect(!modest.flow.isReadingPaused, "the modest one goes on")
         #expect(try fabric.received(on: modestChannel).map(\.header.type) == [.error], "and is answered")
+    }
+}
+
+/// Rules carried out by the engine: per destination on floods, mirror, redirect, delay.
+@Suite struct EngineRuleTests {
+    typealias Harness = ConnectionHandlerTests.Harness
+
+    /// Endpoints a (sender) and b, c, s, each on its own subscribed connection.
+    func lab(_ rules: [String]) throws -> (Harness, EmbeddedChannel, UInt32, [String: EmbeddedChannel]) {
+        let fabric = Harness(rules: rules)
+        let (senderChannel, _) = try fabric.connect("a")
+        let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: senderChannel, subscribe: false)
+        var channels: [String: EmbeddedChannel] = [:]
+        for (name, mac) in [("b", "02:00:00:00:00:0b"), ("c", "02:00:00:00:00:0c"), ("s", "02:00:00:00:00:0f")] {
+            let (channel, _) = try fabric.connect(name)
+            _ = try fabric.endpoint(name, mac: mac, on: channel, subscribe: true)
+            channels[name] = channel
+        }
+        return (fabric, senderChannel, a, channels)
+    }
+
+    func frames(_ fabric: Harness, _ channels: [String: EmbeddedChannel]) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for (name, channel) in channels {
+            counts[name] = try fabric.received(on: channel).filter { $0.header.type == .packetIn }.count
+        }
+        return counts
+    }
+
+    func send(_ fabric: Harness, _ channel: EmbeddedChannel, from a: UInt32, to destination: String) throws {
+        var frame = ConnectionHandlerTests.frame(to: destination, from: "02:00:00:00:00:0a")
+        frame.header.endpointID = a
+        try fabric.send([frame], on: channel)
+    }
+
+    @Test func aFloodIsJudgedPerDestination() throws {
+        let (fabric, channel, a, channels) = try self.lab(["to c drop"])
+        try self.send(fabric, channel, from: a, to: "ff:ff:ff:ff:ff:ff")
+        #expect(try self.frames(fabric, channels) == ["b": 1, "c": 0, "s": 1])
+        #expect(fabric.engine.statistics().framesDroppedByRules == 1)
+    }
+
+    @Test func mirrorCopiesAndRedirectMoves() throws {
+        let (fabric, channel, a, channels) = try self.lab(["to b redirect c", "from a mirror s"])
+        try self.send(fabric, channel, from: a, to: "02:00:00:00:00:0b")
+        #expect(try self.frames(fabric, channels) == ["b": 0, "c": 1, "s": 0], "rule 1 decides: redirected, not mirrored")
+        try self.send(fabric, channel, from: a, to: "02:00:00:00:00:0c")
+        #expect(try self.frames(fabric, channels) == ["b": 0, "c": 1, "s": 1], "rule 2: c gets it and s a copy")
+    }
+
+    @Test func aDelayedFrameLeavesAtItsDeadline() throws {
+        let (fabric, channel, a, channels) = try self.lab(["to b delay 100ms"])
+        try self.send(fabric, channel, from: a, to: "02:00:00:00:00:0b")
+        try self.send(fabric, channel, from: a, to: "02:00:00:00:00:0c")
+        #expect(try self.frames(fabric, channels) == ["b": 0, "c": 1, "s": 0], "the other path is not held")
+        fabric.loop.advanceTime(by: .milliseconds(99))
+        #expect(try self.frames(fabric, channels)["b"] == 0)
+        fabric.loop.advanceTime(by: .milliseconds(1))
+        #expect(try self.frames(fabric, channels)["b"] == 1)
+    }
+
+    @Test func framesDelayedAlikeKeepTheirOrder() throws {
+        let (fabric, channel, a, channels) = try self.lab(["to b delay 20ms"])
+        for index in 0..<50 {
+            var frame = Message(.packetOut, endpointID: a, payload: ByteBuffer(bytes: MACAddressText.bytes("02:00:00:00:00:0b") + MACAddressText.bytes("02:00:00:00:00:0a") + [0x88, 0xB5, UInt8(index)]))
+            frame.header.endpointID = a
+            try fabric.send([frame], on: channel)
+        }
+        fabric.loop.advanceTime(by: .milliseconds(20))
+        let received = try fabric.received(on: channels["b"]!).filter { $0.header.type == .packetIn }
+        #expect(received.map { $0.payload.getInteger(at: $0.payload.readerIndex + 14, as: UInt8.self) } == (0..<50).map { UInt8($0) })
     }
 }
 
