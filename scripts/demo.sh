@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: a recording fabric, the echo and NTP services, pings and an NTP query; the
-# recording read back; then the session replayed against fresh services and diffed.
+# recording read back; then the session replayed against fresh services and diffed; last, a
+# seeded lossy link.
 # Uses free ports, so it never disturbs a fabric already running on 9999.
 source "$(dirname "$0")/lib.sh"
 CLOCK=fixed:2026-01-01T00:00:00Z
@@ -35,5 +36,16 @@ start_service ntpd switchyard-ntpd --clock "$CLOCK"
 NTPD=$LAST_PID
 "$BIN/switchyard-replay" "$WORK/session.pcap" --port "$PORT"
 stop "$ECHO" "$NTPD"
+stop "$FABRIC"
+
+echo "== a seeded lossy link: switchyardd --rules lossy.rules --seed 42 (to svc_echo loss 30%)"
+echo "to svc_echo loss 30%   # a lossy cable into the echo service" > "$WORK/lossy.rules"
+start_fabric --rules "$WORK/lossy.rules" --seed 42
+start_service echo switchyard-echo
+ECHO=$LAST_PID
+# The same pings are lost on every run with seed 42; ping exits 1 when any is lost.
+"$BIN/switchyard-ping" --port "$PORT" --count 10 --timeout 0.3 2>&1 | tail -n 2 || true
+"$BIN/switchyard-ctl" rules --port "$PORT"
+stop "$ECHO"
 stop "$FABRIC"
 echo "== demo done"

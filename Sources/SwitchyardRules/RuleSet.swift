@@ -12,6 +12,12 @@ public struct RuleSet {
         public let rule: Rule
         public internal(set) var counters = RuleCounters()
         let filter: PcapFilter?
+        /// `from` and `to` resolved to endpoint ids (0, which no endpoint has, while the named
+        /// endpoint does not exist), so matching compares integers.
+        var fromID: UInt32?
+        var toID: UInt32?
+        /// `pass` alone: nothing to draw or count but the match.
+        let passOnly: Bool
         /// Gilbert-Elliott state of `loss ... burst`: in a loss burst.
         var inBurst = false
         /// Release times of frames waiting in this rule's `rate` queue, oldest first.
@@ -46,7 +52,7 @@ public struct RuleSet {
         let filter = try rule.match.map { (expression: String) throws(PcapError) in try PcapFilter(expression: expression) }
         let id = self.nextID
         self.nextID += 1
-        self.entries.append(Entry(id: id, rule: rule, filter: filter))
+        self.entries.append(Entry(id: id, rule: rule, filter: filter, passOnly: rule.actions == [.pass]))
         self.reindex()
         return id
     }
@@ -81,11 +87,12 @@ public struct RuleSet {
     private mutating func reindex() {
         self.everyDelivery = self.entries.contains { $0.rule.from == nil && $0.rule.to == nil }
         var named = Set<UInt32>()
-        for entry in self.entries {
-            for name in [entry.rule.from, entry.rule.to].compactMap({ $0 }) {
-                if let id = self.ids[name] {
-                    named.insert(id)
-                }
+        for index in self.entries.indices {
+            let rule = self.entries[index].rule
+            self.entries[index].fromID = rule.from.map { self.ids[$0] ?? 0 }
+            self.entries[index].toID = rule.to.map { self.ids[$0] ?? 0 }
+            for id in [self.entries[index].fromID, self.entries[index].toID].compactMap({ $0 }) where id != 0 {
+                named.insert(id)
             }
         }
         self.named = named
@@ -109,18 +116,19 @@ public struct RuleSet {
         now: MonotonicInstant
     ) -> RuleDecision? {
         guard self.applies(sender: sender, destination: destination) else { return nil }
-        let senderName = self.names[sender]
-        let destinationName = self.names[destination]
         for index in self.entries.indices {
-            let rule = self.entries[index].rule
-            if let from = rule.from, from != senderName { continue }
-            if let to = rule.to, to != destinationName { continue }
+            if let from = self.entries[index].fromID, from != sender { continue }
+            if let to = self.entries[index].toID, to != destination { continue }
             if let filter = self.entries[index].filter {
                 if self.filterFrame[index] != frameNumber {
                     self.filterFrame[index] = frameNumber
                     self.filterResult[index] = filter.matches(frame, originalLength: frame.count)
                 }
                 guard self.filterResult[index] else { continue }
+            }
+            if self.entries[index].passOnly {
+                self.entries[index].counters.matched &+= 1
+                return RuleDecision(rule: self.entries[index].id)
             }
             return self.apply(index, frameLength: frame.count, now: now)
         }

@@ -161,6 +161,7 @@ extension FabricEngine {
             return Rejection(.badRule, "unknown op \"\(request.op)\" (list, add, delete, clear)").message
         }
         if request.op != "list" {
+            self.rulesInForce = !self.rules.isEmpty
             self.capture?.rulesChanged(self.rules.entries.map(\.rule.description))
         }
         return Message(.rules, json: RulesReply(seed: self.rules.seed, rules: self.ruleEntries, added: added))

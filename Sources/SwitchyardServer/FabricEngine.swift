@@ -30,6 +30,9 @@ final class FabricEngine {
 
     // Rules (see FabricEngine+Rules.swift).
     var rules: RuleSet
+    /// `!rules.isEmpty`, kept apart (set wherever the rules change): the one test a frame pays
+    /// when no rule is in force.
+    var rulesInForce = false
     var delayLine = DelayLine()
     var delayTimer: Scheduled<Void>?
     var delayTimerDeadline: MonotonicInstant?
@@ -60,6 +63,7 @@ final class FabricEngine {
             // Checked (and compiled once) by whoever configured the fabric.
             _ = try? self.rules.add(rule)
         }
+        self.rulesInForce = !self.rules.isEmpty
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection)
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
@@ -154,15 +158,27 @@ final class FabricEngine {
         let sender = message.header.endpointID
         // One test per frame when no rule is in force; with rules, one cheap index test per
         // delivery before any rule is tried.
-        let ruled = !self.rules.isEmpty
+        let ruled = self.rulesInForce
         if ruled {
             self.frameNumber &+= 1
         }
         let outcome = self.core.handle(message, from: handler.id) { delivery in
             if ruled, self.rules.applies(sender: sender, destination: delivery.endpoint) {
                 self.deliverUnderRules(delivery, sender: sender, frame: frame, from: handler)
-            } else {
-                self.deliver(delivery, frame, from: handler)
+                return
+            }
+            // The hot path, as without rules: kept inline.
+            guard let destination = self.handlers[delivery.connection] else { return }
+            switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
+            case .queued:
+                self.framesDelivered &+= 1
+                self.markTouched(destination)
+            case .queuedOverCap:
+                self.framesDelivered &+= 1
+                self.markTouched(destination)
+                destination.hold(handler)
+            case .dropped:
+                self.framesDropped &+= 1
             }
         }
         if !self.retargeted.isEmpty {
