@@ -2,8 +2,13 @@ import NIOCore
 import SwitchyardFabric
 import SwitchyardWire
 
-/// Adapts one client connection to the `FabricEngine`: decodes every message of a read in a
-/// loop, hands each to the engine, and keeps the connection's pending outbound batch.
+/// Adapts one connection that carries frames to the `FabricEngine`: decodes every message of a
+/// read in a loop, hands each to the engine, and keeps the connection's pending outbound batch.
+///
+/// Transports differ only in framing (`Transport`): a v1 client speaks the whole protocol; a
+/// QEMU port carries frames only (4-byte length + frame; datagrams are adapted to that), and
+/// its endpoint is made by the fabric. Switching, flow control, capture, rules and stats are
+/// the same for all.
 ///
 /// No protocol logic lives here; the core decides, this moves bytes. Flow control between
 /// connections is in `FabricConnectionHandler+FlowControl.swift`.
@@ -27,7 +32,18 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         case closed
     }
 
+    /// What the bytes on this connection are.
+    enum Transport {
+        /// Protocol v1: messages with headers, control requests and replies.
+        case v1
+        /// A QEMU NIC: frames only; the port names the endpoint.
+        case qemu(QEMUPort)
+    }
+
     let engine: FabricEngine
+    let transport: Transport
+    /// A QEMU port's endpoint, once its first frame has made it.
+    var qemuEndpoint: (id: UInt32, name: String)?
     private(set) var state = State.idle
     private(set) var context: ChannelHandlerContext?
     private(set) var id = ConnectionID(rawValue: 0)
@@ -49,8 +65,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     var framesDropped: UInt64 { self.flow.framesDropped }
     var isStalled: Bool { self.flow.isStalled }
 
-    init(engine: FabricEngine, allocator: ByteBufferAllocator) {
+    init(engine: FabricEngine, allocator: ByteBufferAllocator, transport: Transport = .v1) {
         self.engine = engine
+        self.transport = transport
         self.pending = allocator.buffer(capacity: 0)
         self.flow = ConnectionFlowControl(connection: ConnectionID(rawValue: 0), stallTimeout: engine.stallTimeout)
     }
@@ -97,6 +114,15 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         switch self.state {
         case .open, .lingering:
             self.state = .closed
+            if case .qemu(let port) = self.transport {
+                if self.inboundBytes > 0, port.halfFrameAtClose() {
+                    self.engine.logger.notice("a VM left in the middle of a frame: its half is discarded (counted)", metadata: ["port": "\(port.address)"])
+                }
+                if let endpoint = self.qemuEndpoint {
+                    port.release(endpoint.name)
+                    self.engine.logger.info("VM disconnected", metadata: ["endpoint": "\(endpoint.name)"])
+                }
+            }
             self.engine.adjustBuffered(by: -self.inboundBytes - self.pending.readableBytes)
             self.inboundBytes = 0
             self.pending.clear()
@@ -116,14 +142,19 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             carried.writeBuffer(&buffer)
             buffer = carried
         }
-        do {
-            while let message = try MessageDecoder.decodeMessage(from: &buffer) {
-                self.engine.process(message, from: self)
+        switch self.transport {
+        case .v1:
+            do {
+                while let message = try MessageDecoder.decodeMessage(from: &buffer) {
+                    self.engine.process(message, from: self)
+                }
+            } catch {
+                self.engine.reportFramingError(error, on: self)
+                self.startLingering(context: context)
+                return
             }
-        } catch {
-            self.engine.reportFramingError(error, on: self)
-            self.startLingering(context: context)
-            return
+        case .qemu(let port):
+            guard self.readQEMUFrames(&buffer, port: port, context: context) else { return }
         }
         if buffer.readableBytes > 0 {
             buffer.discardReadBytes()
@@ -165,9 +196,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Outbound, called by the engine on the event loop
 
-    /// Appends a control reply. Replies are never dropped.
+    /// Appends a control reply. Replies are never dropped (a QEMU port has none).
     func enqueueReply(_ message: Message) {
-        guard case .open = self.state else { return }
+        guard case .open = self.state, case .v1 = self.transport else { return }
         let before = self.pending.readableBytes
         self.pending.writeMessage(message)
         self.engine.adjustBuffered(by: self.pending.readableBytes - before)
@@ -194,7 +225,12 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.pending.reserveCapacity(Self.pendingCapacity)
         }
         let before = self.pending.readableBytes
-        self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
+        switch self.transport {
+        case .v1:
+            self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
+        case .qemu:
+            QEMUStreamFraming.write(frame, to: &self.pending)
+        }
         self.engine.adjustBuffered(by: self.pending.readableBytes - before)
         // A read can fan out to many connections: past this much, write now rather than hold
         // a read's worth of copies for every destination until the read ends.

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import SwitchyardCapture
 import SwitchyardFabric
+import SwitchyardPackets
 import SwitchyardRules
 import SwitchyardWire
 
@@ -196,8 +197,7 @@ final class FabricEngine {
             handler.enqueueReply(rejection.message)
             self.markTouched(handler)
         case .endpointCreated(let endpoint):
-            self.capture?.endpointCreated(id: endpoint.id, name: endpoint.name, mac: endpoint.mac.description, at: self.readTimestamp)
-            self.rules.endpointAppeared(id: endpoint.id, name: endpoint.name)
+            self.endpointAppeared(endpoint)
             handler.enqueueReply(Message(.endpointCreated, json: endpoint.record))
             self.markTouched(handler)
         case .statisticsRequested:
@@ -227,6 +227,34 @@ final class FabricEngine {
         case .dropped:
             self.framesDropped &+= 1
         }
+    }
+
+    /// A new endpoint: the capture's manifest and the rules learn of it.
+    private func endpointAppeared(_ endpoint: Endpoint) {
+        self.capture?.endpointCreated(id: endpoint.id, name: endpoint.name, mac: endpoint.mac.description, at: self.readTimestamp)
+        self.rules.endpointAppeared(id: endpoint.id, name: endpoint.name)
+    }
+
+    /// Makes the endpoint of a QEMU port's VM (owned by its connection, as a v1 client's
+    /// endpoints are), named by the port and with the VM's MAC when that MAC can be an
+    /// endpoint's (not a group address, not taken); else with an allocated one, and the VM's
+    /// MAC is learned as any source MAC is. nil when the fabric refuses (its limits).
+    func attachPortEndpoint(port: QEMUPort, mac: MACAddress?, connection handler: FabricConnectionHandler) -> (id: UInt32, name: String)? {
+        _ = self.core.handle(Message(.hello, json: HelloRequest(clientName: "qemu \(port.address)")), from: handler.id) { _ in }
+        let name = port.claimName { self.core.endpoint(named: $0) != nil }
+        var outcome = self.core.handle(Message(.endpointCreate, json: EndpointCreateRequest(name: name, mac: mac?.description)), from: handler.id) { _ in }
+        if case .rejected(let rejection) = outcome, [.macInUse, .groupMAC, .invalidMAC].contains(rejection.code) {
+            outcome = self.core.handle(Message(.endpointCreate, json: EndpointCreateRequest(name: name, mac: nil)), from: handler.id) { _ in }
+        }
+        guard case .endpointCreated(let endpoint) = outcome else {
+            port.release(name)
+            self.logger.warning("cannot make the VM's endpoint", metadata: ["port": "\(port.address)", "outcome": "\(outcome)"])
+            return nil
+        }
+        // The port receives its endpoint's frames, as a v1 client that subscribed would.
+        _ = self.core.handle(Message(.subscribe, endpointID: endpoint.id, json: SubscribeRequest(endpointID: endpoint.id, promisc: false)), from: handler.id) { _ in }
+        self.endpointAppeared(endpoint)
+        return (endpoint.id, endpoint.name)
     }
 
     /// Queues ERROR for a connection whose framing broke.

@@ -13,8 +13,8 @@ import SwitchyardCapture
 /// All connections share one event loop thread: that is what makes switching deterministic
 /// (frames leave in the order they were read) and the core lock-free.
 public final class FabricServer: Service {
-    private let configuration: ServerConfiguration
-    private let logger: Logger
+    let configuration: ServerConfiguration
+    let logger: Logger
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -67,6 +67,20 @@ public final class FabricServer: Service {
                 unlink(path)
             }
         }
+        let qemuPorts: [BoundQEMUPort]
+        do {
+            qemuPorts = try await self.bindQEMUPorts(on: eventLoop, slot: slot, queueLimit: queueLimit)
+        } catch {
+            try? await serverChannel.close()
+            throw error
+        }
+        defer {
+            for port in qemuPorts {
+                if let path = port.unixPath {
+                    unlink(path)
+                }
+            }
+        }
         // Bound: only now may the capture create (truncate) its file.
         var session: CaptureSession?
         do {
@@ -75,12 +89,16 @@ public final class FabricServer: Service {
             }
         } catch {
             try? await serverChannel.close()
+            for port in qemuPorts {
+                try? await port.channel.close()
+            }
             throw error
         }
         let started = session
         try await eventLoop.submit {
             slot.value.engine = FabricEngine(eventLoop: eventLoop, configuration: configuration, capture: started, logger: logger)
         }.get()
+        try await self.start(qemuPorts, engine: slot)
         try await serverChannel.setOption(.autoRead, value: true).get()
         if let address = serverChannel.localAddress {
             self.configuration.onListening(address)
@@ -96,6 +114,9 @@ public final class FabricServer: Service {
 
         self.logger.info("fabric shutting down")
         try? await serverChannel.close()
+        for port in qemuPorts where !port.isDatagram {
+            try? await port.channel.close()
+        }
         try? await eventLoop.flatSubmit {
             slot.value.engine?.closeAllConnections() ?? eventLoop.makeSucceededVoidFuture()
         }.get()
@@ -116,8 +137,15 @@ public final class FabricServer: Service {
                 throw FabricServerError(code: .cannotBind, host: host, port: port, detail: "\(error)")
             }
         }
-        // A socket file nobody answers on is left over from a fabric that died: replace it.
-        // One somebody answers on belongs to a running fabric: refuse.
+        return try await self.bindUnixSocket(bootstrap, path: path)
+    }
+
+    /// Binds a Unix-domain socket: a file nobody answers on is left over from a fabric that
+    /// died and is replaced; one somebody answers on belongs to a running fabric: refused.
+    /// The file gets `--unix-mode`.
+    func bindUnixSocket(_ bootstrap: ServerBootstrap, path: String) async throws -> any Channel {
+        let host = self.configuration.host
+        let port = self.configuration.port
         if Self.someoneListens(at: path) {
             throw FabricServerError(code: .socketFileInUse, host: host, port: port, unixPath: path, detail: "")
         }
@@ -137,7 +165,7 @@ public final class FabricServer: Service {
         return channel
     }
 
-    private static func someoneListens(at path: String) -> Bool {
+    static func someoneListens(at path: String) -> Bool {
         let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { return false }
         defer { close(socket) }
@@ -156,7 +184,7 @@ public final class FabricServer: Service {
     }
 }
 
-/// The engine, once the capture is open; read by the child channel initializer.
-private final class EngineSlot {
+/// The engine, once the capture is open; read by the child channel initializers.
+final class EngineSlot {
     var engine: FabricEngine?
 }

@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable {
     /// large messages are not read further until there is room again.
     public var bufferBudget = Self.defaultBufferBudget
 
+    /// QEMU NICs' ports (`switchyardd --qemu`): each VM connected there is an endpoint.
+    public var qemuPorts: [QEMUPortSpecification] = []
+
     /// The seed every rule's random draws are keyed by (`switchyardd --seed`).
     public var seed: UInt64 = 0
     /// The rules in force at start, checked by whoever configured the fabric (`RuleSet.add`

@@ -59,6 +59,9 @@ struct Switchyardd: AsyncParsableCommand {
 
     @OptionGroup(title: "Capture") var capture: CaptureOptions
 
+    @Option(name: .customLong("qemu"), help: ArgumentHelp("A port for QEMU NICs (-netdev stream/dgram/socket): each VM connected there is endpoint NAME (then NAME-2, ...). Repeatable.", valueName: "NAME=unix:PATH|NAME=tcp:HOST:PORT|NAME=udp:HOST:PORT"))
+    var qemu: [String] = []
+
     @Option(name: .customLong("rules"), help: ArgumentHelp("Apply the rules in this file to every delivery (docs/rules.md).", valueName: "file"))
     var rulesFile: String?
 
@@ -103,6 +106,21 @@ struct Switchyardd: AsyncParsableCommand {
         }
         guard self.maxBufferedMiB >= 16 else {
             throw ValidationError("--max-buffered-mb must be at least 16, got \(self.maxBufferedMiB)")
+        }
+        var names: Set<String> = []
+        for text in self.qemu {
+            let specification = try QEMUPortSpecification.parse(text).get()
+            guard names.insert(specification.name).inserted else {
+                throw ValidationError("--qemu \(text): the name \(specification.name) is given twice")
+            }
+            switch specification.address {
+            case .tcp(let host, _), .udp(let host, _):
+                if !self.allowRemote, LoopbackCheck.classify(host) != .loopback {
+                    throw ValidationError("--qemu \(text): \(host) is not a loopback address; pass --allow-remote to listen there anyway")
+                }
+            case .unix:
+                break
+            }
         }
         guard (0...60_000).contains(self.stallTimeoutMilliseconds) else {
             throw ValidationError("--stall-timeout-ms must be between 0 and 60000, got \(self.stallTimeoutMilliseconds)")
@@ -152,6 +170,7 @@ struct Switchyardd: AsyncParsableCommand {
         configuration.bufferBudget = self.maxBufferedMiB * 1024 * 1024
         configuration.unixSocketMode = self.unixMode.flatMap { UInt32($0, radix: 8) }
         configuration.onCaptureFinished = { statistics in StandardOutput.error(statistics.summary) }
+        configuration.qemuPorts = self.qemu.compactMap { try? QEMUPortSpecification.parse($0).get() }
         configuration.seed = self.seed
         configuration.rules = rules
         let server = FabricServer(configuration: configuration, logger: logger)

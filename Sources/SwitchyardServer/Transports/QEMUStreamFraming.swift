@@ -1,0 +1,44 @@
+import NIOCore
+import SwitchyardWire
+
+/// QEMU's stream netdev framing (`-netdev stream`, and the legacy `-netdev socket`): each
+/// frame is a 4-byte big-endian length, then the Ethernet frame, no FCS.
+enum QEMUStreamFraming {
+    /// Bytes before each frame.
+    static let headerLength = 4
+    /// QEMU's own receive limit (NET_BUFSIZE: 4096 + 65536 bytes); a larger length cannot come
+    /// from QEMU, so the stream is not QEMU's and the connection is closed.
+    static let maximumLength = 4096 + 65_536
+
+    enum Item: Equatable {
+        /// A whole frame (a slice of the read buffer).
+        case frame(ByteBuffer)
+        /// A frame the fabric does not switch (length 0, or over the v1 frame limit); skipped.
+        case refused(length: Int)
+    }
+
+    enum Failure: Error, Equatable {
+        /// A length no QEMU sends: the stream is not QEMU framing.
+        case impossibleLength(Int)
+    }
+
+    /// The next item of `buffer`, or nil when it holds no whole one yet.
+    static func decode(_ buffer: inout ByteBuffer) throws(Failure) -> Item? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        let size = Int(length)
+        guard size <= Self.maximumLength else { throw .impossibleLength(size) }
+        guard buffer.readableBytes >= Self.headerLength + size else { return nil }
+        buffer.moveReaderIndex(forwardBy: Self.headerLength)
+        let frame = buffer.readSlice(length: size)!
+        guard size >= ProtocolLimits.minimumFrameLength, size <= ProtocolLimits.maximumFrameLength else {
+            return .refused(length: size)
+        }
+        return .frame(frame)
+    }
+
+    /// Appends one frame in this framing.
+    static func write(_ frame: ByteBuffer, to buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt32(frame.readableBytes))
+        buffer.writeImmutableBuffer(frame)
+    }
+}
