@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Switchyard needs beyond Swift when it is missing: libpcap (headers and
-# pkg-config file), tcpdump and tshark. Debian/Ubuntu; runs apt-get as root or through sudo.
+# pkg-config file), tcpdump and tshark; for the tests with real clients, QEMU (its NICs' iPXE
+# ROMs come with it), iproute2, netcat and ntpdig. Debian/Ubuntu; runs apt-get as root or
+# through sudo.
 set -euo pipefail
 
 missing=()
@@ -9,6 +11,10 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
+command -v ntpdig >/dev/null 2>&1 || missing+=(ntpsec-ntpdig)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
@@ -20,4 +26,4 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -109,7 +109,13 @@ struct Switchyardd: AsyncParsableCommand {
         }
         var names: Set<String> = []
         for text in self.qemu {
-            let specification = try QEMUPortSpecification.parse(text).get()
+            let specification: QEMUPortSpecification
+            switch QEMUPortSpecification.parse(text) {
+            case .success(let parsed):
+                specification = parsed
+            case .failure(let error):
+                throw ValidationError(error.message)
+            }
             guard names.insert(specification.name).inserted else {
                 throw ValidationError("--qemu \(text): the name \(specification.name) is given twice")
             }
