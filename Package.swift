@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "switchyard-arp", targets: ["switchyard-arp"]),
         .executable(name: "switchyard-sniff", targets: ["switchyard-sniff"]),
         .executable(name: "switchyard-ctl", targets: ["switchyard-ctl"]),
+        .executable(name: "switchyard-tap", targets: ["switchyard-tap"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
         .library(name: "SwitchyardWire", targets: ["SwitchyardWire"]),
@@ -72,6 +73,10 @@ let package = Package(
             dependencies: ["SwitchyardCapture", "SwitchyardFabric"],
             swiftSettings: hotPathSettings
         ),
+
+        // Linux TAP devices: the ioctls behind a C shim, one owner type.
+        .target(name: "CTap"),
+        .target(name: "SwitchyardTap", dependencies: ["CTap", "SwitchyardPackets"], swiftSettings: swiftSettings),
 
         // NIO glue.
         .target(
@@ -187,6 +192,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "switchyard-tap",
+            dependencies: [
+                "SwitchyardTap", "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardServices", "SwitchyardPackets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "switchyard-ctl",
             dependencies: [
                 "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardWire",
@@ -265,7 +278,7 @@ let package = Package(
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
                 "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardTestSupport",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
-                "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "switchyard-ctl", "SwitchyardReplay", "SwitchyardRules",
+                "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "switchyard-ctl", "switchyard-tap", "SwitchyardReplay", "SwitchyardRules",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,114 @@
+import Foundation
+import SwitchyardCapture
+import SwitchyardClient
+import SwitchyardPackets
+import SwitchyardTestSupport
+import Testing
+
+/// `switchyard-tap`: a Linux network namespace as a fabric client. The kernel's own ARP, UDP
+/// and NTP clients talk to the fabric's services. Needs root, iproute2 and /dev/net/tun (CI
+/// has them); elsewhere these tests are skipped with the reason.
+@Suite struct NamespaceTests {
+    static let clock = "fixed:2026-01-01T00:00:00Z"
+
+    /// A fabric (recording to `capture` if given), echo and NTP services, and a namespace behind
+    /// switchyard-tap as endpoint ns1 at 10.0.0.50/24.
+    struct Lab {
+        let fabric: FabricProcess
+        let services: [ChildProcess]
+        let tap: ChildProcess
+        let namespace: NetworkNamespace
+
+        static func start(capture: String? = nil) async throws -> Lab {
+            let fabric = try await FabricProcess.ours(capture.map { ["--capture", $0] } ?? [])
+            let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
+            _ = try await echo.waitForLine(startingWith: "[svc_echo] ready")
+            let ntpd = try ChildProcess(Tools.executable("switchyard-ntpd"), ["--port", "\(fabric.port)", "--clock", NamespaceTests.clock])
+            _ = try await ntpd.waitForLine(startingWith: "[svc_ntp] ready")
+            let namespace = try await NetworkNamespace()
+            // No IPv6 chatter (router solicitations, DAD): the session holds what the test does.
+            _ = try await namespace.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            let tap = try ChildProcess(Tools.executable("switchyard-tap"), [
+                "--port", "\(fabric.port)", "--name", "ns1", "--netns", namespace.name, "--address", "10.0.0.50/24",
+            ])
+            _ = try await tap.waitForLine(startingWith: "[tap] ready")
+            return Lab(fabric: fabric, services: [echo, ntpd], tap: tap, namespace: namespace)
+        }
+
+        func stop() async throws {
+            self.tap.signal(SIGTERM)
+            #expect(try await self.tap.waitForExit() == 0, "\(self.tap.stderr)")
+            for service in self.services {
+                service.signal(SIGTERM)
+                _ = try await service.waitForExit()
+            }
+            self.fabric.process.signal(SIGTERM)
+            #expect(try await self.fabric.process.waitForExit() == 0)
+        }
+    }
+
+    @Test(.enabled(if: NetworkNamespace.unavailableReason == nil, "\(NetworkNamespace.unavailableReason ?? "")"))
+    func theKernelsClientsTalkToFabricServices() async throws {
+        let capture = try temporaryPath("ns.pcap")
+        let lab = try await Lab.start(capture: capture)
+        let echoed = try await lab.namespace.run(["nc", "-u", "-w", "1", "10.0.0.2", "7007"], input: "hello from a namespace")
+        #expect(echoed.stdout == "hello from a namespace\n", "\(echoed)")
+        let ntp = try await lab.namespace.run(["ntpdig", "-t", "3", "10.0.0.3"])
+        #expect(ntp.status == 0, "\(ntp)")
+        #expect(ntp.stdout.hasPrefix("2026-01-01 00:00:00.0 (+0000) "), "ntpdig prints the fixed server time and its offset: \(ntp.stdout)")
+        let neighbours = try await lab.namespace.run(["ip", "neigh"])
+        #expect(neighbours.stdout.contains("10.0.0.2 dev") && neighbours.stdout.contains("lladdr 02:53:59:00:00:01"), "the kernel's ARP was answered: \(neighbours.stdout)")
+        try await lab.stop()
+        let links = try await lab.namespace.run(["ip", "-o", "link"])
+        #expect(!links.stdout.contains("tap"), "the device is removed on SIGTERM: \(links.stdout)")
+
+        #expect(Tools.tsharkAvailable, "tshark reads the capture (scripts/install-deps.sh installs it)")
+        let tshark = try await runCommand("tshark", ["-r", capture, "-Y", "udp.port == 7007 || ntp || arp", "-T", "fields", "-e", "frame.protocols"])
+        let protocols = tshark.stdout.split(separator: "\n")
+        #expect(protocols.contains { $0.hasSuffix(":arp") }, "\(tshark.stdout)")
+        #expect(protocols.contains { $0.hasSuffix(":ntp") }, "\(tshark.stdout)")
+        #expect(protocols.filter { $0.contains(":udp:data") }.count == 2, "the datagram and its echo: \(tshark.stdout)")
+    }
+
+    /// A session between the kernel and the echo service, recorded, replays against the echo
+    /// service with the namespace gone: replay plays the kernel's frames as endpoint ns1.
+    @Test(.enabled(if: NetworkNamespace.unavailableReason == nil, "\(NetworkNamespace.unavailableReason ?? "")"))
+    func aNamespaceSessionReplaysWithTheNamespaceGone() async throws {
+        let capture = try temporaryPath("ns-echo.pcap")
+        do {
+            let lab = try await Lab.start(capture: capture)
+            let echoed = try await lab.namespace.run(["nc", "-u", "-w", "1", "10.0.0.2", "7007"], input: "marco polo")
+            #expect(echoed.stdout == "marco polo\n")
+            try await lab.stop()
+        }
+        let fabric = try await FabricProcess.ours()
+        defer { fabric.process.signal(SIGKILL) }
+        let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
+        defer { echo.signal(SIGKILL) }
+        _ = try await echo.waitForLine(startingWith: "[svc_echo] ready")
+        let replay = try ChildProcess(Tools.executable("switchyard-replay"), [capture, "--port", "\(fabric.port)", "--expect", "svc_echo"])
+        #expect(try await replay.waitForExit() == 0, "\(replay.stdout) \(replay.stderr)")
+        #expect(replay.stdout.contains(" 0 differed, 0 missing; 0 unexpected"), "\(replay.stdout)")
+    }
+
+    @Test func withoutPermissionOrDeviceTheToolSaysSo() async throws {
+        guard getuid() != 0 else {
+            // As root the device can be made; check the other refusal: a namespace that does not exist.
+            let fabric = try await FabricProcess.ours()
+            defer { fabric.process.signal(SIGKILL) }
+            guard NetworkNamespace.unavailableReason == nil else {
+                print("skipped: \(NetworkNamespace.unavailableReason!)")
+                return
+            }
+            let tap = try ChildProcess(Tools.executable("switchyard-tap"), ["--port", "\(fabric.port)", "--name", "x", "--netns", "sy-does-not-exist"])
+            #expect(try await tap.waitForExit() == 2)
+            #expect(tap.stderr.hasPrefix("switchyard-tap: ip link set dev "), "\(tap.stderr)")
+            return
+        }
+        let fabric = try await FabricProcess.ours()
+        defer { fabric.process.signal(SIGKILL) }
+        let tap = try ChildProcess(Tools.executable("switchyard-tap"), ["--port", "\(fabric.port)", "--name", "x"])
+        #expect(try await tap.waitForExit() == 2)
+        #expect(tap.stderr.hasPrefix("switchyard-tap: cannot create a TAP device: "), "\(tap.stderr)")
+    }
+}
