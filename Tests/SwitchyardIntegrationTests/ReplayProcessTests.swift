@@ -8,6 +8,7 @@ import Testing
     static let echoSession = Tools.packageRoot.appendingPathComponent("captures/echo-session.pcap").path
     static let ntpSession = Tools.packageRoot.appendingPathComponent("captures/ntp-session.pcap").path
     static let fixedClock = "fixed:2026-01-01T00:00:00Z"
+    static let namespaceSession = Tools.packageRoot.appendingPathComponent("captures/ns-session.pcap").path
 
     static func replay(_ arguments: [String]) async throws -> ChildProcess {
         let process = try ChildProcess(Tools.executable("switchyard-replay"), arguments)
@@ -37,6 +38,10 @@ import Testing
         let ntpReplay = try await Self.replay([Self.ntpSession, "--port", "\(fabric.port)"])
         #expect(ntpReplay.exitStatus == 0, "\(ntpReplay.stdout) \(ntpReplay.stderr)")
         #expect(ntpReplay.stdout == "replayed 1 frame, expected 1 reply: 1 matched, 0 differed, 0 missing; 0 unexpected\n")
+        // The Linux kernel's ARP, nc and ntpdig, recorded in a namespace, played without it.
+        let kernelReplay = try await Self.replay([Self.namespaceSession, "--port", "\(fabric.port)"])
+        #expect(kernelReplay.exitStatus == 0, "\(kernelReplay.stdout) \(kernelReplay.stderr)")
+        #expect(kernelReplay.stdout == "replayed 4 frames, expected 4 replies: 4 matched, 0 differed, 0 missing; 0 unexpected\n")
         for mode in [["--timing", "recorded"], ["--topspeed"]] {
             let paced = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)"] + mode)
             #expect(paced.exitStatus == 0, "\(mode): \(paced.stdout)")
