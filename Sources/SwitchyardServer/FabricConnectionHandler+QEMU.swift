@@ -30,19 +30,20 @@ extension FabricConnectionHandler {
                 }
             case .frame(let frame)?:
                 guard let endpoint = self.portEndpoint(for: frame, port: port) else { continue }
-                self.engine.process(Message(.packetOut, endpointID: endpoint, payload: frame), from: self)
+                self.engine.process(Message(header: MessageHeader(type: .packetOut, endpointID: endpoint), payload: frame), from: self)
             }
         }
     }
 
     /// The port's endpoint; the first frame makes it, with the MAC the VM sends from.
     private func portEndpoint(for frame: ByteBuffer, port: QEMUPort) -> UInt32? {
-        if let endpoint = self.qemuEndpoint {
-            return endpoint.id
+        if let id = self.qemuEndpointID {
+            return id
         }
         let source = frame.getBytes(at: frame.readerIndex + 6, length: 6).flatMap { MACAddress(bytes: $0) }
         guard let created = self.engine.attachPortEndpoint(port: port, mac: source, connection: self) else { return nil }
         self.qemuEndpoint = created
+        self.qemuEndpointID = created.id
         self.engine.logger.info("VM connected", metadata: ["endpoint": "\(created.name)", "port": "\(port.address)"])
         return created.id
     }

@@ -42,6 +42,11 @@ final class FabricConnectionHandler: ChannelInboundHandler {
 
     let engine: FabricEngine
     let transport: Transport
+    /// `transport` is a QEMU port: kept as a plain flag for the per-frame paths (switching on
+    /// the enum retains and releases its port).
+    let isQEMU: Bool
+    /// The QEMU port endpoint's id, apart from its name for the same reason.
+    var qemuEndpointID: UInt32?
     /// A QEMU port's endpoint, once its first frame has made it.
     var qemuEndpoint: (id: UInt32, name: String)?
     private(set) var state = State.idle
@@ -68,6 +73,11 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     init(engine: FabricEngine, allocator: ByteBufferAllocator, transport: Transport = .v1) {
         self.engine = engine
         self.transport = transport
+        if case .qemu = transport {
+            self.isQEMU = true
+        } else {
+            self.isQEMU = false
+        }
         self.pending = allocator.buffer(capacity: 0)
         self.flow = ConnectionFlowControl(connection: ConnectionID(rawValue: 0), stallTimeout: engine.stallTimeout)
     }
@@ -225,11 +235,10 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.pending.reserveCapacity(Self.pendingCapacity)
         }
         let before = self.pending.readableBytes
-        switch self.transport {
-        case .v1:
-            self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
-        case .qemu:
+        if self.isQEMU {
             QEMUStreamFraming.write(frame, to: &self.pending)
+        } else {
+            self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
         }
         self.engine.adjustBuffered(by: self.pending.readableBytes - before)
         // A read can fan out to many connections: past this much, write now rather than hold

@@ -102,6 +102,9 @@ extension FabricServer {
             do {
                 let channel = try await DatagramBootstrap(group: eventLoop)
                     .channelOption(.autoRead, value: false)
+                    // One frame per datagram, up to QEMU's largest: never truncated.
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: QEMUStreamFraming.maximumLength))
+                    .channelOption(.maxMessagesPerRead, value: 64)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .bind(host: host, port: number).get()
                 return BoundQEMUPort(specification: specification, channel: channel, port: port, isDatagram: true, unixPath: nil)
@@ -115,6 +118,7 @@ extension FabricServer {
                 .serverChannelOption(.autoRead, value: false)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: queueLimit / 2, high: queueLimit))
+                .childChannelOption(.recvAllocator, value: FabricServer.receiveAllocator)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         guard let engine = slot.value.engine else { throw ChannelError.ioOnClosedChannel }

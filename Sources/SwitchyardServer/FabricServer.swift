@@ -16,6 +16,9 @@ public final class FabricServer: Service {
     let configuration: ServerConfiguration
     let logger: Logger
 
+    /// Reads grow to 256 KiB: one read holds hundreds of small frames (batching is the design).
+    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 256 * 1024)
+
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
@@ -47,10 +50,7 @@ public final class FabricServer: Service {
                 .writeBufferWaterMark,
                 value: .init(low: queueLimit / 2, high: queueLimit)
             )
-            .childChannelOption(
-                .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 256 * 1024)
-            )
+            .childChannelOption(.recvAllocator, value: Self.receiveAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let engine = slot.value.engine else {

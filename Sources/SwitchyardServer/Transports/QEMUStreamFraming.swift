@@ -36,9 +36,18 @@ enum QEMUStreamFraming {
         return .frame(frame)
     }
 
-    /// Appends one frame in this framing.
+    /// Appends one frame in this framing: one capacity check and one copy (the per-frame path).
+    @inline(__always)
     static func write(_ frame: ByteBuffer, to buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt32(frame.readableBytes))
-        buffer.writeImmutableBuffer(frame)
+        let length = frame.readableBytes
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.headerLength + length) { out in
+            out.storeBytes(of: UInt32(length).bigEndian, toByteOffset: 0, as: UInt32.self)
+            frame.withUnsafeReadableBytes { source in
+                if let base = source.baseAddress, length > 0 {
+                    (out.baseAddress! + Self.headerLength).copyMemory(from: base, byteCount: length)
+                }
+            }
+            return Self.headerLength + length
+        }
     }
 }
