@@ -22,6 +22,7 @@ extension FabricConnectionHandler {
             case nil:
                 return true
             case .refused(let length)?:
+                self.engine.qemuFramesRefused &+= 1
                 if port.refused("length") {
                     self.engine.logger.notice(
                         "a VM sent a frame the fabric does not switch (\(length) bytes; 14 to \(ProtocolLimits.maximumFrameLength)): skipped and counted",

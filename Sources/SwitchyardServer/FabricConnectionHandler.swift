@@ -125,6 +125,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         case .open, .lingering:
             self.state = .closed
             if case .qemu(let port) = self.transport {
+                if self.inboundBytes > 0 {
+                    self.engine.qemuFramesRefused &+= 1
+                }
                 if self.inboundBytes > 0, port.halfFrameAtClose() {
                     self.engine.logger.notice("a VM left in the middle of a frame: its half is discarded (counted)", metadata: ["port": "\(port.address)"])
                 }

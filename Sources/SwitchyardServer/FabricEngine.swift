@@ -42,6 +42,8 @@ final class FabricEngine {
     /// Mirror and redirect deliveries of the current frame, carried out once the core is done.
     var retargeted: [Retarget] = []
     var framesDroppedByRules: UInt64 = 0
+    /// What QEMU ports refused: frames of length 0 or over the limit, halves at disconnect.
+    var qemuFramesRefused: UInt64 = 0
 
     let maximumConnections: Int
     /// Bytes held for all connections: written but not yet sent, and half-received messages.
@@ -336,6 +338,7 @@ final class FabricEngine {
         reply.seed = self.rules.seed
         reply.rules = self.ruleEntries
         reply.framesDroppedByRules = self.framesDroppedByRules
+        reply.qemuFramesRefused = self.qemuFramesRefused
         reply.bufferedBytes = self.budget.bufferedBytes
         reply.bufferBudget = self.budget.limit
         return reply

@@ -25,6 +25,8 @@ public struct StatsReply: Codable, Hashable, Sendable {
     public var rules: [RulesReply.Entry]?
     /// Frames the rules dropped (drop, loss, rate limit, an absent redirect target).
     public var framesDroppedByRules: UInt64?
+    /// Frames QEMU ports did not switch: length 0 or over the limit, halves at disconnect.
+    public var qemuFramesRefused: UInt64?
 
     public init(
         framesSwitched: UInt64,
@@ -132,5 +134,6 @@ public struct StatsReply: Codable, Hashable, Sendable {
         case seed
         case rules
         case framesDroppedByRules = "frames_dropped_by_rules"
+        case qemuFramesRefused = "qemu_frames_refused"
     }
 }

@@ -38,6 +38,12 @@ import Testing
         #expect(try await client.lookUp(name: "vm-2").mac == "52:54:00:00:00:02")
         try second.send([0, 0, 0, 0])
         try second.sendQEMUFrame([1, 2, 3])
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(5))
+        while try await client.statistics().qemuFramesRefused ?? 0 < 2, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try await client.statistics().qemuFramesRefused == 2, "counted in STATS")
 
         // The first VM goes; QEMU restarted on the socket joins under the same name.
         _ = consume vm
