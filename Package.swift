@@ -116,7 +116,7 @@ let package = Package(
         .target(
             name: "SwitchyardCommandLine",
             dependencies: [
-                "SwitchyardClient", "SwitchyardServices",
+                "SwitchyardClient", "SwitchyardServices", "SwitchyardCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

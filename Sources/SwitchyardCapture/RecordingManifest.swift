@@ -117,26 +117,14 @@ public struct RecordingManifest: Codable, Hashable, Sendable {
         }
     }
 
-    /// The file's bytes, read with stdio (manifests are small; this path is fuzzed, and
-    /// Foundation's `Data(contentsOf:)` leaks a buffer on some failures).
+    /// The file's bytes (stdio: see `StdioFile`).
     static func readFile(_ path: String) throws(PcapError) -> [UInt8] {
-        guard let file = fopen(path, "rb") else {
-            throw PcapError(.cannotOpenFile, "cannot read manifest \(path): \(String(cString: strerror(errno)))")
+        switch StdioFile.read(path) {
+        case .success(let bytes):
+            return bytes
+        case .failure(let error):
+            throw PcapError(.cannotOpenFile, "cannot read manifest \(path): \(error.reason)")
         }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            bytes += chunk[..<count]
-            if count < chunk.count {
-                break
-            }
-        }
-        if ferror(file) != 0 {
-            throw PcapError(.cannotOpenFile, "cannot read manifest \(path): \(String(cString: strerror(errno)))")
-        }
-        return bytes
     }
 
     private static func describe(_ error: any Error) -> String {

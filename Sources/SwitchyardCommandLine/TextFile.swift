@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SwitchyardCapture
 
 /// Reading a small text file a user named (a rules file), with the system's reason on failure.
 public enum TextFile {
@@ -11,22 +7,11 @@ public enum TextFile {
     }
 
     public static func read(_ path: String, what: String) throws(ReadError) -> String {
-        guard let file = fopen(path, "rb") else {
-            throw ReadError(description: "cannot read \(what) \(path): \(String(cString: strerror(errno)))")
+        switch StdioFile.read(path) {
+        case .success(let bytes):
+            return String(decoding: bytes, as: UTF8.self)
+        case .failure(let error):
+            throw ReadError(description: "cannot read \(what) \(path): \(error.reason)")
         }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            bytes += chunk[..<count]
-            if count < chunk.count {
-                break
-            }
-        }
-        if ferror(file) != 0 {
-            throw ReadError(description: "cannot read \(what) \(path): \(String(cString: strerror(errno)))")
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

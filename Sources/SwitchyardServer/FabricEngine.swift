@@ -170,19 +170,7 @@ final class FabricEngine {
                 self.deliverUnderRules(delivery, sender: sender, frame: frame, from: handler)
                 return
             }
-            // The hot path, as without rules: kept inline.
-            guard let destination = self.handlers[delivery.connection] else { return }
-            switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
-            case .queued:
-                self.framesDelivered &+= 1
-                self.markTouched(destination)
-            case .queuedOverCap:
-                self.framesDelivered &+= 1
-                self.markTouched(destination)
-                destination.hold(handler)
-            case .dropped:
-                self.framesDropped &+= 1
-            }
+            self.deliver(delivery, frame, holding: handler)
         }
         if !self.retargeted.isEmpty {
             self.deliverRetargeted(from: handler)
@@ -212,22 +200,35 @@ final class FabricEngine {
     }
 
     /// One PACKET_IN to `delivery`'s connection, with flow control: a destination over its
-    /// cap holds `sender` (nil for frames a rule held back: their sender is not waiting).
+    /// cap holds `sender`.
     @inline(__always)
-    func deliver(_ delivery: Delivery, _ frame: ByteBuffer, from sender: FabricConnectionHandler?) {
-        guard let destination = self.handlers[delivery.connection] else { return }
+    func deliver(_ delivery: Delivery, _ frame: ByteBuffer, holding sender: FabricConnectionHandler) {
+        if let destination = self.enqueue(delivery, frame), destination.overCap {
+            destination.handler.hold(sender)
+        }
+    }
+
+    /// One PACKET_IN for a frame a rule held back: its sender is not waiting, so nobody is held.
+    func deliverHeld(_ delivery: Delivery, _ frame: ByteBuffer) {
+        _ = self.enqueue(delivery, frame)
+    }
+
+    /// Queues the PACKET_IN and counts it; the destination, and whether it went over its cap.
+    @inline(__always)
+    private func enqueue(_ delivery: Delivery, _ frame: ByteBuffer) -> (handler: FabricConnectionHandler, overCap: Bool)? {
+        guard let destination = self.handlers[delivery.connection] else { return nil }
         switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
         case .queued:
             self.framesDelivered &+= 1
             self.markTouched(destination)
+            return (destination, false)
         case .queuedOverCap:
             self.framesDelivered &+= 1
             self.markTouched(destination)
-            if let sender {
-                destination.hold(sender)
-            }
+            return (destination, true)
         case .dropped:
             self.framesDropped &+= 1
+            return nil
         }
     }
 
