@@ -155,8 +155,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             carried.writeBuffer(&buffer)
             buffer = carried
         }
-        switch self.transport {
-        case .v1:
+        if self.isQEMU, case .qemu(let port) = self.transport {
+            guard self.readQEMUFrames(&buffer, port: port, context: context) else { return }
+        } else {
             do {
                 while let message = try MessageDecoder.decodeMessage(from: &buffer) {
                     self.engine.process(message, from: self)
@@ -166,8 +167,6 @@ final class FabricConnectionHandler: ChannelInboundHandler {
                 self.startLingering(context: context)
                 return
             }
-        case .qemu(let port):
-            guard self.readQEMUFrames(&buffer, port: port, context: context) else { return }
         }
         if buffer.readableBytes > 0 {
             buffer.discardReadBytes()

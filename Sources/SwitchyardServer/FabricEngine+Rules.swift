@@ -29,7 +29,7 @@ extension FabricEngine {
             self.rules.decide(sender: sender, destination: delivery.endpoint, frame: bytes, frameNumber: frameNumber, now: now)
         }
         guard let decision else {
-            self.deliver(delivery, frame, holding: handler)
+            self.deliver(delivery, frame, from: handler)
             return
         }
         // A mirror sees each matched frame as it was sent, whatever happens to it after.
@@ -69,7 +69,7 @@ extension FabricEngine {
 
     private func deliver(_ delivery: Delivery, _ frame: ByteBuffer, after delay: Duration, now: MonotonicInstant, from handler: FabricConnectionHandler) {
         guard delay > .zero else {
-            self.deliver(delivery, frame, holding: handler)
+            self.deliver(delivery, frame, from: handler)
             return
         }
         // Its own copy: a slice would keep the whole read buffer alive while it waits.
@@ -100,7 +100,7 @@ extension FabricEngine {
         self.delayTimer = nil
         self.delayTimerDeadline = nil
         for held in self.delayLine.takeDue(now: self.now) {
-            self.deliverHeld(held.delivery, held.frame)
+            self.deliver(held.delivery, held.frame, from: nil)
         }
         self.endOfRead()
         self.scheduleDelayTimer()

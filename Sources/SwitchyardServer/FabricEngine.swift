@@ -170,7 +170,7 @@ final class FabricEngine {
                 self.deliverUnderRules(delivery, sender: sender, frame: frame, from: handler)
                 return
             }
-            self.deliver(delivery, frame, holding: handler)
+            self.deliver(delivery, frame, from: handler)
         }
         if !self.retargeted.isEmpty {
             self.deliverRetargeted(from: handler)
@@ -200,35 +200,22 @@ final class FabricEngine {
     }
 
     /// One PACKET_IN to `delivery`'s connection, with flow control: a destination over its
-    /// cap holds `sender`.
+    /// cap holds `sender` (nil for a frame a rule held back: its sender is not waiting).
     @inline(__always)
-    func deliver(_ delivery: Delivery, _ frame: ByteBuffer, holding sender: FabricConnectionHandler) {
-        if let destination = self.enqueue(delivery, frame), destination.overCap {
-            destination.handler.hold(sender)
-        }
-    }
-
-    /// One PACKET_IN for a frame a rule held back: its sender is not waiting, so nobody is held.
-    func deliverHeld(_ delivery: Delivery, _ frame: ByteBuffer) {
-        _ = self.enqueue(delivery, frame)
-    }
-
-    /// Queues the PACKET_IN and counts it; the destination, and whether it went over its cap.
-    @inline(__always)
-    private func enqueue(_ delivery: Delivery, _ frame: ByteBuffer) -> (handler: FabricConnectionHandler, overCap: Bool)? {
-        guard let destination = self.handlers[delivery.connection] else { return nil }
+    func deliver(_ delivery: Delivery, _ frame: ByteBuffer, from sender: FabricConnectionHandler?) {
+        guard let destination = self.handlers[delivery.connection] else { return }
         switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
         case .queued:
             self.framesDelivered &+= 1
             self.markTouched(destination)
-            return (destination, false)
         case .queuedOverCap:
             self.framesDelivered &+= 1
             self.markTouched(destination)
-            return (destination, true)
+            if let sender {
+                destination.hold(sender)
+            }
         case .dropped:
             self.framesDropped &+= 1
-            return nil
         }
     }
 
