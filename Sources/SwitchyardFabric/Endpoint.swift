@@ -9,6 +9,9 @@ public struct Endpoint: Hashable, Sendable {
     public let owner: ConnectionID
     /// One subscription per connection, in the order they were first made.
     public internal(set) var subscriptions: [Subscription] = []
+    /// An uplink to another segment (a VXLAN remote): frames from one uplink are never sent to
+    /// another (split horizon: a full mesh of fabrics needs no spanning tree).
+    public internal(set) var isUplink = false
 
     /// True when some subscription asked for every switched frame.
     public var hasPromiscuousSubscription: Bool {

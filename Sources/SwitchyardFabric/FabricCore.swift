@@ -15,6 +15,9 @@ public struct FabricCore: Sendable {
     public static let allocatedMACPrefix: UInt64 = 0x02_53_59 << 24
 
     /// What one message from a client leads to.
+    /// Some endpoint is an uplink: only then does switching look for split horizons.
+    private var hasUplinks = false
+
     public enum Outcome: Hashable, Sendable {
         /// A control reply for the sending connection.
         case reply(Message)
@@ -71,7 +74,10 @@ public struct FabricCore: Sendable {
     /// enough that one client cannot fill the fabric's tables.
     public static let defaultMaximumEndpointsPerConnection = 1024
 
-    public init(maximumEndpointsPerConnection: Int = Self.defaultMaximumEndpointsPerConnection) {
+    /// `firstAllocatedMAC`: the counter the allocated MACs start from (1, as v1 says: the first
+    /// endpoint is 02:53:59:00:00:01). Fabrics joined into one segment give each its own range.
+    public init(maximumEndpointsPerConnection: Int = Self.defaultMaximumEndpointsPerConnection, firstAllocatedMAC: UInt64 = 1) {
+        self.nextMACCounter = min(max(1, firstAllocatedMAC), 0xFF_FFFF)
         self.maximumEndpointsPerConnection = maximumEndpointsPerConnection
     }
 
@@ -353,17 +359,28 @@ public struct FabricCore: Sendable {
         switch route {
         case .flood(let sender):
             // Promiscuous subscribers are among "every endpoint but the sender" already.
-            for slot in self.endpoints.creationOrder where slot != sender {
+            let fromUplink = self.hasUplinks && self.endpoints[sender].isUplink
+            for slot in self.endpoints.creationOrder where slot != sender && !(fromUplink && self.endpoints[slot].isUplink) {
                 self.deliver(to: slot, promiscuousOnly: false, body)
             }
         case .unicast(let sender, let destination):
-            if destination != sender {
+            let fromUplink = self.hasUplinks && self.endpoints[sender].isUplink
+            if destination != sender, !(fromUplink && self.endpoints[destination].isUplink) {
                 self.deliver(to: destination, promiscuousOnly: false, body)
             }
-            for slot in self.promiscuousSlots where slot != sender && slot != destination {
+            for slot in self.promiscuousSlots where slot != sender && slot != destination && !(fromUplink && self.endpoints[slot].isUplink) {
                 self.deliver(to: slot, promiscuousOnly: true, body)
             }
         }
+    }
+
+    /// Makes endpoint `id` an uplink (split horizon between uplinks); false when it does not exist.
+    @discardableResult
+    public mutating func markUplink(_ id: EndpointID) -> Bool {
+        guard let slot = self.endpoints.slot(of: id) else { return false }
+        self.endpoints[slot].isUplink = true
+        self.hasUplinks = true
+        return true
     }
 
     @inline(__always)

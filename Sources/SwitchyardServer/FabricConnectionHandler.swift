@@ -38,6 +38,8 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         case v1
         /// A QEMU NIC: frames only; the port names the endpoint.
         case qemu(QEMUPort)
+        /// VXLAN uplinks: one endpoint per remote, frames tagged with it (after the adapter).
+        case vxlan(VXLANPort)
     }
 
     let engine: FabricEngine
@@ -45,6 +47,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// `transport` is a QEMU port: kept as a plain flag for the per-frame paths (switching on
     /// the enum retains and releases its port).
     let isQEMU: Bool
+    let isVXLAN: Bool
     /// The QEMU port endpoint's id, apart from its name for the same reason.
     var qemuEndpointID: UInt32?
     /// A QEMU port's endpoint, once its first frame has made it.
@@ -77,6 +80,11 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.isQEMU = true
         } else {
             self.isQEMU = false
+        }
+        if case .vxlan = transport {
+            self.isVXLAN = true
+        } else {
+            self.isVXLAN = false
         }
         self.pending = allocator.buffer(capacity: 0)
         self.flow = ConnectionFlowControl(connection: ConnectionID(rawValue: 0), stallTimeout: engine.stallTimeout)
@@ -157,6 +165,13 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         }
         if self.isQEMU, case .qemu(let port) = self.transport {
             guard self.readQEMUFrames(&buffer, port: port, context: context) else { return }
+        } else if self.isVXLAN, case .vxlan(let port) = self.transport {
+            // Whole frames only: the adapter makes one item per datagram.
+            while let remote = buffer.readInteger(as: UInt32.self), let length = buffer.readInteger(as: UInt32.self),
+                  let frame = buffer.readSlice(length: Int(length)) {
+                guard let endpoint = port.remotes[Int(remote)].endpointID else { continue }
+                self.engine.process(Message(header: MessageHeader(type: .packetOut, endpointID: endpoint), payload: frame), from: self)
+            }
         } else {
             do {
                 while let message = try MessageDecoder.decodeMessage(from: &buffer) {
@@ -210,7 +225,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
 
     /// Appends a control reply. Replies are never dropped (a QEMU port has none).
     func enqueueReply(_ message: Message) {
-        guard case .open = self.state, case .v1 = self.transport else { return }
+        guard case .open = self.state, !self.isQEMU, !self.isVXLAN else { return }
         let before = self.pending.readableBytes
         self.pending.writeMessage(message)
         self.engine.adjustBuffered(by: self.pending.readableBytes - before)
@@ -239,6 +254,10 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         let before = self.pending.readableBytes
         if self.isQEMU {
             QEMUStreamFraming.write(frame, to: &self.pending)
+        } else if self.isVXLAN {
+            self.pending.writeInteger(endpoint)
+            self.pending.writeInteger(UInt32(frame.readableBytes))
+            self.pending.writeImmutableBuffer(frame)
         } else {
             self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
         }

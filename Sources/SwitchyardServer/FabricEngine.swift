@@ -44,6 +44,8 @@ final class FabricEngine {
     var framesDroppedByRules: UInt64 = 0
     /// What QEMU ports refused: frames of length 0 or over the limit, halves at disconnect.
     var qemuFramesRefused: UInt64 = 0
+    /// The VXLAN uplinks, if any (their counters are in STATS).
+    var vxlanPort: VXLANPort?
 
     let maximumConnections: Int
     /// Bytes held for all connections: written but not yet sent, and half-received messages.
@@ -67,7 +69,7 @@ final class FabricEngine {
             _ = try? self.rules.add(rule)
         }
         self.rulesInForce = !self.rules.isEmpty
-        self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection)
+        self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection, firstAllocatedMAC: configuration.firstAllocatedMAC)
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
         self.touched.reserveCapacity(64)
@@ -247,6 +249,24 @@ final class FabricEngine {
         return (endpoint.id, endpoint.name)
     }
 
+    /// Makes one uplink endpoint per VXLAN remote, owned by the VXLAN socket's connection,
+    /// subscribed by it, and marked for split horizon.
+    func attachUplinks(_ port: VXLANPort, connection handler: FabricConnectionHandler) {
+        self.vxlanPort = port
+        _ = self.core.handle(Message(.hello, json: HelloRequest(clientName: "vxlan")), from: handler.id) { _ in }
+        for (index, remote) in port.remotes.enumerated() {
+            let outcome = self.core.handle(Message(.endpointCreate, json: EndpointCreateRequest(name: remote.name, mac: nil)), from: handler.id) { _ in }
+            guard case .endpointCreated(let endpoint) = outcome else {
+                self.logger.error("cannot make the VXLAN remote's endpoint", metadata: ["remote": "\(remote.name)", "outcome": "\(outcome)"])
+                continue
+            }
+            _ = self.core.handle(Message(.subscribe, endpointID: endpoint.id, json: SubscribeRequest(endpointID: endpoint.id, promisc: false)), from: handler.id) { _ in }
+            self.core.markUplink(endpoint.id)
+            port.setEndpoint(endpoint.id, forRemote: index)
+            self.endpointAppeared(endpoint)
+        }
+    }
+
     /// Queues ERROR for a connection whose framing broke.
     func reportFramingError(_ error: FramingError, on handler: FabricConnectionHandler) {
         handler.enqueueReply(FabricCore.errorMessage(error.description))
@@ -327,6 +347,8 @@ final class FabricEngine {
         reply.rules = self.ruleEntries
         reply.framesDroppedByRules = self.framesDroppedByRules
         reply.qemuFramesRefused = self.qemuFramesRefused
+        reply.vxlanDatagramsRefused = self.vxlanPort?.datagramsRefused
+        reply.vxlanFramesTooBig = self.vxlanPort?.framesTooBig
         reply.bufferedBytes = self.budget.bufferedBytes
         reply.bufferBudget = self.budget.limit
         return reply

@@ -68,8 +68,17 @@ public final class FabricServer: Service {
             }
         }
         let qemuPorts: [BoundQEMUPort]
+        let vxlanChannel: (any Channel)?
         do {
             qemuPorts = try await self.bindQEMUPorts(on: eventLoop, slot: slot, queueLimit: queueLimit)
+            do {
+                vxlanChannel = try await self.bindVXLAN(on: eventLoop)
+            } catch {
+                for port in qemuPorts {
+                    try? await port.channel.close()
+                }
+                throw error
+            }
         } catch {
             try? await serverChannel.close()
             throw error
@@ -92,6 +101,7 @@ public final class FabricServer: Service {
             for port in qemuPorts {
                 try? await port.channel.close()
             }
+            try? await vxlanChannel?.close()
             throw error
         }
         let started = session
@@ -99,6 +109,9 @@ public final class FabricServer: Service {
             slot.value.engine = FabricEngine(eventLoop: eventLoop, configuration: configuration, capture: started, logger: logger)
         }.get()
         try await self.start(qemuPorts, engine: slot)
+        if let vxlanChannel {
+            try await self.startVXLAN(vxlanChannel, engine: slot)
+        }
         try await serverChannel.setOption(.autoRead, value: true).get()
         if let address = serverChannel.localAddress {
             self.configuration.onListening(address)

@@ -30,6 +30,10 @@ public struct ServerConfiguration: Sendable {
 
     /// QEMU NICs' ports (`switchyardd --qemu`): each VM connected there is an endpoint.
     public var qemuPorts: [QEMUPortSpecification] = []
+    /// Where allocated MACs start (02:53:59 then this 24-bit counter; 1 per v1).
+    public var firstAllocatedMAC: UInt64 = 1
+    /// VXLAN uplinks (`switchyardd --vxlan`): each remote is an endpoint.
+    public var vxlan: VXLANConfiguration?
 
     /// The seed every rule's random draws are keyed by (`switchyardd --seed`).
     public var seed: UInt64 = 0

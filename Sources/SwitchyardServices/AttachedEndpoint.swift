@@ -35,16 +35,17 @@ public struct AttachedEndpoint: Sendable {
         clock: C,
         hint: String
     ) async throws -> MACAddress where C.Duration == Duration {
-        let service: EndpointRecord
-        do {
-            service = try await client.lookUp(name: name, retryingFor: timeout, every: .milliseconds(200), clock: clock)
-        } catch let error as FabricClientError where error.code == .timeout {
-            throw FabricClientError(.timeout, "timeout: \(error.message) (is \(hint) running?)")
-        }
         switch resolution {
         case .lookup:
+            let service: EndpointRecord
+            do {
+                service = try await client.lookUp(name: name, retryingFor: timeout, every: .milliseconds(200), clock: clock)
+            } catch let error as FabricClientError where error.code == .timeout {
+                throw FabricClientError(.timeout, "timeout: \(error.message) (is \(hint) running?)")
+            }
             return try Self.mac(service)
         case .arp:
+            // ARP alone: a service on another fabric (behind an uplink) has no endpoint here.
             let resolver = ARPResolver(endpointID: self.id, mac: self.mac, ip: ip)
             guard let mac = try await resolver.resolve(serviceIP, on: client, timeout: timeout, clock: clock) else {
                 throw FabricClientError(.timeout, "timeout: no ARP reply for \(serviceIP) within \(timeout.secondsDescription) s")

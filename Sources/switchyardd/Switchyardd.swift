@@ -4,6 +4,7 @@ import ServiceLifecycle
 import SwitchyardCapture
 import SwitchyardCommandLine
 import SwitchyardFabric
+import SwitchyardPackets
 import SwitchyardRules
 import SwitchyardServer
 
@@ -61,6 +62,21 @@ struct Switchyardd: AsyncParsableCommand {
 
     @Option(name: .customLong("qemu"), help: ArgumentHelp("A port for QEMU NICs (-netdev stream/dgram/socket): each VM connected there is endpoint NAME (then NAME-2, ...). Repeatable.", valueName: "NAME=unix:PATH|NAME=tcp:HOST:PORT|NAME=udp:HOST:PORT"))
     var qemu: [String] = []
+
+    @Option(name: .customLong("vxlan"), help: ArgumentHelp("A VXLAN remote (another fabric, a kernel VXLAN device, an OVS bridge): endpoint NAME. Repeatable.", valueName: "NAME=REMOTE_IP[:PORT]"))
+    var vxlan: [String] = []
+
+    @Option(name: .customLong("vxlan-vni"), parsing: .unconditional, help: "The VXLAN network identifier (24 bits).")
+    var vxlanVNI: UInt32 = VXLANConfiguration.defaultVNI
+
+    @Option(name: .customLong("vxlan-listen"), help: ArgumentHelp("Where VXLAN datagrams are received (default 127.0.0.1:4789; 0.0.0.0:4789 with --allow-remote).", valueName: "host:port"))
+    var vxlanListen: String?
+
+    @Option(name: .customLong("mac-start"), help: ArgumentHelp("First allocated MAC, 02:53:59:00:00:01 to 02:53:59:ff:ff:ff: fabrics joined by VXLAN each need their own range (v1's first endpoint is 02:53:59:00:00:01).", valueName: "mac"))
+    var macStart: String?
+
+    @Option(name: .customLong("vxlan-mtu"), parsing: .unconditional, help: "Largest outer IP packet; frames whose encapsulation (36 bytes + the frame) is larger are dropped and counted.")
+    var vxlanMTU: Int = 1500
 
     @Option(name: .customLong("rules"), help: ArgumentHelp("Apply the rules in this file to every delivery (docs/rules.md).", valueName: "file"))
     var rulesFile: String?
@@ -128,6 +144,12 @@ struct Switchyardd: AsyncParsableCommand {
                 break
             }
         }
+        _ = try self.vxlanConfiguration()
+        if let text = self.macStart {
+            guard let mac = MACAddress(text), mac.rawValue >> 24 == 0x02_53_59, mac.rawValue & 0xFF_FFFF >= 1 else {
+                throw ValidationError("--mac-start \(text): want a MAC from 02:53:59:00:00:01 to 02:53:59:ff:ff:ff")
+            }
+        }
         guard (0...60_000).contains(self.stallTimeoutMilliseconds) else {
             throw ValidationError("--stall-timeout-ms must be between 0 and 60000, got \(self.stallTimeoutMilliseconds)")
         }
@@ -177,6 +199,8 @@ struct Switchyardd: AsyncParsableCommand {
         configuration.unixSocketMode = self.unixMode.flatMap { UInt32($0, radix: 8) }
         configuration.onCaptureFinished = { statistics in StandardOutput.error(statistics.summary) }
         configuration.qemuPorts = self.qemu.compactMap { try? QEMUPortSpecification.parse($0).get() }
+        configuration.vxlan = try? self.vxlanConfiguration()
+        configuration.firstAllocatedMAC = self.macStart.flatMap(MACAddress.init).map { $0.rawValue & 0xFF_FFFF } ?? 1
         configuration.seed = self.seed
         configuration.rules = rules
         let server = FabricServer(configuration: configuration, logger: logger)
@@ -203,5 +227,53 @@ struct Switchyardd: AsyncParsableCommand {
     static func loadRules(_ path: String) throws -> [Rule] {
         let text = try TextFile.read(path, what: "rules file")
         return try RuleParser.parseFile(text, name: path).map(\.rule)
+    }
+
+    /// The VXLAN uplinks the flags ask for, checked; nil without --vxlan.
+    func vxlanConfiguration() throws -> VXLANConfiguration? {
+        guard !self.vxlan.isEmpty else {
+            if self.vxlanListen != nil {
+                throw ValidationError("--vxlan-listen needs --vxlan NAME=REMOTE_IP")
+            }
+            return nil
+        }
+        var remotes: [VXLANConfiguration.Remote] = []
+        for text in self.vxlan {
+            switch VXLANConfiguration.parseRemote(text) {
+            case .success(let remote):
+                guard !remotes.contains(where: { $0.name == remote.name }) else {
+                    throw ValidationError("--vxlan \(text): the name \(remote.name) is given twice")
+                }
+                remotes.append(remote)
+            case .failure(let error):
+                throw ValidationError(error.message)
+            }
+        }
+        var configuration = VXLANConfiguration(remotes: remotes)
+        guard self.vxlanVNI < 1 << 24 else {
+            throw ValidationError("--vxlan-vni must be below 16777216 (24 bits), got \(self.vxlanVNI)")
+        }
+        configuration.vni = self.vxlanVNI
+        guard (100...65_535).contains(self.vxlanMTU) else {
+            throw ValidationError("--vxlan-mtu must be between 100 and 65535, got \(self.vxlanMTU)")
+        }
+        configuration.mtu = self.vxlanMTU
+        if let listen = self.vxlanListen {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
+                throw ValidationError("--vxlan-listen \(listen): want HOST:PORT")
+            }
+            var host = String(listen[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") {
+                host = String(host.dropFirst().dropLast())
+            }
+            configuration.listenHost = host
+            configuration.listenPort = port
+        } else if self.allowRemote {
+            configuration.listenHost = "0.0.0.0"
+        }
+        if !self.allowRemote, LoopbackCheck.classify(configuration.listenHost) != .loopback {
+            throw ValidationError("--vxlan-listen \(configuration.listenHost) is not loopback: VXLAN has no authentication; pass --allow-remote to listen there (on a private interface)")
+        }
+        return configuration
     }
 }

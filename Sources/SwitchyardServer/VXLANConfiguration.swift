@@ -1,0 +1,75 @@
+/// `switchyardd --vxlan NAME=REMOTE_IP[:PORT]... [--vxlan-vni 42] [--vxlan-listen HOST:PORT]
+/// [--vxlan-mtu 1500]`: the fabric's VXLAN uplinks.
+public struct VXLANConfiguration: Hashable, Sendable {
+    public struct Remote: Hashable, Sendable {
+        public var name: String
+        public var host: String
+        public var port: Int
+
+        public init(name: String, host: String, port: Int) {
+            self.name = name
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// IANA's VXLAN port (RFC 7348).
+    public static let defaultPort = 4789
+    public static let defaultVNI: UInt32 = 42
+
+    public var remotes: [Remote]
+    public var vni = Self.defaultVNI
+    public var listenHost = "127.0.0.1"
+    public var listenPort = Self.defaultPort
+    /// Largest outer IP packet (as a kernel device's MTU).
+    public var mtu = 1500
+
+    public init(remotes: [Remote]) {
+        self.remotes = remotes
+    }
+
+    /// Parses `NAME=IP`, `NAME=IP:PORT`, `NAME=[IPv6]:PORT`; the reason when it is not one.
+    public static func parseRemote(_ text: String) -> Result<Remote, ParseError> {
+        let parts = text.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            return .failure(ParseError(message: "--vxlan \(text): want NAME=REMOTE_IP or NAME=REMOTE_IP:PORT"))
+        }
+        var host = String(parts[1])
+        var port = Self.defaultPort
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            let rest = host[host.index(after: close)...]
+            if rest.hasPrefix(":") {
+                guard let value = Int(rest.dropFirst()), (1...65535).contains(value) else {
+                    return .failure(ParseError(message: "--vxlan \(text): the port must be from 1 to 65535"))
+                }
+                port = value
+            }
+            host = String(host[host.index(after: host.startIndex)..<close])
+        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.lastIndex(of: ":") {
+            guard let value = Int(host[host.index(after: colon)...]), (1...65535).contains(value) else {
+                return .failure(ParseError(message: "--vxlan \(text): the port must be from 1 to 65535"))
+            }
+            port = value
+            host = String(host[..<colon])
+        }
+        guard Self.isIPAddress(host) else {
+            return .failure(ParseError(message: "--vxlan \(text): \(host) is not an IP address (VXLAN remotes are addresses, not names)"))
+        }
+        return .success(Remote(name: String(parts[0]), host: host, port: port))
+    }
+
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+
+    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { self.message }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
