@@ -7,6 +7,28 @@ extension FabricServer {
     /// Linux's SO_NO_CHECK: send UDP with checksum 0, as RFC 7348 allows and kernels do.
     private static let noChecksum = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(SOL_SOCKET), name: 11)
 
+    /// Sockets the fabric sends encapsulated frames from, bound to ports in 49152–65535: the
+    /// UDP source port of each datagram is picked by a hash of the inner frame's addresses
+    /// (RFC 7348 section 5: entropy for ECMP), one socket per port.
+    func bindVXLANSenders(on eventLoop: any EventLoop) async -> [any Channel] {
+        guard let vxlan = self.configuration.vxlan else { return [] }
+        var senders: [any Channel] = []
+        for index in 0..<VXLANPort.sourcePorts {
+            // Spread over the range; a port in use is skipped for the next one in its stride.
+            for attempt in 0..<8 {
+                let port = 49152 + index * (16384 / VXLANPort.sourcePorts) + (Int.random(in: 0..<128) + attempt * 128) % (16384 / VXLANPort.sourcePorts)
+                if let channel = try? await DatagramBootstrap(group: eventLoop)
+                    .channelOption(.autoRead, value: false)
+                    .channelOption(Self.noChecksum, value: 1)
+                    .bind(host: vxlan.listenHost, port: port).get() {
+                    senders.append(channel)
+                    break
+                }
+            }
+        }
+        return senders
+    }
+
     func bindVXLAN(on eventLoop: any EventLoop) async throws -> (any Channel)? {
         guard let vxlan = self.configuration.vxlan else { return nil }
         do {
@@ -22,7 +44,7 @@ extension FabricServer {
         }
     }
 
-    func startVXLAN(_ channel: any Channel, engine slot: NIOLoopBound<EngineSlot>) async throws {
+    func startVXLAN(_ channel: any Channel, senders: [any Channel], engine slot: NIOLoopBound<EngineSlot>) async throws {
         guard let vxlan = self.configuration.vxlan else { return }
         let remotes = try vxlan.remotes.map { remote in
             (name: remote.name, address: try SocketAddress(ipAddress: remote.host, port: remote.port))
@@ -32,7 +54,7 @@ extension FabricServer {
             guard let engine = slot.value.engine else { throw ChannelError.ioOnClosedChannel }
             let port = VXLANPort(vni: vxlan.vni, mtu: vxlan.mtu, remotes: remotes)
             let handler = FabricConnectionHandler(engine: engine, allocator: channel.allocator, transport: .vxlan(port))
-            try channel.pipeline.syncOperations.addHandlers(VXLANAdapter(port: port, logger: logger), handler)
+            try channel.pipeline.syncOperations.addHandlers(VXLANAdapter(port: port, senders: senders, logger: logger), handler)
             engine.attachUplinks(port, connection: handler)
         }.get()
         try await channel.setOption(.autoRead, value: true).get()

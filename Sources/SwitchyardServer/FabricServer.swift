@@ -109,8 +109,15 @@ public final class FabricServer: Service {
             slot.value.engine = FabricEngine(eventLoop: eventLoop, configuration: configuration, capture: started, logger: logger)
         }.get()
         try await self.start(qemuPorts, engine: slot)
+        var vxlanSenders: [any Channel] = []
         if let vxlanChannel {
-            try await self.startVXLAN(vxlanChannel, engine: slot)
+            vxlanSenders = await self.bindVXLANSenders(on: eventLoop)
+            try await self.startVXLAN(vxlanChannel, senders: vxlanSenders, engine: slot)
+        }
+        defer {
+            for sender in vxlanSenders {
+                sender.close(promise: nil)
+            }
         }
         try await serverChannel.setOption(.autoRead, value: true).get()
         if let address = serverChannel.localAddress {

@@ -99,12 +99,31 @@ import Glibc
         let out = MACAddress.broadcast.bytes + MACAddress(s.mac)!.bytes + [0x88, 0xB5] + [UInt8](repeating: 5, count: 46)
         try sender.send(frame: out, from: s.endpointID)
         for peer in [r1, r2] {
-            let datagram = try #require(peer.receive(timeoutMilliseconds: 5000))
+            let (datagram, sourcePort) = try #require(peer.receiveWithSource(timeoutMilliseconds: 5000))
             #expect(Array(datagram.prefix(8)) == header)
             #expect(Array(datagram.dropFirst(8)) == out)
+            #expect((49152...65535).contains(sourcePort), "a source port from the hash range: \(sourcePort)")
         }
         await sender.close()
         await local.close()
+    }
+
+    /// A frame whose encapsulation passes --vxlan-mtu is dropped, counted and logged once.
+    @Test func framesOverTheMTUAreDroppedAndCounted() async throws {
+        let remote = try UDPPeer()
+        let listen = Self.freeUDPPort()
+        let fabric = try await FabricProcess.ours(["--vxlan", "r=127.0.0.1:\(remote.port)", "--vxlan-listen", "127.0.0.1:\(listen)", "--vxlan-mtu", "136"])
+        defer { fabric.process.signal(SIGKILL) }
+        let (sender, s) = try await CaptureProcessTests.endpoint("s", port: fabric.port)
+        let frame = { (size: Int) in MACAddress.broadcast.bytes + MACAddress(s.mac)!.bytes + [0x88, 0xB5] + [UInt8](repeating: 1, count: size - 14) }
+        try sender.send(frames: [frame(101), frame(100), frame(101)], from: s.endpointID)
+        #expect(remote.receive(timeoutMilliseconds: 5000)?.count == 8 + 100, "100 + 36 = 136 fits")
+        #expect(remote.receive(timeoutMilliseconds: 300) == nil)
+        #expect(try await sender.statistics().vxlanFramesTooBig == 2)
+        await sender.close()
+        fabric.process.signal(SIGTERM)
+        _ = try await fabric.process.waitForExit()
+        #expect(fabric.process.stderr.components(separatedBy: "over --vxlan-mtu").count == 2, "logged once: \(fabric.process.stderr)")
     }
 
     /// The Linux kernel as a member: a namespace with a VXLAN device (over a veth pair to the
@@ -186,6 +205,21 @@ final class UDPPeer {
             }
         }
         guard sent == bytes.count else { throw TestFailure("sendto failed") }
+    }
+
+    /// A datagram and the port it came from.
+    func receiveWithSource(timeoutMilliseconds: Int32) -> ([UInt8], Int)? {
+        var poller = pollfd(fd: self.descriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var source = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let count = withUnsafeMutablePointer(to: &source) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                buffer.withUnsafeMutableBytes { recvfrom(self.descriptor, $0.baseAddress, $0.count, 0, address, &length) }
+            }
+        }
+        return count > 0 ? (Array(buffer.prefix(count)), Int(UInt16(bigEndian: source.sin_port))) : nil
     }
 
     func receive(timeoutMilliseconds: Int32) -> [UInt8]? {

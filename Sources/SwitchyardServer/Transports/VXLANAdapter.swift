@@ -21,10 +21,26 @@ final class VXLANAdapter: ChannelDuplexHandler {
 
     let port: VXLANPort
     let logger: Logger
+    /// Sockets bound to source ports in 49152–65535 (empty: send from the listening socket).
+    let senders: [any Channel]
+    private var used: [Bool]
 
-    init(port: VXLANPort, logger: Logger) {
+    init(port: VXLANPort, senders: [any Channel], logger: Logger) {
         self.port = port
         self.logger = logger
+        self.senders = senders
+        self.used = Array(repeating: false, count: senders.count)
+    }
+
+    /// The sender for a frame: a hash of its destination and source MACs, so one flow keeps
+    /// one source port and flows spread over them.
+    private func sender(for frame: ByteBuffer) -> Int? {
+        guard !self.senders.isEmpty, let high = frame.getInteger(at: frame.readerIndex, as: UInt64.self),
+              let low = frame.getInteger(at: frame.readerIndex + 8, as: UInt32.self)
+        else { return nil }
+        var hash = high ^ (UInt64(low) << 16) ^ 0x9E37_79B9_7F4A_7C15
+        hash = (hash ^ (hash >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return Int((hash ^ (hash >> 29)) % UInt64(self.senders.count))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -35,7 +51,7 @@ final class VXLANAdapter: ChannelDuplexHandler {
         }
         guard datagram.readableBytes >= Self.headerLength + 14,
               let flags = datagram.readInteger(as: UInt8.self),
-              datagram.moveReaderIndex(forwardBy: 3) == (),
+              datagram.readSlice(length: 3) != nil,
               let vniField = datagram.readInteger(as: UInt32.self)
         else {
             return self.refuse("a datagram too short for VXLAN and an Ethernet header")
@@ -77,7 +93,17 @@ final class VXLANAdapter: ChannelDuplexHandler {
             datagram.writeRepeatingByte(0, count: 3)
             datagram.writeInteger(self.port.vni << 8)
             datagram.writeImmutableBuffer(frame)
-            context.write(self.wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: datagram)), promise: nil)
+            let envelope = AddressedEnvelope(remoteAddress: remote, data: datagram)
+            if let index = self.sender(for: frame) {
+                self.senders[index].write(envelope, promise: nil)
+                self.used[index] = true
+            } else {
+                context.write(self.wrapOutboundOut(envelope), promise: nil)
+            }
+        }
+        for index in self.used.indices where self.used[index] {
+            self.senders[index].flush()
+            self.used[index] = false
         }
         promise?.succeed()
     }

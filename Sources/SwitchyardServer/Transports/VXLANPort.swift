@@ -16,6 +16,8 @@ final class VXLANPort {
     /// the outer IP packet: IPv4 (20) + UDP (8) + VXLAN (8). With the inner Ethernet header,
     /// the 50 bytes of RFC 7348: an outer MTU of 1500 carries inner IP packets of 1450.
     static let overhead = 20 + 8 + 8
+    /// Sockets (source ports in 49152–65535) the encapsulated frames are spread over.
+    static let sourcePorts = 16
 
     let vni: UInt32
     /// Largest outer IP packet; larger encapsulations are dropped and counted.
