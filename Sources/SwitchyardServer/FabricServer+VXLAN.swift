@@ -20,6 +20,7 @@ extension FabricServer {
                 if let channel = try? await DatagramBootstrap(group: eventLoop)
                     .channelOption(.autoRead, value: false)
                     .channelOption(Self.noChecksum, value: 1)
+                    .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
                     .bind(host: vxlan.listenHost, port: port).get() {
                     senders.append(channel)
                     break
@@ -38,6 +39,9 @@ extension FabricServer {
                 .channelOption(Self.noChecksum, value: 1)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
                 .channelOption(.maxMessagesPerRead, value: 64)
+                // UDP has no flow control: room for bursts, and many datagrams per syscall.
+                .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
+                .channelOption(.datagramVectorReadMessageCount, value: 32)
                 .bind(host: vxlan.listenHost, port: vxlan.listenPort).get()
         } catch {
             throw FabricServerError(code: .cannotBind, host: vxlan.listenHost, port: vxlan.listenPort, detail: "VXLAN: \(error)")
