@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCapture
 import SwitchyardClient
 import SwitchyardPackets
 import SwitchyardTestSupport
@@ -25,15 +26,16 @@ import Glibc
     }
 
     /// Two fabrics on loopback, each the other's remote; B allocates MACs from its own range.
-    static func twoFabrics() async throws -> (FabricProcess, FabricProcess) {
+    static func twoFabrics(captureOnA: String? = nil) async throws -> (FabricProcess, FabricProcess) {
         let (portA, portB) = (Self.freeUDPPort(), Self.freeUDPPort())
-        let a = try await FabricProcess.ours(["--vxlan", "b=127.0.0.1:\(portB)", "--vxlan-listen", "127.0.0.1:\(portA)"])
+        let a = try await FabricProcess.ours(["--vxlan", "b=127.0.0.1:\(portB)", "--vxlan-listen", "127.0.0.1:\(portA)"] + (captureOnA.map { ["--capture", $0] } ?? []))
         let b = try await FabricProcess.ours(["--vxlan", "a=127.0.0.1:\(portA)", "--vxlan-listen", "127.0.0.1:\(portB)", "--mac-start", "02:53:59:00:10:01"])
         return (a, b)
     }
 
     @Test func aPingOnOneFabricReachesTheEchoServiceOnTheOther() async throws {
-        let (a, b) = try await Self.twoFabrics()
+        let capture = try temporaryPath("a.pcap")
+        let (a, b) = try await Self.twoFabrics(captureOnA: capture)
         defer { a.process.signal(SIGKILL) }
         defer { b.process.signal(SIGKILL) }
         let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(b.port)"])
@@ -45,6 +47,16 @@ import Glibc
         let arp = try ChildProcess(Tools.executable("switchyard-arp"), ["who-has", "--port", "\(a.port)", "10.0.0.2"])
         #expect(try await arp.waitForExit() == 0)
         #expect(arp.stdout.hasPrefix("10.0.0.2 is-at 02:53:59:00:10:02 "), "\(arp.stdout)")
+        // The remote is an endpoint like any other: looked up, captured at ingress, in the manifest.
+        let client = try await FabricClient.connect(port: a.port, clientName: "look")
+        #expect(try await client.lookUp(name: "b").name == "b")
+        await client.close()
+        a.process.signal(SIGTERM)
+        #expect(try await a.process.waitForExit() == 0)
+        let lines = try PcapReader(path: capture).readAll().map { FrameSummary.describe($0.bytes) }
+        #expect(lines.contains { $0.hasPrefix("02:53:59:00:10:02 > ") && $0.contains("10.0.0.2.7007 > 10.0.0.1.12345") }, "the echoes came in over the tunnel: \(lines)")
+        let manifest = try RecordingManifest.load(path: RecordingManifest.path(forCapture: capture))
+        #expect(manifest.endpoints.map(\.name).contains("b"))
     }
 
     @Test func aFloodReachesBothSidesOnce() async throws {
