@@ -40,6 +40,15 @@ let package = Package(
             swiftSettings: fuzzSettings
         ),
         .executableTarget(
+            name: "FuzzRules",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardRules", package: root),
+                .product(name: "SwitchyardFabric", package: root),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
             name: "FuzzRecording",
             dependencies: [
                 "FuzzSupport",

@@ -27,7 +27,8 @@ public struct Rule: Hashable, Sendable, CustomStringConvertible {
             words.append("to \(to)")
         }
         if let match = self.match {
-            words.append("match '\(match)'")
+            // Quoted with the quote it does not contain (a quoted word never holds its own).
+            words.append(match.contains("'") ? "match \"\(match)\"" : "match '\(match)'")
         }
         words += self.actions.map(\.description)
         return words.joined(separator: " ")

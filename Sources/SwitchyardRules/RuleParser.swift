@@ -32,10 +32,10 @@ public enum RuleParser {
             switch word.text {
             case "from":
                 guard rule.from == nil else { throw SyntaxError("from given twice") }
-                rule.from = value.text
+                rule.from = try Self.endpointName(value.text)
             case "to":
                 guard rule.to == nil else { throw SyntaxError("to given twice") }
-                rule.to = value.text
+                rule.to = try Self.endpointName(value.text)
             default:
                 guard rule.match == nil else { throw SyntaxError("match given twice") }
                 guard !value.text.isEmpty else { throw SyntaxError("match needs a BPF expression, got ''") }
@@ -91,8 +91,8 @@ public enum RuleParser {
         switch word.text {
         case "drop": return .drop
         case "pass": return .pass
-        case "mirror": return .mirror(try argument("an endpoint name"))
-        case "redirect": return .redirect(try argument("an endpoint name"))
+        case "mirror": return .mirror(try Self.endpointName(try argument("an endpoint name")))
+        case "redirect": return .redirect(try Self.endpointName(try argument("an endpoint name")))
         case "rate":
             let rate = try Self.rate(try argument("a rate such as 100pps, 512kbit or 10mbit"))
             var limit = RuleAction.defaultRateLimit
@@ -157,6 +157,18 @@ public enum RuleParser {
         for kind in Set(kinds) where kind != "mirror" && kinds.filter({ $0 == kind }).count > 1 {
             throw SyntaxError("\(kind) given twice")
         }
+    }
+
+    /// Endpoint names in rules: letters, digits and `_ . : -` (what v1 tools name endpoints),
+    /// so a rule's text always reads back as the same rule.
+    static func endpointName(_ text: String) throws(SyntaxError) -> String {
+        let allowed = text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_.:-".unicodeScalars.contains(scalar))
+        }
+        guard !text.isEmpty, allowed else {
+            throw SyntaxError("\"\(text)\" is not an endpoint name here (letters, digits and _ . : - only)")
+        }
+        return text
     }
 
     /// `5%`, `0.5%`, `100%`.

@@ -19,6 +19,7 @@ import Testing
         ("loss 0.5%", "loss 0.5%"),
         ("duplicate 1% reorder 2% corrupt 0.1%", "duplicate 1% reorder 2% corrupt 0.1%"),
         ("to x delay 20ms loss 10% mirror s1 mirror s2", "to x delay 20ms loss 10% mirror s1 mirror s2"),
+        ("match \"ether[0] != 'a'\" pass", "match \"ether[0] != 'a'\" pass"),
     ])
     func everyFormParsesAndPrintsBack(text: String, canonical: String) throws {
         let rule = try #require(try RuleParser.parse(text))
@@ -50,6 +51,9 @@ import Testing
         ("loss 1% loss 2%", "loss given twice"),
         ("from a from b drop", "from given twice"),
         ("mirror", "mirror needs an endpoint name"),
+        // Found by FuzzRules: an empty name printed as nothing and read back as no rule.
+        ("from a redirect \"\"", "\"\" is not an endpoint name here (letters, digits and _ . : - only)"),
+        ("to 'svc echo' drop", "\"svc echo\" is not an endpoint name here (letters, digits and _ . : - only)"),
     ])
     func mistakesAreExplained(text: String, message: String) {
         let error = #expect(throws: RuleParser.SyntaxError.self) { try RuleParser.parse(text) }
