@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "SwitchyardCapture", targets: ["SwitchyardCapture"]),
         .library(name: "SwitchyardReplay", targets: ["SwitchyardReplay"]),
         .library(name: "SwitchyardRules", targets: ["SwitchyardRules"]),
+        .library(name: "SwitchyardServer", targets: ["SwitchyardServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

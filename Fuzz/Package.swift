@@ -40,6 +40,15 @@ let package = Package(
             swiftSettings: fuzzSettings
         ),
         .executableTarget(
+            name: "FuzzQEMUFraming",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardServer", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
             name: "FuzzRules",
             dependencies: [
                 "FuzzSupport",

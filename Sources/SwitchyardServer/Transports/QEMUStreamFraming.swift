@@ -3,27 +3,27 @@ import SwitchyardWire
 
 /// QEMU's stream netdev framing (`-netdev stream`, and the legacy `-netdev socket`): each
 /// frame is a 4-byte big-endian length, then the Ethernet frame, no FCS.
-enum QEMUStreamFraming {
+public enum QEMUStreamFraming {
     /// Bytes before each frame.
-    static let headerLength = 4
+    public static let headerLength = 4
     /// QEMU's own receive limit (NET_BUFSIZE: 4096 + 65536 bytes); a larger length cannot come
     /// from QEMU, so the stream is not QEMU's and the connection is closed.
-    static let maximumLength = 4096 + 65_536
+    public static let maximumLength = 4096 + 65_536
 
-    enum Item: Equatable {
+    public enum Item: Equatable {
         /// A whole frame (a slice of the read buffer).
         case frame(ByteBuffer)
         /// A frame the fabric does not switch (length 0, or over the v1 frame limit); skipped.
         case refused(length: Int)
     }
 
-    enum Failure: Error, Equatable {
+    public enum Failure: Error, Equatable {
         /// A length no QEMU sends: the stream is not QEMU framing.
         case impossibleLength(Int)
     }
 
     /// The next item of `buffer`, or nil when it holds no whole one yet.
-    static func decode(_ buffer: inout ByteBuffer) throws(Failure) -> Item? {
+    public static func decode(_ buffer: inout ByteBuffer) throws(Failure) -> Item? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         let size = Int(length)
         guard size <= Self.maximumLength else { throw .impossibleLength(size) }
@@ -38,7 +38,7 @@ enum QEMUStreamFraming {
 
     /// Appends one frame in this framing: one capacity check and one copy (the per-frame path).
     @inline(__always)
-    static func write(_ frame: ByteBuffer, to buffer: inout ByteBuffer) {
+    public static func write(_ frame: ByteBuffer, to buffer: inout ByteBuffer) {
         let length = frame.readableBytes
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.headerLength + length) { out in
             out.storeBytes(of: UInt32(length).bigEndian, toByteOffset: 0, as: UInt32.self)
