@@ -105,21 +105,34 @@ public final class FabricServer: Service {
             throw error
         }
         let started = session
-        try await eventLoop.submit {
-            slot.value.engine = FabricEngine(eventLoop: eventLoop, configuration: configuration, capture: started, logger: logger)
-        }.get()
-        try await self.start(qemuPorts, engine: slot)
         var vxlanSenders: [any Channel] = []
-        if let vxlanChannel {
-            vxlanSenders = await self.bindVXLANSenders(on: eventLoop)
-            try await self.startVXLAN(vxlanChannel, senders: vxlanSenders, engine: slot)
-        }
         defer {
             for sender in vxlanSenders {
                 sender.close(promise: nil)
             }
         }
-        try await serverChannel.setOption(.autoRead, value: true).get()
+        do {
+            try await eventLoop.submit {
+                slot.value.engine = FabricEngine(eventLoop: eventLoop, configuration: configuration, capture: started, logger: logger)
+            }.get()
+            try await self.start(qemuPorts, engine: slot)
+            if let vxlanChannel {
+                vxlanSenders = await self.bindVXLANSenders(on: eventLoop)
+                try await self.startVXLAN(vxlanChannel, senders: vxlanSenders, engine: slot)
+            }
+            try await serverChannel.setOption(.autoRead, value: true).get()
+        } catch {
+            // The capture started: it is finished on this path too (its summary reported).
+            try? await serverChannel.close()
+            for port in qemuPorts {
+                try? await port.channel.close()
+            }
+            try? await vxlanChannel?.close()
+            if let started {
+                configuration.onCaptureFinished(await started.finish())
+            }
+            throw error
+        }
         if let address = serverChannel.localAddress {
             self.configuration.onListening(address)
         }
