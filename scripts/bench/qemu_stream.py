@@ -15,13 +15,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import v1  # noqa: E402
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def frame(dst, src, size):
     body = bytes((i * 7) & 0xFF for i in range(max(size - 14, 46)))
@@ -31,23 +24,6 @@ def frame(dst, src, size):
 def qemu(frame_bytes):
     return struct.pack("!I", len(frame_bytes)) + frame_bytes
 
-
-def receive(sock, total_bytes, ready, out):
-    sock.settimeout(5.0)
-    ready.set()
-    buf = bytearray(1 << 20)
-    got = 0
-    last = None
-    try:
-        while got < total_bytes:
-            n = sock.recv_into(buf)
-            if not n:
-                break
-            got += n
-            last = time.perf_counter()
-    except socket.timeout:
-        pass
-    out.put((got, last))
 
 
 def run(kind, fabric_port, qemu_port, size, frames):
@@ -88,7 +64,7 @@ def run(kind, fabric_port, qemu_port, size, frames):
         per_frame_in = 4 + len(fr)
     q = mp.Queue()
     ready = mp.Event()
-    proc = mp.Process(target=receive, args=(rx, frames * per_frame_in, ready, q))
+    proc = mp.Process(target=v1.receive_bytes, args=(rx, frames * per_frame_in, ready, q))
     proc.start()
     ready.wait(10)
     batch = unit * 256
@@ -116,7 +92,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--kinds", default="v1,qemu", help="which loads to run (for profiling one)")
     a = ap.parse_args()
-    fabric_port, qemu_port = free_port(), free_port()
+    fabric_port, qemu_port = v1.free_port(), v1.free_port()
     proc = subprocess.Popen([a.fabric, "--port", str(fabric_port), "--qemu", f"bench=tcp:127.0.0.1:{qemu_port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

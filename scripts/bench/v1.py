@@ -92,3 +92,31 @@ def rss_mib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A loopback port nothing listens on now."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def receive_bytes(sock, total_bytes, ready, out):
+    """A receiver process: reads until total_bytes or 5 s of silence; puts (bytes, last time)."""
+    sock.settimeout(5.0)
+    ready.set()
+    buf = bytearray(1 << 20)
+    got, last = 0, None
+    try:
+        while got < total_bytes:
+            n = sock.recv_into(buf)
+            if not n:
+                break
+            got += n
+            last = time.perf_counter()
+    except socket.timeout:
+        pass
+    out.put((got, last))
+

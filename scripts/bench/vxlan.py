@@ -15,13 +15,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import v1  # noqa: E402
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 def endpoint(port, name, mac, subscribe):
     sock = socket.create_connection(("127.0.0.1", port))
@@ -34,22 +27,6 @@ def endpoint(port, name, mac, subscribe):
         v1.reply(sock)
     return sock, created["endpoint_id"]
 
-
-def receive(sock, total_bytes, ready, out):
-    sock.settimeout(5.0)
-    ready.set()
-    buf = bytearray(1 << 20)
-    got, last = 0, None
-    try:
-        while got < total_bytes:
-            n = sock.recv_into(buf)
-            if not n:
-                break
-            got += n
-            last = time.perf_counter()
-    except socket.timeout:
-        pass
-    out.put((got, last))
 
 
 def run(kind, port_a, port_b, size, frames, rep):
@@ -64,7 +41,7 @@ def run(kind, port_a, port_b, size, frames, rep):
     unit = v1.message(v1.PACKET_OUT, tx_id, 0, fr)
     per_frame = 16 + len(fr)
     q, ready = mp.Queue(), mp.Event()
-    proc = mp.Process(target=receive, args=(rx, frames * per_frame, ready, q))
+    proc = mp.Process(target=v1.receive_bytes, args=(rx, frames * per_frame, ready, q))
     proc.start()
     ready.wait(10)
     t0 = time.perf_counter()
@@ -90,8 +67,8 @@ def main():
     ap.add_argument("--frames", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=3)
     a = ap.parse_args()
-    port_a, port_b = free_port(), free_port()
-    udp_a, udp_b = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    port_a, port_b = v1.free_port(), v1.free_port()
+    udp_a, udp_b = v1.free_port(socket.SOCK_DGRAM), v1.free_port(socket.SOCK_DGRAM)
     procs = [
         subprocess.Popen([a.fabric, "--port", str(port_a), "--vxlan", f"b=127.0.0.1:{udp_b}", "--vxlan-listen", f"127.0.0.1:{udp_a}", "--vxlan-mtu", "9000"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
