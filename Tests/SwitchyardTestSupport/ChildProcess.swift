@@ -118,8 +118,12 @@ public final class ChildProcess: Sendable {
         }
         self.process.waitUntilExit()
         // The pipes' last bytes: the readers finish at EOF (a grandchild holding a pipe open
-        // should not hang a test, hence the bound).
-        _ = self.readers.wait(timeout: .now() + 10)
+        // should not hang a test, hence the bound). Polled, not waited on: a blocked thread
+        // of the two-thread concurrency pool would stall every other test.
+        let readersDeadline = clock.now.advanced(by: .seconds(10))
+        while self.readers.wait(timeout: .now()) == .timedOut, clock.now < readersDeadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         return self.process.terminationStatus
     }
 

@@ -27,7 +27,9 @@ public func withInProcessFabric<Result: Sendable>(
             return nil
         }
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(10))
+        // A bound against a fabric that never listens, not a timing claim: with the whole suite
+        // running in parallel on two cores, binding can wait its turn for seconds.
+        let deadline = clock.now.advanced(by: .seconds(30))
         while port.withLockedValue({ $0 }) == nil {
             guard clock.now < deadline else { throw TestFailure("in-process fabric did not start") }
             try await Task.sleep(for: .milliseconds(5))

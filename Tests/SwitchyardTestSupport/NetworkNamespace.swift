@@ -32,14 +32,14 @@ public final class NetworkNamespace: Sendable {
     }
 
     deinit {
-        // Synchronously: deinit cannot await, and the namespace must go on every path.
+        // On every path, without waiting: deinit may run on a thread of the concurrency pool,
+        // which must not block (a blocked pool of two threads stalls every other test).
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Tools.which("ip") ?? "/usr/sbin/ip")
         process.arguments = ["netns", "delete", self.name]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try? process.run()
-        process.waitUntilExit()
     }
 
     /// Runs a command inside the namespace (`ip netns exec NAME ...`), with `input` on stdin.
