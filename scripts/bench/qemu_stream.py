@@ -9,7 +9,7 @@ as two "VMs" speaking QEMU's stream framing (4-byte length + frame) on the QEMU 
 the receiver. Prints one JSON line per run and a last line per size:
 `ratio size=N v1_fps=... qemu_fps=... qemu/v1=R` (medians). Standard library only.
 """
-import argparse, json, multiprocessing as mp, os, socket, statistics, struct, subprocess, sys, time
+import argparse, json, os, socket, statistics, struct, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import v1  # noqa: E402
@@ -62,24 +62,7 @@ def run(kind, fabric_port, qemu_port, size, frames):
         rx.setblocking(True)
         unit = qemu(fr)
         per_frame_in = 4 + len(fr)
-    q = mp.Queue()
-    ready = mp.Event()
-    proc = mp.Process(target=v1.receive_bytes, args=(rx, frames * per_frame_in, ready, q))
-    proc.start()
-    ready.wait(10)
-    batch = unit * 256
-    t0 = time.perf_counter()
-    left = frames
-    while left > 0:
-        n = min(256, left)
-        tx.sendall(batch if n == 256 else unit * n)
-        left -= n
-    got, last = q.get()
-    proc.join()
-    tx.close()
-    rx.close()
-    seconds = (last or time.perf_counter()) - t0
-    received = got // per_frame_in
+    received, seconds = v1.blast(tx, rx, unit, frames, per_frame_in)
     return {"kind": kind, "size": size, "frames_sent": frames, "frames_received": received,
             "seconds": round(seconds, 4), "fps": round(received / seconds) if seconds > 0 else 0}
 

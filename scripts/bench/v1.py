@@ -1,5 +1,6 @@
 """Minimal protocol v1 helpers for the load and soak benchmarks (standard library only)."""
 import json
+import multiprocessing as mp
 import os
 import re
 import socket
@@ -120,3 +121,23 @@ def receive_bytes(sock, total_bytes, ready, out):
         pass
     out.put((got, last))
 
+
+def blast(tx, rx, unit, frames, bytes_per_frame):
+    """Sends `frames` copies of `unit` on tx in batches of 256 while a receiver process reads
+    rx; closes both. Returns (frames received, seconds from the first send to the last read)."""
+    q, ready = mp.Queue(), mp.Event()
+    proc = mp.Process(target=receive_bytes, args=(rx, frames * bytes_per_frame, ready, q))
+    proc.start()
+    ready.wait(10)
+    batch = unit * 256
+    t0 = time.perf_counter()
+    left = frames
+    while left > 0:
+        n = min(256, left)
+        tx.sendall(batch if n == 256 else unit * n)
+        left -= n
+    got, last = q.get()
+    proc.join()
+    tx.close()
+    rx.close()
+    return got // bytes_per_frame, (last or time.perf_counter()) - t0

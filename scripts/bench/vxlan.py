@@ -9,7 +9,7 @@ sends FRAMES frames of SIZE bytes from a v1 endpoint on A to a v1 endpoint, firs
 ("one"), then on B ("vxlan"), and times the receiver. Prints JSON lines, then per size:
 `ratio size=N one_fps=... vxlan_fps=... vxlan/one=R` (medians). Standard library only.
 """
-import argparse, json, multiprocessing as mp, os, socket, statistics, subprocess, sys, time
+import argparse, json, os, socket, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import v1  # noqa: E402
@@ -40,22 +40,7 @@ def run(kind, port_a, port_b, size, frames, rep):
     fr = macb(rx_mac) + macb(tx_mac) + b"\x08\x00" + bytes((i * 7) & 0xFF for i in range(max(size - 14, 46)))
     unit = v1.message(v1.PACKET_OUT, tx_id, 0, fr)
     per_frame = 16 + len(fr)
-    q, ready = mp.Queue(), mp.Event()
-    proc = mp.Process(target=v1.receive_bytes, args=(rx, frames * per_frame, ready, q))
-    proc.start()
-    ready.wait(10)
-    t0 = time.perf_counter()
-    left = frames
-    while left > 0:
-        n = min(256, left)
-        tx.sendall(unit * n)
-        left -= n
-    got, last = q.get()
-    proc.join()
-    tx.close()
-    rx.close()
-    seconds = (last or time.perf_counter()) - t0
-    received = got // per_frame
+    received, seconds = v1.blast(tx, rx, unit, frames, per_frame)
     return {"kind": kind, "size": size, "frames_sent": frames, "frames_received": received,
             "seconds": round(seconds, 4), "fps": round(received / seconds) if seconds > 0 else 0}
 
