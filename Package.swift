@@ -27,6 +27,10 @@ let package = Package(
         .executable(name: "switchyard-sniff", targets: ["switchyard-sniff"]),
         .executable(name: "switchyard-ctl", targets: ["switchyard-ctl"]),
         .executable(name: "switchyard-tap", targets: ["switchyard-tap"]),
+        .executable(name: "switchyard-dhcpd", targets: ["switchyard-dhcpd"]),
+        .executable(name: "switchyard-dns", targets: ["switchyard-dns"]),
+        .executable(name: "switchyard-dhcp", targets: ["switchyard-dhcp"]),
+        .executable(name: "switchyard-dig", targets: ["switchyard-dig"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
         .library(name: "SwitchyardWire", targets: ["SwitchyardWire"]),
@@ -209,6 +213,38 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "switchyard-dhcpd",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-dns",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-dhcp",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchyard-dig",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "switchyard-ping",
             dependencies: [
                 "SwitchyardServices", "SwitchyardCommandLine",
@@ -280,6 +316,7 @@ let package = Package(
                 "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardTestSupport",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
                 "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "switchyard-ctl", "switchyard-tap", "SwitchyardReplay", "SwitchyardRules",
+                "switchyard-dhcpd", "switchyard-dns", "switchyard-dhcp", "switchyard-dig",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Switchyard needs beyond Swift when it is missing: libpcap (headers and
 # pkg-config file), tcpdump and tshark; for the tests with real clients, QEMU (its NICs' iPXE
-# ROMs come with it), iproute2, netcat and ntpdig. Debian/Ubuntu; runs apt-get as root or
+# ROMs come with it), iproute2, netcat, ntpdig,
+# busybox udhcpc and dig. Debian/Ubuntu; runs apt-get as root or
 # through sudo.
 set -euo pipefail
 
@@ -15,6 +16,8 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
 command -v ntpdig >/dev/null 2>&1 || missing+=(ntpsec-ntpdig)
+command -v udhcpc >/dev/null 2>&1 || missing+=(udhcpc)
+command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 
-/// Whole small files read with stdio (manifests, rules files): no Foundation on these paths,
+/// Whole small files read with stdio (manifests, rules files, leases): no Foundation on these paths,
 /// which are fuzzed (Foundation's `Data(contentsOf:)` leaks a buffer on some failures).
 public enum StdioFile {
     /// The file's bytes, or the system's reason it cannot be read.
@@ -26,6 +26,42 @@ public enum StdioFile {
             return .failure(StdioFileError(reason: String(cString: strerror(errno))))
         }
         return .success(bytes)
+    }
+
+    /// Replaces `path` with `bytes` so a reader (or a crash) sees the old file or the new one,
+    /// never a mix: written to `path.tmp`, synced, then renamed over `path`.
+    public static func replaceAtomically(_ path: String, with bytes: [UInt8]) -> Result<Void, StdioFileError> {
+        let temporary = path + ".tmp"
+        func failure() -> Result<Void, StdioFileError> {
+            .failure(StdioFileError(reason: String(cString: strerror(errno))))
+        }
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return failure() }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let result = failure()
+                close(descriptor)
+                unlink(temporary)
+                return result
+            }
+            written += count
+        }
+        guard fsync(descriptor) == 0 else {
+            let result = failure()
+            close(descriptor)
+            unlink(temporary)
+            return result
+        }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else {
+            let result = failure()
+            unlink(temporary)
+            return result
+        }
+        return .success(())
     }
 }
 

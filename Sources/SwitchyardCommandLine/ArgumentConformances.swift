@@ -20,3 +20,11 @@ extension IPv4Address: ExpressibleByArgument {
     /// Dotted quad in `--help`, not the integer behind it.
     public var defaultValueDescription: String { self.description }
 }
+
+extension MACAddress: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(argument)
+    }
+
+    public var defaultValueDescription: String { self.description }
+}

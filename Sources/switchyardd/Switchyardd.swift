@@ -200,7 +200,7 @@ struct Switchyardd: AsyncParsableCommand {
         configuration.onCaptureFinished = { statistics in StandardOutput.error(statistics.summary) }
         configuration.qemuPorts = self.qemu.compactMap { try? QEMUPortSpecification.parse($0).get() }
         configuration.vxlan = try? self.vxlanConfiguration()
-        configuration.firstAllocatedMAC = self.macStart.flatMap(MACAddress.init).map { $0.rawValue & 0xFF_FFFF } ?? 1
+        configuration.firstAllocatedMAC = self.macStart.flatMap { MACAddress($0) }.map { $0.rawValue & 0xFF_FFFF } ?? 1
         configuration.seed = self.seed
         configuration.rules = rules
         let server = FabricServer(configuration: configuration, logger: logger)

@@ -1,0 +1,36 @@
+import Logging
+import SwitchyardClient
+import SwitchyardPackets
+import SwitchyardWire
+
+/// Runs the DNS responder on a fabric until the connection closes or the task is cancelled.
+public struct DNSService: Sendable {
+    public var name = DNSResponder.endpointName
+    public var ip = DNSResponder.defaultIP
+    public var zone = DNSResponder.defaultZone(domain: DNSName(DNSResponder.defaultDomain)!, dnsIP: DNSResponder.defaultIP)
+    public var ttl: UInt32 = 60
+
+    public init() {}
+
+    public func run(on client: FabricClient, logger: Logger, ready: (EndpointRecord) -> Void) async throws {
+        let me = try await AttachedEndpoint.attach(self.name, on: client)
+        let record = me.record
+        let responder = DNSResponder(mac: me.mac, ip: self.ip, zone: self.zone, ttl: self.ttl)
+        ready(record)
+        var ignored = 0
+        for try await frame in client.frames {
+            switch responder.answer(frame.bytes) {
+            case .arpReply(let reply):
+                try client.send(frame: reply.bytes, from: record.endpointID)
+            case .reply(let reply, let summary):
+                logger.info("\(summary)")
+                try client.send(frame: reply.bytes, from: record.endpointID)
+            case .ignored(let reason):
+                ignored += 1
+                logger.debug("ignored a query", metadata: ["reason": "\(reason)", "ignored": "\(ignored)"])
+            case nil:
+                continue
+            }
+        }
+    }
+}
