@@ -20,8 +20,8 @@ public struct DHCPLease: Hashable, Sendable {
 }
 
 /// The server's leases, with the allocation rule that makes sessions reproducible: a client
-/// keeps the address it had; otherwise its reservation, else the address it asked for if it is
-/// free, else the lowest free address in the range.
+/// keeps its reservation, else the address it had, else the address it asked for if it is free,
+/// else the lowest free address nobody has held, else the lowest free address.
 public struct DHCPLeaseTable: Sendable {
     /// How long an offered address is held for the client it was offered to.
     public static let offerHoldSeconds: Int64 = 60
@@ -65,6 +65,12 @@ public struct DHCPLeaseTable: Sendable {
         }
         if let requested, configuration.pool.contains(requested.rawValue), free(requested) {
             return requested
+        }
+        // Addresses nobody has held first, so a client whose lease ended (released or expired)
+        // still finds its address when it comes back, as long as the pool has others.
+        let remembered = Set(self.leases.map(\.address))
+        for raw in configuration.pool where !remembered.contains(IPv4Address(rawValue: raw)) && free(IPv4Address(rawValue: raw)) {
+            return IPv4Address(rawValue: raw)
         }
         for raw in configuration.pool where free(IPv4Address(rawValue: raw)) {
             return IPv4Address(rawValue: raw)
