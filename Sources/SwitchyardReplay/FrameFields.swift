@@ -4,7 +4,7 @@ import SwitchyardPackets
 /// `ipv4.ttl: expected 64, got 63` and a field can be masked.
 public struct FrameField: Hashable, Sendable {
     public enum Kind: Hashable, Sendable {
-        case mac, ipv4, integer, hex, bytes
+        case mac, ipv4, integer, hex, bytes, text
     }
 
     public var name: String
@@ -22,8 +22,23 @@ public enum FrameFields {
         "udp.sport", "udp.dport", "udp.length", "udp.checksum", "udp.payload",
         "ntp.flags", "ntp.stratum", "ntp.poll", "ntp.precision", "ntp.root_delay", "ntp.root_dispersion", "ntp.refid",
         "ntp.reference_ts", "ntp.originate_ts", "ntp.receive_ts", "ntp.transmit_ts", "ntp.timestamps",
-        "frame.padding",
-    ]
+        "dhcp.op", "dhcp.htype", "dhcp.hlen", "dhcp.hops", "dhcp.xid", "dhcp.secs", "dhcp.flags",
+        "dhcp.ciaddr", "dhcp.yiaddr", "dhcp.siaddr", "dhcp.giaddr", "dhcp.chaddr", "dhcp.sname", "dhcp.file",
+        "dhcp.cookie", "dhcp.option.N", "dhcp.padding",
+        "dns.id", "dns.flags", "dns.qdcount", "dns.ancount", "dns.nscount", "dns.arcount",
+        "dns.question.name", "dns.question.type", "dns.question.class",
+    ] + ["answer", "authority", "additional"].flatMap { section in
+        ["name", "type", "class", "ttl", "rdlength", "rdata"].map { "dns.\(section).\($0)" }
+    } + ["frame.padding"]
+
+    /// Whether `--ignore` accepts `name`: one of `maskable`, with `dhcp.option.N` standing for
+    /// any option code 0…255 (`dhcp.option.51`).
+    public static func isMaskable(_ name: String) -> Bool {
+        if name.hasPrefix("dhcp.option."), let code = UInt8(name.dropFirst("dhcp.option.".count)) {
+            return String(code) == name.dropFirst("dhcp.option.".count)
+        }
+        return name != "dhcp.option.N" && Self.maskable.contains(name)
+    }
 
     /// The fields of `bytes`, in order. Bytes past the last decoded field are `frame.padding`.
     public static func layout(of bytes: [UInt8]) -> [FrameField] {
@@ -101,6 +116,10 @@ public enum FrameFields {
             if payloadEnd > n + 48 {
                 fields.append(FrameField(name: "ntp.extension", range: (n + 48)..<payloadEnd, kind: .bytes))
             }
+        } else if let dhcp = Self.dhcpLayout(bytes, payload: payloadStart..<payloadEnd, ports: (udp.sourcePort, udp.destinationPort)) {
+            fields += dhcp
+        } else if let dns = Self.dnsLayout(bytes, payload: payloadStart..<payloadEnd, ports: (udp.sourcePort, udp.destinationPort)) {
+            fields += dns
         } else if payloadEnd > payloadStart {
             fields.append(FrameField(name: "udp.payload", range: payloadStart..<payloadEnd, kind: .bytes))
         }
@@ -113,6 +132,10 @@ public enum FrameFields {
     /// Fields named by `--ignore` names, with the checksums that cover them.
     static func maskedNames(for ignored: Set<String>) -> Set<String> {
         var names = ignored
+        // An ignored option's code and length go with it (its length may differ).
+        for name in ignored where name.hasPrefix("dhcp.option.") {
+            names.insert(name + ".header")
+        }
         if ignored.contains("ntp.timestamps") {
             names.formUnion(["ntp.reference_ts", "ntp.originate_ts", "ntp.receive_ts", "ntp.transmit_ts"])
         }
@@ -121,7 +144,8 @@ public enum FrameFields {
             names.insert("ipv4.checksum")
         }
         // RFC 768: the UDP checksum covers the pseudo-header (addresses, length), header and payload.
-        if names.contains(where: { $0.hasPrefix("udp.") || $0.hasPrefix("ntp.") || $0 == "ipv4.src" || $0 == "ipv4.dst" }) && !names.contains("udp.checksum") {
+        let udpCovered = ["udp.", "ntp.", "dhcp.", "dns."]
+        if names.contains(where: { name in udpCovered.contains { name.hasPrefix($0) } || name == "ipv4.src" || name == "ipv4.dst" }) && !names.contains("udp.checksum") {
             names.insert("udp.checksum")
         }
         return names
@@ -141,6 +165,9 @@ public enum FrameFields {
             return String(value)
         case .hex, .bytes:
             return "0x" + slice.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        case .text:
+            let text = slice.prefix { $0 != 0 }
+            return "\"" + String(decoding: text.map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self) + "\""
         }
     }
 }

@@ -1,7 +1,8 @@
 import SwitchyardPackets
 
 /// Recorded MACs to the MACs the same endpoints have now. Applied to every MAC field of a
-/// frame: the Ethernet addresses and, in ARP, the sender and target hardware addresses.
+/// frame: the Ethernet addresses, in ARP the sender and target hardware addresses, and in DHCP
+/// the client hardware address (the server answers to it), with the UDP checksum redone.
 public struct MACMap: Hashable, Sendable {
     public private(set) var entries: [MACAddress: MACAddress] = [:]
 
@@ -29,7 +30,22 @@ public struct MACMap: Hashable, Sendable {
             self.rewrite(&out, at: 22)
             self.rewrite(&out, at: 32)
         }
+        self.rewriteDHCPClientAddress(&out)
         return out
+    }
+
+    private func rewriteDHCPClientAddress(_ bytes: inout [UInt8]) {
+        guard let frame = EthernetFrame(parsing: bytes), let udp = UDPFrame(parsing: frame),
+              [DHCPMessage.serverPort, DHCPMessage.clientPort].contains(udp.udp.destinationPort),
+              let message = DHCPMessage(parsing: udp.udp.payload), let mac = message.clientMAC, self.entries[mac] != nil
+        else { return }
+        let payloadStart = udp.udp.payload.startIndex
+        self.rewrite(&bytes, at: payloadStart + 28)
+        guard udp.udp.checksum != 0, let updated = EthernetFrame(parsing: bytes).flatMap(UDPFrame.init(parsing:)) else { return }
+        let checksum = updated.udp.computeChecksum(source: updated.ip.source, destination: updated.ip.destination)
+        let checksumAt = payloadStart - UDPDatagram.headerLength + 6
+        bytes[checksumAt] = UInt8(checksum >> 8)
+        bytes[checksumAt + 1] = UInt8(truncatingIfNeeded: checksum)
     }
 
     private func rewrite(_ bytes: inout [UInt8], at offset: Int) {

@@ -73,7 +73,7 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         if let path = self.write {
             try PcapFormatChoice.requireClassicPcap(path, flag: "--write")
         }
-        for field in self.ignore where !FrameFields.maskable.contains(field) {
+        for field in self.ignore where !FrameFields.isMaskable(field) {
             throw ValidationError("--ignore \(field): no such field (fields: \(FrameFields.maskable.joined(separator: ", ")))")
         }
         for entry in self.map where Self.parseMap(entry) == nil {
