@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The demo: a recording fabric, the echo and NTP services, pings and an NTP query; the
-# recording read back; then the session replayed against fresh services and diffed; last, a
+# The demo: a recording fabric, the echo, NTP, DHCP and DNS services, pings, an NTP query, a
+# DHCP lease and a DNS lookup; the recording read back; then the session replayed against fresh services and diffed; last, a
 # seeded lossy link.
 # Uses free ports, so it never disturbs a fabric already running on 9999.
 source "$(dirname "$0")/lib.sh"
@@ -12,6 +12,10 @@ start_service echo switchyard-echo
 ECHO=$LAST_PID
 start_service ntpd switchyard-ntpd --clock "$CLOCK"
 NTPD=$LAST_PID
+start_service dhcpd switchyard-dhcpd --clock "$CLOCK"
+DHCPD=$LAST_PID
+start_service dns switchyard-dns
+DNS=$LAST_PID
 
 echo "== switchyard-ping"
 "$BIN/switchyard-ping" --port "$PORT"
@@ -19,9 +23,13 @@ echo "== PING_MSG='hello switchyard' switchyard-ping --resolve arp --count 3"
 PING_MSG="hello switchyard" "$BIN/switchyard-ping" --port "$PORT" --resolve arp --count 3
 echo "== switchyard-ntp --clock $CLOCK"
 "$BIN/switchyard-ntp" --port "$PORT" --clock "$CLOCK"
+echo "== switchyard-dhcp (a lease from switchyard-dhcpd)"
+"$BIN/switchyard-dhcp" --port "$PORT"
+echo "== switchyard-dig echo.switchyard.test (switchyard-dns)"
+"$BIN/switchyard-dig" --port "$PORT" echo.switchyard.test
 
 echo "== shutting down (the fabric prints its capture summary)"
-stop "$ECHO" "$NTPD"
+stop "$ECHO" "$NTPD" "$DHCPD" "$DNS"
 stop "$FABRIC"
 cat "$WORK/fabric.err"
 
@@ -34,8 +42,12 @@ start_service echo switchyard-echo
 ECHO=$LAST_PID
 start_service ntpd switchyard-ntpd --clock "$CLOCK"
 NTPD=$LAST_PID
+start_service dhcpd switchyard-dhcpd --clock "$CLOCK"
+DHCPD=$LAST_PID
+start_service dns switchyard-dns
+DNS=$LAST_PID
 "$BIN/switchyard-replay" "$WORK/session.pcap" --port "$PORT"
-stop "$ECHO" "$NTPD"
+stop "$ECHO" "$NTPD" "$DHCPD" "$DNS"
 stop "$FABRIC"
 
 echo "== a seeded lossy link: switchyardd --rules lossy.rules --seed 42 (to svc_echo loss 30%)"
