@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "SwitchyardReplay", targets: ["SwitchyardReplay"]),
         .library(name: "SwitchyardRules", targets: ["SwitchyardRules"]),
         .library(name: "SwitchyardServer", targets: ["SwitchyardServer"]),
+        .library(name: "SwitchyardServices", targets: ["SwitchyardServices"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -66,6 +66,26 @@ let package = Package(
             ],
             swiftSettings: fuzzSettings
         ),
+        .executableTarget(
+            name: "FuzzDHCP",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardPackets", package: root),
+                .product(name: "SwitchyardReplay", package: root),
+                .product(name: "SwitchyardServices", package: root),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
+            name: "FuzzDNS",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardPackets", package: root),
+                .product(name: "SwitchyardReplay", package: root),
+                .product(name: "SwitchyardServices", package: root),
+            ],
+            swiftSettings: fuzzSettings
+        ),
     ],
     swiftLanguageVersions: [.v5]
 )

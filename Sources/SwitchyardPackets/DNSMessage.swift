@@ -208,10 +208,11 @@ struct DNSWriter {
     var bytes: [UInt8] = []
     private var suffixes: [DNSName: Int] = [:]
 
+    /// Suffixes match exactly, case included: a pointer to another case of the name would
+    /// change how the name reads back (answers keep the question's case).
     mutating func write(_ name: DNSName) {
-        let key = name.key
         for index in 0..<name.labels.count {
-            let suffix = DNSName(labels: Array(key.labels[index...]))
+            let suffix = DNSName(labels: Array(name.labels[index...]))
             if let offset = self.suffixes[suffix] {
                 self.bytes.appendBigEndian(UInt16(0xC000 | offset))
                 return

@@ -84,7 +84,8 @@ public struct DHCPResponder: Sendable {
             let hardwareLength = min(Int(request.hlen), 16)
             self.key = request.option(DHCPOption.Code.clientIdentifier) ?? [request.htype] + request.chaddr.prefix(hardwareLength)
             self.mac = request.clientMAC ?? frame.source
-            self.hostName = request.textOption(DHCPOption.Code.hostName)
+            // RFC 1035's limit for a name: a longer "host name" is not echoed or stored.
+            self.hostName = request.textOption(DHCPOption.Code.hostName).flatMap { $0.utf8.count <= 255 ? $0 : nil }
             var others = Set<IPv4Address>()
             for reservation in configuration.reservations {
                 let matches = switch reservation.client {
