@@ -8,11 +8,19 @@ public struct CaptureBatch: Sendable {
         var capturedLength: Int
         var originalLength: Int
         var timestamp: CaptureTimestamp
+        /// The endpoint the frame came from (inbound) or went to (outbound): its pcapng interface.
+        var endpoint: UInt32
+        /// The fabric's number for the switched frame; its deliveries carry the same number.
+        var sequence: UInt64
+        var direction: CaptureDirection
+        /// Index into `notes` of what a rule did to this delivery, or -1.
+        var note: Int32
     }
 
     /// An endpoint appearing or going away, for the recording's manifest.
     public enum EndpointEvent: Sendable {
-        case created(RecordingManifest.Endpoint)
+        /// With the kind of endpoint ("v1 client", "QEMU port", "VXLAN remote").
+        case created(RecordingManifest.Endpoint, kind: String)
         case closed(id: UInt32, at: Int64)
         /// The rules in force changed (switchyard-ctl).
         case rulesChanged([String])
@@ -21,6 +29,7 @@ public struct CaptureBatch: Sendable {
     private(set) var bytes: [UInt8] = []
     private(set) var records: [Record] = []
     private(set) var events: [EndpointEvent] = []
+    private(set) var notes: [String] = []
 
     public init() {}
 
@@ -29,9 +38,25 @@ public struct CaptureBatch: Sendable {
     public var isEmpty: Bool { self.records.isEmpty && self.events.isEmpty }
 
     /// Copies the captured part of one frame.
-    public mutating func append(_ captured: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp) {
-        self.records.append(Record(offset: self.bytes.count, capturedLength: captured.count, originalLength: originalLength, timestamp: timestamp))
+    @inline(__always)
+    public mutating func append(
+        _ captured: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp,
+        endpoint: UInt32 = 0, sequence: UInt64 = 0, direction: CaptureDirection = .inbound, note: String? = nil
+    ) {
+        var noteIndex: Int32 = -1
+        if let note {
+            noteIndex = Int32(self.notes.count)
+            self.notes.append(note)
+        }
+        self.records.append(Record(
+            offset: self.bytes.count, capturedLength: captured.count, originalLength: originalLength, timestamp: timestamp,
+            endpoint: endpoint, sequence: sequence, direction: direction, note: noteIndex
+        ))
         self.bytes.append(contentsOf: captured)
+    }
+
+    func note(of record: Record) -> String? {
+        record.note >= 0 ? self.notes[Int(record.note)] : nil
     }
 
     public mutating func append(_ event: EndpointEvent) {
@@ -42,6 +67,7 @@ public struct CaptureBatch: Sendable {
         self.bytes.removeAll(keepingCapacity: true)
         self.records.removeAll(keepingCapacity: true)
         self.events.removeAll(keepingCapacity: true)
+        self.notes.removeAll(keepingCapacity: true)
     }
 
     /// Calls `body` for each frame in order.
@@ -52,4 +78,12 @@ public struct CaptureBatch: Sendable {
             }
         }
     }
+}
+
+/// Which way a recorded frame crossed its endpoint (pcapng's `epb_flags` direction).
+public enum CaptureDirection: UInt8, Sendable {
+    /// Sent by the endpoint into the fabric.
+    case inbound = 1
+    /// Delivered by the fabric to the endpoint.
+    case outbound = 2
 }

@@ -33,6 +33,11 @@ public struct CaptureConfiguration: Hashable, Sendable {
     /// The fabric's seed and rules at start, for the manifest (changes come as events).
     public var seed: UInt64 = 0
     public var rules: [String] = []
+    public var format = CaptureFormat.pcap
+    /// `both`: each delivery is recorded too (pcapng only, on the receiving endpoint's interface).
+    public var points = CapturePoints.ingress
+    /// Who wrote the file (pcapng's `shb_userappl`), e.g. "switchyardd 1.2.0".
+    public var application = "switchyardd"
 
     public init(path: String) {
         self.path = path

@@ -7,6 +7,12 @@ public final class CaptureTap {
     private let snapshotLength: Int
     private let policy: CaptureConfiguration.OverflowPolicy
     private var batch = CaptureBatch()
+    /// Whether each delivery is recorded too (`--capture-points both`).
+    public let recordsDeliveries: Bool
+    /// The fabric's number of the frame being switched.
+    private var sequence: UInt64 = 0
+    /// Deliveries of the frame being switched, recorded after it (they happen first).
+    private var deliveries = CaptureBatch()
     /// Ring space seen at this read's first frame (drop policy): frames past it are dropped.
     private var room: (bytes: Int, frames: Int)?
 
@@ -14,11 +20,41 @@ public final class CaptureTap {
         self.session = session
         self.snapshotLength = session.configuration.snapshotLength
         self.policy = session.configuration.overflow
+        self.recordsDeliveries = session.configuration.points == .both
     }
 
-    /// Records one switched frame.
+    /// Records one switched frame, sent by endpoint `sender`, then its deliveries.
     @inline(__always)
-    public func record(_ frame: UnsafeRawBufferPointer, timestamp: CaptureTimestamp) {
+    public func record(_ frame: UnsafeRawBufferPointer, timestamp: CaptureTimestamp, sender: UInt32) {
+        self.sequence &+= 1
+        self.append(frame, timestamp: timestamp, endpoint: sender, direction: .inbound, note: nil)
+        if self.recordsDeliveries, !self.deliveries.isEmpty {
+            self.deliveries.forEach { bytes, record in
+                self.append(bytes, timestamp: record.timestamp, endpoint: record.endpoint, direction: .outbound, note: self.deliveries.note(of: record), originalLength: record.originalLength)
+            }
+            self.deliveries.removeAll()
+        }
+    }
+
+    /// Records a delivery of the frame being switched to `receiver` (`--capture-points both`),
+    /// with what a rule did to it.
+    public func recordDelivery(_ frame: UnsafeRawBufferPointer, timestamp: CaptureTimestamp, receiver: UInt32, note: String?) {
+        let captured = min(frame.count, self.snapshotLength)
+        self.deliveries.append(
+            UnsafeRawBufferPointer(rebasing: frame[0..<captured]), originalLength: frame.count, timestamp: timestamp,
+            endpoint: receiver, sequence: self.sequence &+ 1, direction: .outbound, note: note
+        )
+    }
+
+    /// Forgets deliveries recorded for a frame that was not switched after all.
+    public func discardDeliveries() {
+        if !self.deliveries.isEmpty {
+            self.deliveries.removeAll()
+        }
+    }
+
+    @inline(__always)
+    private func append(_ frame: UnsafeRawBufferPointer, timestamp: CaptureTimestamp, endpoint: UInt32, direction: CaptureDirection, note: String?, originalLength: Int? = nil) {
         let captured = min(frame.count, self.snapshotLength)
         if self.policy == .drop {
             if self.room == nil {
@@ -29,12 +65,15 @@ public final class CaptureTap {
                 return
             }
         }
-        self.batch.append(UnsafeRawBufferPointer(rebasing: frame[0..<captured]), originalLength: frame.count, timestamp: timestamp)
+        self.batch.append(
+            UnsafeRawBufferPointer(rebasing: frame[0..<captured]), originalLength: originalLength ?? frame.count, timestamp: timestamp,
+            endpoint: endpoint, sequence: self.sequence, direction: direction, note: note
+        )
     }
 
     /// Notes an endpoint created on the fabric (for the manifest).
-    public func endpointCreated(id: UInt32, name: String, mac: String, at timestamp: CaptureTimestamp) {
-        self.batch.append(.created(RecordingManifest.Endpoint(id: id, name: name, mac: mac, createdNanoseconds: timestamp.totalNanoseconds)))
+    public func endpointCreated(id: UInt32, name: String, mac: String, kind: String, at timestamp: CaptureTimestamp) {
+        self.batch.append(.created(RecordingManifest.Endpoint(id: id, name: name, mac: mac, createdNanoseconds: timestamp.totalNanoseconds), kind: kind))
     }
 
     /// Notes the rules in force now (for the manifest).

@@ -14,7 +14,7 @@ final class CaptureWriter {
     private let configuration: CaptureConfiguration
     private let filter: PcapFilter?
     private var files: CaptureFileSet
-    private var dumper: PcapDumper?
+    private var dumper: (any CaptureFileWriter)?
     private var fileOpenedAt = CaptureTimestamp.now()
     private var lastFlush = CaptureTimestamp.now()
     private var dirty = false
@@ -26,6 +26,7 @@ final class CaptureWriter {
     /// Endpoints alive now, and those seen during the current file (its manifest).
     private var liveEndpoints: [UInt32: RecordingManifest.Endpoint] = [:]
     private var fileEndpoints: [UInt32: RecordingManifest.Endpoint] = [:]
+    private var endpointKinds: [UInt32: String] = [:]
     private var manifestDirty = false
     private var rules: [String]
 
@@ -84,13 +85,14 @@ final class CaptureWriter {
                 self.statistics.framesFiltered += 1
                 return
             }
+            let note = record.note >= 0 ? batch.note(of: record) : nil
             do throws(PcapError) {
                 try self.rotateIfDue(nextRecordSize: Int64(16 + bytes.count))
-                if self.dumper?.wouldSpill(capturedLength: bytes.count) == true {
+                if self.dumper?.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) == true {
                     try self.flush()
                 }
                 // Cannot spill now, so it cannot fail: bytes reach the file only in flush.
-                try self.dumper?.write(bytes, originalLength: record.originalLength, timestamp: record.timestamp)
+                try self.dumper?.write(bytes, record: record, note: note)
             } catch {
                 self.statistics.framesNotWritten += 1
                 self.fail(error)
@@ -118,7 +120,7 @@ final class CaptureWriter {
 
     private func rotateIfDue(nextRecordSize: Int64) throws(PcapError) {
         guard self.configuration.rotates, let dumper = self.dumper else { return }
-        let hasRecords = dumper.fileSize > 24
+        let hasRecords = dumper.hasRecords
         var due = false
         if let limit = self.configuration.fileSizeLimit, hasRecords, dumper.fileSize + nextRecordSize > limit {
             due = true
@@ -144,9 +146,15 @@ final class CaptureWriter {
 
     private func openNextFile() throws(PcapError) {
         let (path, expired) = self.files.next()
-        self.dumper = try PcapDumper(path: path, snapshotLength: self.configuration.snapshotLength)
-        // A new file's manifest starts with the endpoints alive when it opens.
+        // A new file's manifest (and pcapng section) starts with the endpoints alive when it opens.
         self.fileEndpoints = self.liveEndpoints
+        switch self.configuration.format {
+        case .pcap:
+            self.dumper = try PcapDumper(path: path, snapshotLength: self.configuration.snapshotLength)
+        case .pcapng:
+            let endpoints = self.liveEndpoints.values.sorted { $0.id < $1.id }.map(self.captureEndpoint)
+            self.dumper = try PcapngWriter(path: path, snapshotLength: self.configuration.snapshotLength, section: self.section, endpoints: endpoints)
+        }
         self.manifestDirty = true
         self.fileOpenedAt = CaptureTimestamp.now()
         self.statistics.files += 1
@@ -160,9 +168,11 @@ final class CaptureWriter {
     private func apply(_ events: [CaptureBatch.EndpointEvent]) {
         for event in events {
             switch event {
-            case .created(let endpoint):
+            case .created(let endpoint, let kind):
                 self.liveEndpoints[endpoint.id] = endpoint
                 self.fileEndpoints[endpoint.id] = endpoint
+                self.endpointKinds[endpoint.id] = kind
+                self.dumper?.endpointAppeared(self.captureEndpoint(endpoint))
             case .closed(let id, let time):
                 self.liveEndpoints[id] = nil
                 self.fileEndpoints[id]?.closedNanoseconds = time
@@ -171,6 +181,27 @@ final class CaptureWriter {
             }
             self.manifestDirty = true
         }
+    }
+
+    private func captureEndpoint(_ endpoint: RecordingManifest.Endpoint) -> CaptureEndpoint {
+        CaptureEndpoint(id: endpoint.id, name: endpoint.name, mac: endpoint.mac, kind: self.endpointKinds[endpoint.id] ?? "")
+    }
+
+    /// The pcapng section header: who wrote the file, on what, and the seed and rules in force.
+    private var section: PcapngWriter.Section {
+        var system = utsname()
+        uname(&system)
+        func text<T>(_ field: T) -> String {
+            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        var comment = "switchyard fabric recording; seed \(self.configuration.seed)"
+        comment += self.rules.isEmpty ? "; no rules" : "; rules: " + self.rules.joined(separator: "; ")
+        return PcapngWriter.Section(
+            application: self.configuration.application,
+            hardware: text(system.machine),
+            operatingSystem: "\(text(system.sysname)) \(text(system.release))",
+            comment: comment
+        )
     }
 
     /// Rewrites the current file's manifest after endpoint changes (rare), so that even a

@@ -12,7 +12,7 @@ import Musl
 /// disk at a record boundary (`write` flushes first when a record would not fit): a process
 /// killed at any moment leaves a file that readers accept up to its last flush. It also means
 /// bytes reach the file only in `flush`, so that is where write errors show.
-public final class PcapDumper {
+public final class PcapDumper: CaptureFileWriter {
     /// Bytes of the stdio buffer between libpcap and the file.
     public static let streamBufferSize = 1 << 20
 
@@ -100,6 +100,20 @@ public final class PcapDumper {
         }
         self.bufferedBytes += recordSize
         self.fileSize += Int64(recordSize)
+    }
+
+    /// Whether a record follows the 24-byte file header.
+    public var hasRecords: Bool { self.fileSize > 24 }
+
+    /// Classic pcap has no interfaces: nothing to write.
+    func endpointAppeared(_ endpoint: CaptureEndpoint) {}
+
+    func wouldSpill(capturedLength: Int, noteLength: Int) -> Bool {
+        self.wouldSpill(capturedLength: capturedLength)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, record: CaptureBatch.Record, note: String?) throws(PcapError) {
+        try self.write(bytes, originalLength: record.originalLength, timestamp: record.timestamp)
     }
 
     /// True when a record of `capturedLength` bytes would not fit in the stream buffer: flush

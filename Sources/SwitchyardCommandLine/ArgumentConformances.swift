@@ -1,4 +1,5 @@
 import ArgumentParser
+import SwitchyardCapture
 import SwitchyardPackets
 import SwitchyardServices
 
@@ -28,3 +29,6 @@ extension MACAddress: ExpressibleByArgument {
 
     public var defaultValueDescription: String { self.description }
 }
+
+extension CaptureFormat: ExpressibleByArgument {}
+extension CapturePoints: ExpressibleByArgument {}

@@ -6,6 +6,9 @@ public struct RecordedFrame: Hashable, Sendable {
     public var number: Int
     public var timestamp: CaptureTimestamp
     public var bytes: [UInt8]
+    /// The endpoint that sent it, when the file says (a pcapng interface name): exact, where a
+    /// source MAC is only a guess (a learned MAC, a spoofed one).
+    public var sender: String? = nil
 }
 
 /// A recorded session: its frames, in switching order, and its manifest if it has one.
@@ -28,6 +31,12 @@ public struct Recording: Sendable {
     public static func load(path: String, manifestPath: String? = nil) throws(ReplayError) -> Recording {
         var frames: [RecordedFrame] = []
         var warnings: [String] = []
+        // pcapng says which endpoint sent each frame, and which records are deliveries.
+        var index: PcapngIndex?
+        if path != "-", case .success(let bytes) = StdioFile.read(path) {
+            index = PcapngIndex.read(bytes)
+        }
+        var packet = 0
         do {
             let reader = try PcapReader(path: path)
             defer {
@@ -36,14 +45,19 @@ public struct Recording: Sendable {
                 }
             }
             while let record = try reader.next() {
-                let number = frames.count + 1
+                packet += 1
+                let number = packet
+                if let index, packet - 1 < index.packets.count, index.packets[packet - 1].direction == CaptureDirection.outbound.rawValue {
+                    // A delivery (`--capture-points both`): the frame is already here as it was sent.
+                    continue
+                }
                 guard record.bytes.count == record.originalLength else {
                     throw ReplayError(.badRecording, "\(path): frame \(number) was cut to \(record.bytes.count) of \(record.originalLength) bytes (snapshot length): it cannot be replayed bit for bit")
                 }
                 guard record.bytes.count >= 14 else {
                     throw ReplayError(.badRecording, "\(path): frame \(number) has \(record.bytes.count) bytes, less than an Ethernet header")
                 }
-                frames.append(RecordedFrame(number: number, timestamp: record.timestamp, bytes: record.bytes))
+                frames.append(RecordedFrame(number: number, timestamp: record.timestamp, bytes: record.bytes, sender: index?.interface(ofPacket: packet - 1)?.name))
             }
         } catch let error as PcapError {
             throw ReplayError(.badRecording, error.message)
@@ -66,10 +80,27 @@ public struct Recording: Sendable {
             if let manifest {
                 warnings += try Self.checkMatch(manifest, manifestPath: chosen, recordingPath: path, frames: frames)
             }
+        } else if let index {
+            manifest = Self.manifest(fromInterfacesOf: index, path: path)
         }
         var recording = Recording(path: path, frames: frames, manifest: manifest)
         recording.warnings = warnings
         return recording
+    }
+
+    /// A pcapng file written by switchyardd names its endpoints itself: interface name, and the
+    /// MAC first in its description. Nil when no interface says both.
+    static func manifest(fromInterfacesOf index: PcapngIndex, path: String) -> RecordingManifest? {
+        var endpoints: [RecordingManifest.Endpoint] = []
+        for (number, interface) in index.interfaces.enumerated() {
+            guard let name = interface.name, !endpoints.contains(where: { $0.name == name }),
+                  let first = interface.description?.split(separator: " ").first, let mac = MACAddress(String(first))
+            else { continue }
+            endpoints.append(RecordingManifest.Endpoint(id: UInt32(number + 1), name: name, mac: mac.description, createdNanoseconds: 0))
+        }
+        guard !endpoints.isEmpty else { return nil }
+        let fileName = path.split(separator: "/").last.map(String.init) ?? path
+        return RecordingManifest(capture: fileName, endpoints: endpoints, seed: 0, rules: [])
     }
 
     /// Slack around an endpoint's lifetime when matching frames to it. Both times come from

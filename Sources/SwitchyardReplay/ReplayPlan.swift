@@ -115,15 +115,21 @@ public struct ReplayPlan: Sendable {
         }
         let playedIndex = Dictionary(played.enumerated().flatMap { index, participant in participant.allMACs.map { ($0, index) } }, uniquingKeysWith: { first, _ in first })
         let expectedMACs = Set(expected.flatMap(\.allMACs))
+        let playedByName = Dictionary(played.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let expectedNames = Set(expected.map(\.name))
 
         var steps: [Step] = []
         var skipped: [Skipped] = []
         for frame in recording.frames {
             let source = MACAddress(bytes: frame.bytes, offset: 6)!
             let destination = MACAddress(bytes: frame.bytes, offset: 0)!
-            if let sender = playedIndex[source] {
+            // The recorded sender's name when the file has it (pcapng), else its source MAC.
+            let named = frame.sender.flatMap { playedByName[$0] != nil || expectedNames.contains($0) ? $0 : nil }
+            let playedSender = named.map { playedByName[$0] } ?? playedIndex[source]
+            let expectedSender = named.map(expectedNames.contains) ?? expectedMACs.contains(source)
+            if let sender = playedSender {
                 steps.append(Step(frame: frame, sender: sender, expected: []))
-            } else if expectedMACs.contains(source) {
+            } else if expectedSender {
                 guard !steps.isEmpty else {
                     skipped.append(Skipped(frame: frame, reason: "sent before the first played frame"))
                     continue

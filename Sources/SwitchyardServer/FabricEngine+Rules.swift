@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardPackets
 import SwitchyardCapture
 import SwitchyardFabric
 import SwitchyardRules
@@ -38,6 +39,10 @@ extension FabricEngine {
         }
         guard !decision.dropped else {
             self.framesDroppedByRules &+= 1
+            if self.recordsDeliveries, let capture = self.capture {
+                let note = Self.note(decision)
+                frame.withUnsafeReadableBytes { capture.recordDelivery($0, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: note) }
+            }
             return
         }
         var bytes = frame
@@ -48,9 +53,37 @@ extension FabricEngine {
             self.retargeted.append(Retarget(endpoint: redirect, frame: bytes, delay: decision.delay, copies: decision.copies))
             return
         }
+        if self.recordsDeliveries {
+            self.deliveryNote = Self.note(decision)
+        }
         for _ in 0..<decision.copies {
             self.deliver(delivery, bytes, after: decision.delay, now: now, from: handler)
         }
+        self.deliveryNote = nil
+    }
+
+    /// What the rule did, as a capture comment: `rule 3: dropped (loss)`, `rule 1: delayed 20 ms, duplicated`.
+    static func note(_ decision: RuleDecision) -> String {
+        var actions: [String] = []
+        if decision.dropped {
+            actions.append("dropped" + (decision.reason.map { " (\($0))" } ?? ""))
+        } else {
+            if decision.delay > .zero {
+                let (seconds, attoseconds) = decision.delay.components
+                let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+                actions.append("delayed \(microseconds / 1000).\(DecimalText.zeroPadded(microseconds % 1000, width: 3)) ms")
+            }
+            if decision.copies > 1 {
+                actions.append("duplicated")
+            }
+            if let corruption = decision.corruption {
+                actions.append("corrupted byte \(corruption.offset)")
+            }
+            if actions.isEmpty {
+                actions.append("matched" + (decision.reason.map { " (\($0))" } ?? ""))
+            }
+        }
+        return "rule \(decision.rule): " + actions.joined(separator: ", ")
     }
 
     /// Mirror and redirect deliveries of the frame just switched.
@@ -71,6 +104,10 @@ extension FabricEngine {
         guard delay > .zero else {
             self.deliver(delivery, frame, from: handler)
             return
+        }
+        // Recorded when held, with the delay in its comment (the release has no sender to record under).
+        if self.recordsDeliveries, let capture = self.capture {
+            frame.withUnsafeReadableBytes { capture.recordDelivery($0, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote) }
         }
         // Its own copy: a slice would keep the whole read buffer alive while it waits.
         var copy = ByteBufferAllocator().buffer(capacity: frame.readableBytes)

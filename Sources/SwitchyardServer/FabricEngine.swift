@@ -22,8 +22,12 @@ final class FabricEngine {
     let logger: Logger
     let eventLoop: any EventLoop
     let capture: CaptureTap?
+    /// `--capture-points both`: deliveries are recorded as well (one test per delivery otherwise).
+    let recordsDeliveries: Bool
+    /// What a rule did to the delivery being made, for its capture record's comment.
+    var deliveryNote: String?
     /// When the current read's frames arrived (one clock read per read, taken only when capturing).
-    private var readTimestamp = CaptureTimestamp(seconds: 0, nanoseconds: 0)
+    var readTimestamp = CaptureTimestamp(seconds: 0, nanoseconds: 0)
     /// The capture ring is full (`block` policy): no connection is read until it has room.
     private(set) var isCaptureBlocked = false
     private(set) var framesDelivered: UInt64 = 0
@@ -72,6 +76,7 @@ final class FabricEngine {
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection, firstAllocatedMAC: configuration.firstAllocatedMAC)
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
+        self.recordsDeliveries = self.capture?.recordsDeliveries ?? false
         self.touched.reserveCapacity(64)
         if let capture {
             let engine = NIOLoopBound(self, eventLoop: eventLoop)
@@ -180,9 +185,10 @@ final class FabricEngine {
         switch outcome {
         case .switched:
             if let capture = self.capture {
-                frame.withUnsafeReadableBytes { capture.record($0, timestamp: self.readTimestamp) }
+                frame.withUnsafeReadableBytes { capture.record($0, timestamp: self.readTimestamp, sender: sender) }
             }
         case .reply(let reply):
+            self.capture?.discardDeliveries()
             handler.enqueueReply(reply)
             self.markTouched(handler)
         case .rejected(let rejection):
@@ -206,6 +212,9 @@ final class FabricEngine {
     @inline(__always)
     func deliver(_ delivery: Delivery, _ frame: ByteBuffer, from sender: FabricConnectionHandler?) {
         guard let destination = self.handlers[delivery.connection] else { return }
+        if self.recordsDeliveries, sender != nil, let capture = self.capture {
+            frame.withUnsafeReadableBytes { capture.recordDelivery($0, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote) }
+        }
         switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
         case .queued:
             self.framesDelivered &+= 1
@@ -222,8 +231,8 @@ final class FabricEngine {
     }
 
     /// A new endpoint: the capture's manifest and the rules learn of it.
-    private func endpointAppeared(_ endpoint: Endpoint) {
-        self.capture?.endpointCreated(id: endpoint.id, name: endpoint.name, mac: endpoint.mac.description, at: self.readTimestamp)
+    private func endpointAppeared(_ endpoint: Endpoint, kind: String = "v1 client") {
+        self.capture?.endpointCreated(id: endpoint.id, name: endpoint.name, mac: endpoint.mac.description, kind: kind, at: self.readTimestamp)
         self.rules.endpointAppeared(id: endpoint.id, name: endpoint.name)
     }
 
@@ -245,7 +254,7 @@ final class FabricEngine {
         }
         // The port receives its endpoint's frames, as a v1 client that subscribed would.
         _ = self.core.handle(Message(.subscribe, endpointID: endpoint.id, json: SubscribeRequest(endpointID: endpoint.id, promisc: false)), from: handler.id) { _ in }
-        self.endpointAppeared(endpoint)
+        self.endpointAppeared(endpoint, kind: "QEMU port")
         return (endpoint.id, endpoint.name)
     }
 
@@ -263,7 +272,7 @@ final class FabricEngine {
             _ = self.core.handle(Message(.subscribe, endpointID: endpoint.id, json: SubscribeRequest(endpointID: endpoint.id, promisc: false)), from: handler.id) { _ in }
             self.core.markUplink(endpoint.id)
             port.setEndpoint(endpoint.id, forRemote: index)
-            self.endpointAppeared(endpoint)
+            self.endpointAppeared(endpoint, kind: "VXLAN remote")
         }
     }
 

@@ -10,17 +10,17 @@ import Musl
 #endif
 
 /// The sniffer: a promiscuous subscriber that prints one tcpdump-like line per frame, or
-/// writes the frames to a pcap file; it reads recordings the same way.
+/// writes the frames to a pcap or pcapng file; it reads recordings the same way.
 public final class Sniffer {
     private let filter: PcapFilter?
     private let limit: Int?
-    private let writer: PcapDumper?
+    private let writer: CaptureFileOutput?
     private let output: (String) -> Void
     /// Frames that passed the filter.
     public private(set) var frameCount = 0
 
     /// `writer`, when given, receives the frames instead of `output` (like tcpdump -w).
-    public init(filter: PcapFilter?, limit: Int?, writer: PcapDumper?, output: @escaping (String) -> Void) {
+    public init(filter: PcapFilter?, limit: Int?, writer: CaptureFileOutput?, output: @escaping (String) -> Void) {
         self.filter = filter
         self.limit = limit
         self.writer = writer

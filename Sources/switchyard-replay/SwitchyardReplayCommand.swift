@@ -70,9 +70,6 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let path = self.write {
-            try PcapFormatChoice.requireClassicPcap(path, flag: "--write")
-        }
         for field in self.ignore where !FrameFields.isMaskable(field) {
             throw ValidationError("--ignore \(field): no such field (fields: \(FrameFields.maskable.joined(separator: ", ")))")
         }
@@ -149,7 +146,9 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await progress.tick() }
                     defer { group.cancelAll() }
-                    let writer = try writePath.map { (path: String) throws(PcapError) in try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
+                    let writer = try writePath.map { (path: String) throws(PcapError) in
+                        try CaptureFileOutput(path: path, format: CaptureFormat.implied(by: path), application: "switchyard-replay \(SwitchyardVersion.current)", interface: "switchyard-replay")
+                    }
                     let result: Result<ReplayReport, ReplayError>
                     do {
                         result = .success(try await replayer.run(

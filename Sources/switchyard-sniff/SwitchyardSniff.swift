@@ -32,8 +32,11 @@ struct SwitchyardSniff: AsyncParsableCommand {
     @Option(name: .customShort("c"), parsing: .unconditional, help: "Stop after this many frames.")
     var count: Int?
 
-    @Option(name: .customShort("w"), help: ArgumentHelp("Write the frames to this pcap file (- for stdout) instead of printing them.", valueName: "file"))
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write the frames to this pcap file (- for stdout) instead of printing them; a .pcapng name writes pcapng.", valueName: "file"))
     var writeFile: String?
+
+    @Option(help: "Format for -w: pcap or pcapng (default: what the file name says, else pcap).")
+    var format: CaptureFormat?
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read frames from this pcap or pcapng file instead of the fabric.", valueName: "file"))
     var readFile: String?
@@ -54,8 +57,8 @@ struct SwitchyardSniff: AsyncParsableCommand {
         if let count = self.count, count < 1 {
             throw ValidationError("-c must be at least 1, got \(count)")
         }
-        if let path = self.writeFile {
-            try PcapFormatChoice.requireClassicPcap(path, flag: "-w")
+        if self.format != nil, self.writeFile == nil {
+            throw ValidationError("--format needs -w FILE")
         }
     }
 
@@ -80,8 +83,9 @@ struct SwitchyardSniff: AsyncParsableCommand {
         do {
             let filter = filterText.isEmpty ? nil : try PcapFilter(expression: filterText)
             let reader = try PcapReader(path: path)
+            let format = self.format
             let writer = try self.writeFile.map { (path: String) throws(PcapError) in
-                try PcapDumper(path: path, snapshotLength: CaptureConfiguration.defaultSnapshotLength)
+                try Self.output(path, format: format, interface: "switchyard-sniff")
             }
             let sniffer = Sniffer(filter: filter, limit: self.count, writer: writer) { StandardOutput.line($0) }
             try sniffer.read(reader)
@@ -99,6 +103,7 @@ struct SwitchyardSniff: AsyncParsableCommand {
         let connection = self.connection
         let name = self.name ?? "sniff-\(getpid())"
         let count = self.count
+        let format = self.format
         try await ToolFailure.reporting("switchyard-sniff") {
             do {
                 try await runUntilTerminated {
@@ -107,7 +112,7 @@ struct SwitchyardSniff: AsyncParsableCommand {
                         // Everything non-Sendable is made inside this task: the filter and the
                         // file, each exactly once.
                         let filter = try filterText.isEmpty ? nil : PcapFilter(expression: filterText)
-                        let writer = try writeFile.map { try PcapDumper(path: $0, snapshotLength: CaptureConfiguration.defaultSnapshotLength) }
+                        let writer = try writeFile.map { try Self.output($0, format: format, interface: name) }
                         let sniffer = Sniffer(filter: filter, limit: count, writer: writer) { StandardOutput.line($0) }
                         do {
                             try await sniffer.sniff(on: client, endpointName: name) { record in
@@ -127,3 +132,14 @@ struct SwitchyardSniff: AsyncParsableCommand {
         }
     }
 }
+
+extension SwitchyardSniff {
+    /// The -w file: `--format`, else what its name implies.
+    static func output(_ path: String, format: CaptureFormat?, interface: String) throws(PcapError) -> CaptureFileOutput {
+        try CaptureFileOutput(
+            path: path, format: format ?? CaptureFormat.implied(by: path),
+            application: "switchyard-sniff \(SwitchyardVersion.current)", interface: interface
+        )
+    }
+}
+

@@ -7,6 +7,12 @@ struct CaptureOptions: ParsableArguments {
     @Option(name: .customLong("capture"), help: ArgumentHelp("Record every switched frame to this pcap file (- for stdout).", valueName: "file"))
     var path: String?
 
+    @Option(name: .customLong("capture-format"), help: "pcap (libpcap's classic format, the default) or pcapng (one interface per endpoint); a .pcapng file name picks pcapng.")
+    var format: CaptureFormat?
+
+    @Option(name: .customLong("capture-points"), help: "ingress (each frame as it enters the fabric) or both (also each delivery, with what a rule did to it; pcapng only).")
+    var points: CapturePoints = .ingress
+
     @Option(name: .customLong("capture-filter"), help: ArgumentHelp("Record only frames matching this BPF expression (tcpdump syntax).", valueName: "expression"))
     var filter: String?
 
@@ -39,6 +45,8 @@ struct CaptureOptions: ParsableArguments {
                 self.fileCount != nil ? "--capture-files" : nil,
                 self.durationSeconds != nil ? "--capture-duration" : nil,
                 self.packetBuffered ? "--packet-buffered" : nil,
+                self.format != nil ? "--capture-format" : nil,
+                self.points != .ingress ? "--capture-points" : nil,
             ].compactMap { $0 }
             if let first = given.first {
                 throw ValidationError("\(first) needs --capture FILE")
@@ -48,7 +56,9 @@ struct CaptureOptions: ParsableArguments {
         guard !path.isEmpty else {
             throw ValidationError("--capture needs a file name (or - for stdout)")
         }
-        try PcapFormatChoice.requireClassicPcap(path, flag: "--capture")
+        if self.points == .both, self.resolvedFormat(path) != .pcapng {
+            throw ValidationError("--capture-points both needs pcapng (--capture-format pcapng or a .pcapng file): classic pcap cannot say which way a frame went")
+        }
         guard (1...262_144).contains(self.snaplen) else {
             throw ValidationError("--snaplen must be between 1 and 262144, got \(self.snaplen)")
         }
@@ -85,7 +95,15 @@ struct CaptureOptions: ParsableArguments {
         configuration.packetBuffered = self.packetBuffered
         configuration.bufferBytes = self.bufferMegabytes * 1024 * 1024
         configuration.overflow = self.overflow
+        configuration.format = self.resolvedFormat(path)
+        configuration.points = self.points
+        configuration.application = "switchyardd \(SwitchyardVersion.current)"
         return configuration
+    }
+
+    /// `--capture-format` when given, else what the file name implies (dumpcap's rule).
+    func resolvedFormat(_ path: String) -> CaptureFormat {
+        self.format ?? CaptureFormat.implied(by: path)
     }
 }
 

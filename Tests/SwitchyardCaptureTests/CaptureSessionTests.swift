@@ -35,7 +35,7 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
     var blocked = 0
     for index in 0..<1000 {
         let frame = sampleFrame(index, payloadLength: 1000)
-        frame.withUnsafeBytes { tap.record($0, timestamp: CaptureTimestamp(totalNanoseconds: Int64(index))) }
+        frame.withUnsafeBytes { tap.record($0, timestamp: CaptureTimestamp(totalNanoseconds: Int64(index)), sender: 1) }
         if index % 10 == 9, tap.commit() {
             // Over the ring's limit: the fabric would pause its clients here.
             blocked += 1
@@ -63,7 +63,7 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
     let tap = CaptureTap(session: session)
     for index in 0..<100 {
         let frame = sampleFrame(index, payloadLength: 100)
-        frame.withUnsafeBytes { tap.record($0, timestamp: .now()) }
+        frame.withUnsafeBytes { tap.record($0, timestamp: .now(), sender: 1) }
     }
     #expect(!tap.commit(), "drop never asks the fabric to pause")
     let statistics = await session.finish()
@@ -82,9 +82,9 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
     let tap = CaptureTap(session: session)
     for index in 0..<400 {
         let frame = sampleFrame(index, payloadLength: 200)
-        frame.withUnsafeBytes { tap.record($0, timestamp: .now()) }
+        frame.withUnsafeBytes { tap.record($0, timestamp: .now(), sender: 1) }
         let notUDP = [UInt8](repeating: 0xFF, count: 12) + [0x88, 0xB5, 0, 0]
-        notUDP.withUnsafeBytes { tap.record($0, timestamp: .now()) }
+        notUDP.withUnsafeBytes { tap.record($0, timestamp: .now(), sender: 1) }
         _ = tap.commit()
     }
     let statistics = await session.finish()

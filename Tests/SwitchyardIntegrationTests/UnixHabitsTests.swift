@@ -280,8 +280,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("switchyardd", ["--capture", "x.pcapng"], "--capture x.pcapng: writing pcapng is not supported yet"),
-        ("switchyard-sniff", ["-w", "x.pcapng"], "-w x.pcapng: writing pcapng is not supported yet"),
+        ("switchyardd", ["--capture", "x.pcap", "--capture-points", "both"], "--capture-points both needs pcapng"),
+        ("switchyardd", ["--capture-format", "pcapng"], "--capture-format needs --capture FILE"),
+        ("switchyardd", ["--capture", "x.pcap", "--capture-format", "ng"], "--capture-format"),
+        ("switchyard-sniff", ["--format", "pcapng"], "--format needs -w FILE"),
         ("switchyard-ping", ["--count", "-1"], "--count must be at least 1, got -1"),
         ("switchyard-ping", ["--timeout", "0"], "--timeout must be more than 0 and at most 3600 seconds, got 0.0"),
         ("switchyard-arp", [], "missing subcommand"),

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A capture file a tool writes frame by frame (`switchyard-sniff -w`, replay's `--write`): pcap
+/// through libpcap or pcapng with one interface, the tool's endpoint.
+public final class CaptureFileOutput {
+    private let writer: any CaptureFileWriter
+    private var sequence: UInt64 = 0
+
+    /// Creates (truncates) `path` ("-" for stdout); `interface` names the pcapng interface.
+    public init(path: String, format: CaptureFormat, snapshotLength: Int = CaptureConfiguration.defaultSnapshotLength, application: String, interface: String) throws(PcapError) {
+        switch format {
+        case .pcap:
+            self.writer = try PcapDumper(path: path, snapshotLength: snapshotLength)
+        case .pcapng:
+            var system = utsname()
+            uname(&system)
+            func text<T>(_ field: T) -> String {
+                withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            }
+            let section = PcapngWriter.Section(
+                application: application, hardware: text(system.machine),
+                operatingSystem: "\(text(system.sysname)) \(text(system.release))", comment: nil
+            )
+            self.writer = try PcapngWriter(
+                path: path, snapshotLength: snapshotLength, section: section,
+                endpoints: [CaptureEndpoint(id: 0, name: interface, mac: "", kind: "promiscuous")]
+            )
+        }
+    }
+
+    public var path: String { self.writer.path }
+
+    /// Appends one frame (of `originalLength` bytes on the wire, `bytes` of them captured).
+    public func write(_ bytes: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp) throws(PcapError) {
+        if self.writer.wouldSpill(capturedLength: bytes.count, noteLength: 0) {
+            try self.writer.flush()
+        }
+        self.sequence += 1
+        let record = CaptureBatch.Record(
+            offset: 0, capturedLength: bytes.count, originalLength: originalLength, timestamp: timestamp,
+            endpoint: 0, sequence: self.sequence, direction: .inbound, note: -1
+        )
+        try self.writer.write(bytes, record: record, note: nil)
+    }
+
+    public func flush() throws(PcapError) {
+        try self.writer.flush()
+    }
+
+    public func close() throws(PcapError) {
+        try self.writer.close()
+    }
+}

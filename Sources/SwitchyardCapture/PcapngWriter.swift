@@ -1,0 +1,329 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Writes one pcapng file (the pcapng specification, draft-ietf-opsawg-pcapng): a Section
+/// Header Block naming the application, one Interface Description Block per endpoint (written
+/// when the endpoint first appears in the file), an Enhanced Packet Block per record carrying
+/// its endpoint's interface, direction, the fabric's sequence number and what a rule did, and
+/// Interface Statistics Blocks at close. libpcap only reads pcapng, so the writer is ours.
+///
+/// Records go into our own buffer and reach the file in `flush` only, whole: a killed process
+/// leaves a file that ends at a block boundary, and a failed write (a full disk) is cut back to
+/// the last good flush.
+final class PcapngWriter: CaptureFileWriter {
+    static let bufferSize = 1 << 20
+
+    /// What the Section Header Block says.
+    struct Section {
+        var application: String
+        var hardware: String
+        var operatingSystem: String
+        var comment: String?
+    }
+
+    enum BlockType {
+        static let section: UInt32 = 0x0A0D_0D0A
+        static let interface: UInt32 = 1
+        static let statistics: UInt32 = 5
+        static let enhancedPacket: UInt32 = 6
+    }
+
+    enum Option {
+        static let end: UInt16 = 0
+        static let comment: UInt16 = 1
+        static let hardware: UInt16 = 2, operatingSystem: UInt16 = 3, application: UInt16 = 4
+        static let name: UInt16 = 2, description: UInt16 = 3, timestampResolution: UInt16 = 9
+        static let flags: UInt16 = 2, packetID: UInt16 = 5
+        static let startTime: UInt16 = 2, endTime: UInt16 = 3, received: UInt16 = 4, dropped: UInt16 = 5
+    }
+
+    /// Block header, interface id, timestamp, lengths: the Enhanced Packet Block before its data.
+    static let packetHeaderLength = 28
+    /// epb_flags (8), epb_packetid (12), end of options (4) and the trailing length (4).
+    static let packetTrailerLength = 28
+
+    let path: String
+    private let descriptor: Int32
+    let isRegularFile: Bool
+    private let buffer: UnsafeMutableRawPointer
+    private var buffered = 0
+    private(set) var fileSize: Int64 = 0
+    private(set) var flushedSize: Int64 = 0
+    private(set) var hasRecords = false
+    private let snapshotLength: Int
+
+    /// Endpoint id → interface index in this section, in the order the IDBs were written.
+    private var interfaces: [UInt32: UInt32] = [:]
+    private var interfaceOrder: [UInt32] = []
+    private var known: [UInt32: CaptureEndpoint] = [:]
+    /// Per interface: frames it sent, deliveries to it a rule dropped.
+    private var received: [UInt64] = []
+    private var dropped: [UInt64] = []
+    private var firstTimestamp: CaptureTimestamp?
+    private var lastTimestamp: CaptureTimestamp?
+
+    /// Creates (truncates) `path`, or writes to stdout for "-"; the section header and the
+    /// interfaces of `endpoints` are buffered at once.
+    init(path: String, snapshotLength: Int, section: Section, endpoints: [CaptureEndpoint]) throws(PcapError) {
+        self.path = path
+        self.snapshotLength = snapshotLength
+        let descriptor = path == "-" ? dup(STDOUT_FILENO) : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw PcapError(.cannotCreateFile, "cannot write capture file \(path): \(Pcap.errnoText())")
+        }
+        var status = stat()
+        self.isRegularFile = fstat(descriptor, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+        self.descriptor = descriptor
+        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferSize, alignment: 8)
+        self.appendBlock(self.sectionHeader(section))
+        for endpoint in endpoints {
+            self.endpointAppeared(endpoint)
+        }
+    }
+
+    deinit {
+        Glibc.close(self.descriptor)
+        self.buffer.deallocate()
+    }
+
+    func endpointAppeared(_ endpoint: CaptureEndpoint) {
+        self.known[endpoint.id] = endpoint
+        if self.interfaces[endpoint.id] == nil {
+            self.addInterface(endpoint.id)
+        }
+    }
+
+    func wouldSpill(capturedLength: Int, noteLength: Int) -> Bool {
+        self.buffered + Self.recordLength(capturedLength: capturedLength, noteLength: noteLength) + 128 > Self.bufferSize
+    }
+
+    static func recordLength(capturedLength: Int, noteLength: Int) -> Int {
+        let note = noteLength > 0 ? 4 + Self.padded(noteLength) : 0
+        return Self.packetHeaderLength + Self.padded(capturedLength) + note + Self.packetTrailerLength
+    }
+
+    @inline(__always)
+    static func padded(_ length: Int) -> Int { (length + 3) & ~3 }
+
+    func write(_ bytes: UnsafeRawBufferPointer, record: CaptureBatch.Record, note: String?) throws(PcapError) {
+        let interface = self.interfaces[record.endpoint] ?? self.addInterface(record.endpoint)
+        var noteBytes: [UInt8] = []
+        if let note {
+            noteBytes = Array(note.utf8.prefix(1024))
+        }
+        let length = Self.recordLength(capturedLength: bytes.count, noteLength: noteBytes.count)
+        if self.buffered + length > Self.bufferSize {
+            try self.flush()
+        }
+        let timestamp = UInt64(bitPattern: record.timestamp.totalNanoseconds)
+        var at = self.buffered
+        func put32(_ value: UInt32) {
+            self.buffer.storeBytes(of: value, toByteOffset: at, as: UInt32.self)
+            at += 4
+        }
+        put32(BlockType.enhancedPacket)
+        put32(UInt32(length))
+        put32(interface)
+        put32(UInt32(truncatingIfNeeded: timestamp >> 32))
+        put32(UInt32(truncatingIfNeeded: timestamp))
+        put32(UInt32(bytes.count))
+        put32(UInt32(record.originalLength))
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            (self.buffer + at).copyMemory(from: base, byteCount: bytes.count)
+        }
+        let paddedData = Self.padded(bytes.count)
+        (self.buffer + at + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: paddedData - bytes.count)
+        at += paddedData
+        put32(UInt32(Option.flags) | 4 << 16)
+        put32(UInt32(record.direction.rawValue))
+        put32(UInt32(Option.packetID) | 8 << 16)
+        put32(UInt32(truncatingIfNeeded: record.sequence))
+        put32(UInt32(truncatingIfNeeded: record.sequence >> 32))
+        if !noteBytes.isEmpty {
+            put32(UInt32(Option.comment) | UInt32(noteBytes.count) << 16)
+            noteBytes.withUnsafeBytes { (self.buffer + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let paddedNote = Self.padded(noteBytes.count)
+            (self.buffer + at + noteBytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: paddedNote - noteBytes.count)
+            at += paddedNote
+        }
+        put32(UInt32(Option.end))
+        put32(UInt32(length))
+        self.buffered = at
+        self.fileSize += Int64(length)
+        self.hasRecords = true
+
+        let index = Int(interface)
+        if record.direction == .inbound {
+            self.received[index] &+= 1
+        } else if note?.contains("dropped") == true {
+            self.dropped[index] &+= 1
+        }
+        if self.firstTimestamp == nil {
+            self.firstTimestamp = record.timestamp
+        }
+        self.lastTimestamp = record.timestamp
+    }
+
+    func flush() throws(PcapError) {
+        var written = 0
+        while written < self.buffered {
+            let count = Glibc.write(self.descriptor, self.buffer + written, self.buffered - written)
+            if count < 0, errno == EINTR {
+                continue
+            }
+            if count <= 0 {
+                let code = count < 0 ? errno : ENOSPC
+                // Never leave part of a block: cut the file back to the last whole flush.
+                if self.isRegularFile {
+                    _ = ftruncate(self.descriptor, off_t(self.flushedSize))
+                    _ = lseek(self.descriptor, off_t(self.flushedSize), SEEK_SET)
+                }
+                self.fileSize = self.flushedSize
+                self.buffered = 0
+                throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText(code))")
+            }
+            written += count
+        }
+        self.buffered = 0
+        self.flushedSize = self.fileSize
+    }
+
+    func close() throws(PcapError) {
+        if let end = self.lastTimestamp {
+            for (index, _) in self.interfaceOrder.enumerated() {
+                self.appendBlock(self.statistics(interface: UInt32(index), start: self.firstTimestamp ?? end, end: end))
+            }
+        }
+        try self.flush()
+    }
+
+    // MARK: Blocks
+
+    @discardableResult
+    private func addInterface(_ endpoint: UInt32) -> UInt32 {
+        let index = UInt32(self.interfaceOrder.count)
+        self.interfaces[endpoint] = index
+        self.interfaceOrder.append(endpoint)
+        self.received.append(0)
+        self.dropped.append(0)
+        let known = self.known[endpoint] ?? CaptureEndpoint(id: endpoint, name: "endpoint \(endpoint)", mac: "", kind: "")
+        self.appendBlock(self.interfaceDescription(known))
+        return index
+    }
+
+    /// Buffers a rare block (header, interface, statistics): flushes first if it does not fit.
+    private func appendBlock(_ block: [UInt8]) {
+        if self.buffered + block.count > Self.bufferSize {
+            // The error, if any, shows at the next record's flush.
+            try? self.flush()
+        }
+        block.withUnsafeBytes { (self.buffer + self.buffered).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        self.buffered += block.count
+        self.fileSize += Int64(block.count)
+    }
+
+    private func sectionHeader(_ section: Section) -> [UInt8] {
+        var body = BlockBody()
+        body.append32(0x1A2B_3C4D)  // byte-order magic
+        body.append16(1)  // major
+        body.append16(0)  // minor
+        body.append64(UInt64.max)  // section length: not given
+        if let comment = section.comment {
+            body.option(Option.comment, Array(comment.utf8))
+        }
+        body.option(Option.hardware, Array(section.hardware.utf8))
+        body.option(Option.operatingSystem, Array(section.operatingSystem.utf8))
+        body.option(Option.application, Array(section.application.utf8))
+        body.endOptions()
+        return body.block(BlockType.section)
+    }
+
+    private func interfaceDescription(_ endpoint: CaptureEndpoint) -> [UInt8] {
+        var body = BlockBody()
+        body.append16(1)  // LINKTYPE_ETHERNET
+        body.append16(0)
+        body.append32(UInt32(clamping: self.snapshotLength))
+        body.option(Option.name, Array(endpoint.name.utf8))
+        let description = [endpoint.mac, endpoint.kind.isEmpty ? "" : "(\(endpoint.kind))"].filter { !$0.isEmpty }.joined(separator: " ")
+        if !description.isEmpty {
+            body.option(Option.description, Array(description.utf8))
+        }
+        body.option(Option.timestampResolution, [9])  // 10^-9 s: nanoseconds
+        body.endOptions()
+        return body.block(BlockType.interface)
+    }
+
+    private func statistics(interface: UInt32, start: CaptureTimestamp, end: CaptureTimestamp) -> [UInt8] {
+        var body = BlockBody()
+        body.append32(interface)
+        body.appendTimestamp(end)
+        body.optionTimestamp(Option.startTime, start)
+        body.optionTimestamp(Option.endTime, end)
+        body.option64(Option.received, self.received[Int(interface)])
+        body.option64(Option.dropped, self.dropped[Int(interface)])
+        body.endOptions()
+        return body.block(BlockType.statistics)
+    }
+}
+
+/// A block's body in host byte order (the section's, as its byte-order magic says).
+private struct BlockBody {
+    var bytes: [UInt8] = []
+
+    mutating func append16(_ value: UInt16) {
+        withUnsafeBytes(of: value) { self.bytes += $0 }
+    }
+
+    mutating func append32(_ value: UInt32) {
+        withUnsafeBytes(of: value) { self.bytes += $0 }
+    }
+
+    mutating func append64(_ value: UInt64) {
+        withUnsafeBytes(of: value) { self.bytes += $0 }
+    }
+
+    /// High 32 bits then low 32 bits, in nanoseconds (if_tsresol 9).
+    mutating func appendTimestamp(_ timestamp: CaptureTimestamp) {
+        let value = UInt64(bitPattern: timestamp.totalNanoseconds)
+        self.append32(UInt32(truncatingIfNeeded: value >> 32))
+        self.append32(UInt32(truncatingIfNeeded: value))
+    }
+
+    mutating func option(_ code: UInt16, _ value: [UInt8]) {
+        let value = Array(value.prefix(0xFFFF))
+        self.append16(code)
+        self.append16(UInt16(value.count))
+        self.bytes += value
+        self.bytes += Array(repeating: 0, count: (4 - value.count % 4) % 4)
+    }
+
+    mutating func option64(_ code: UInt16, _ value: UInt64) {
+        self.append16(code)
+        self.append16(8)
+        self.append64(value)
+    }
+
+    mutating func optionTimestamp(_ code: UInt16, _ timestamp: CaptureTimestamp) {
+        self.append16(code)
+        self.append16(8)
+        self.appendTimestamp(timestamp)
+    }
+
+    mutating func endOptions() {
+        self.append32(0)
+    }
+
+    /// Type, total length, body, total length again.
+    func block(_ type: UInt32) -> [UInt8] {
+        var out = BlockBody()
+        let length = UInt32(12 + self.bytes.count)
+        out.append32(type)
+        out.append32(length)
+        out.bytes += self.bytes
+        out.append32(length)
+        return out.bytes
+    }
+}
