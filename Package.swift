@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "switchyard-dns", targets: ["switchyard-dns"]),
         .executable(name: "switchyard-dhcp", targets: ["switchyard-dhcp"]),
         .executable(name: "switchyard-dig", targets: ["switchyard-dig"]),
+        .executable(name: "switchyard-extcap", targets: ["switchyard-extcap"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
         .library(name: "SwitchyardWire", targets: ["SwitchyardWire"]),
@@ -246,6 +247,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "switchyard-extcap",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardCapture", "SwitchyardClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "switchyard-ping",
             dependencies: [
                 "SwitchyardServices", "SwitchyardCommandLine",
@@ -317,7 +326,7 @@ let package = Package(
                 "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardTestSupport",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
                 "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "switchyard-ctl", "switchyard-tap", "SwitchyardReplay", "SwitchyardRules",
-                "switchyard-dhcpd", "switchyard-dns", "switchyard-dhcp", "switchyard-dig",
+                "switchyard-dhcpd", "switchyard-dns", "switchyard-dhcp", "switchyard-dig", "switchyard-extcap",
             ],
             swiftSettings: swiftSettings
         ),

@@ -16,6 +16,8 @@ public final class Sniffer {
     private let limit: Int?
     private let writer: CaptureFileOutput?
     private let output: (String) -> Void
+    /// Push each frame to the file at once (a live view reads the other end of a pipe).
+    public var flushesEachFrame = false
     /// Frames that passed the filter.
     public private(set) var frameCount = 0
 
@@ -63,6 +65,9 @@ public final class Sniffer {
             bytes.withUnsafeBytes { raw in
                 do throws(PcapError) {
                     try writer.write(raw, originalLength: originalLength, timestamp: timestamp)
+                    if self.flushesEachFrame {
+                        try writer.flush()
+                    }
                 } catch {
                     failure = error
                 }

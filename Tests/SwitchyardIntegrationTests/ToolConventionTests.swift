@@ -33,6 +33,7 @@ import Testing
         Tool(name: "switchyard-arp", clientArguments: ["who-has", "10.0.0.2"], terminatedStatus: 1, subcommand: "who-has"),
         Tool(name: "switchyard-ctl", clientArguments: ["rules"], terminatedStatus: 2, subcommand: "rules"),
         Tool(name: "switchyard-tap", clientArguments: ["--name", "conventions"], terminatedStatus: 0),
+        Tool(name: "switchyard-extcap", clientArguments: ["--extcap-interface", "switchyard", "--capture", "--fifo", "/dev/null"], terminatedStatus: 0),
         Tool(name: "switchyard-stats", clientArguments: [], terminatedStatus: 2),
         Tool(name: "switchyard-replay", clientArguments: [UnixHabitsTests.golden], usageStatus: 2, terminatedStatus: 2),
     ]
