@@ -35,6 +35,7 @@ let package = Package(
                 .product(name: "SwitchyardFabric", package: root),
                 .product(name: "SwitchyardWire", package: root),
                 .product(name: "SwitchyardPackets", package: root),
+                .product(name: "SwitchyardRules", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: fuzzSettings
@@ -83,6 +84,32 @@ let package = Package(
                 .product(name: "SwitchyardPackets", package: root),
                 .product(name: "SwitchyardReplay", package: root),
                 .product(name: "SwitchyardServices", package: root),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
+            name: "FuzzTransports",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardServer", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
+            name: "FuzzPcapng",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardCapture", package: root),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
+            name: "FuzzCompare",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardReplay", package: root),
+                .product(name: "SwitchyardPackets", package: root),
             ],
             swiftSettings: fuzzSettings
         ),

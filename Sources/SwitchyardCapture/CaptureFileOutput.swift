@@ -34,18 +34,30 @@ public final class CaptureFileOutput {
 
     public var path: String { self.writer.path }
 
-    /// Appends one frame (of `originalLength` bytes on the wire, `bytes` of them captured).
-    public func write(_ bytes: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp) throws(PcapError) {
-        if self.writer.wouldSpill(capturedLength: bytes.count, noteLength: 0) {
+    /// Appends one frame (of `originalLength` bytes on the wire, `bytes` of them captured). With
+    /// pcapng, `endpoint` (else the tool's own interface) is the interface it is recorded on,
+    /// and `note` its comment.
+    public func write(
+        _ bytes: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp,
+        endpoint: CaptureEndpoint? = nil, direction: CaptureDirection = .inbound, note: String? = nil
+    ) throws(PcapError) {
+        if self.writer.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) {
             try self.writer.flush()
+        }
+        if let endpoint, !self.declared.contains(endpoint.id) {
+            self.declared.insert(endpoint.id)
+            self.writer.endpointAppeared(endpoint)
         }
         self.sequence += 1
         let record = CaptureBatch.Record(
             offset: 0, capturedLength: bytes.count, originalLength: originalLength, timestamp: timestamp,
-            endpoint: 0, sequence: self.sequence, direction: .inbound, note: -1
+            endpoint: endpoint?.id ?? 0, sequence: self.sequence, direction: direction, note: note == nil ? -1 : 0
         )
-        try self.writer.write(bytes, record: record, note: nil)
+        try self.writer.write(bytes, record: record, note: note)
     }
+
+    /// Endpoints whose interface is in the file.
+    private var declared: Set<UInt32> = [0]
 
     public func flush() throws(PcapError) {
         try self.writer.flush()

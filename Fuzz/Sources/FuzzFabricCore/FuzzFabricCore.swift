@@ -1,15 +1,24 @@
 import NIOCore
 import SwitchyardFabric
 import SwitchyardPackets
+import SwitchyardRules
 import SwitchyardWire
 
 /// Arbitrary sequences of messages from four connections, opening and closing, into the
-/// FabricCore; its invariants are checked after every step.
+/// FabricCore, with the rule engine deciding every delivery as the fabric does; the core's
+/// invariants are checked after every step, and the rules' decisions and counters too: no
+/// delivery to a dead endpoint, copies 1 or 2, delays bounded, counters that add up.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var input = Array(UnsafeBufferPointer(start: data, count: size))[...]
     var core = FabricCore(maximumEndpointsPerConnection: 8)
     var open: Set<UInt64> = []
+    // Rules naming endpoints that come and go, every kind of action among them.
+    var rules = RuleSet(seed: UInt64(size))
+    for text in ["from e1 to e2 loss 50%", "to e3 delay 10ms jitter 5ms duplicate 20%", "from e4 corrupt 30%", "to e5 rate 1kbit", "match udp reorder 10% 5ms", "to e6 drop"] {
+        _ = try? rules.add(RuleParser.parse(text)!)
+    }
+    var frameNumber: UInt64 = 0
     // A few MACs to draw from, so that frames hit endpoints, learned MACs and floods.
     let macs = [MACAddress.broadcast, MACAddress(rawValue: 0x0253_5900_0001), MACAddress(rawValue: 0x0253_5900_0002),
                 MACAddress(rawValue: 0x0253_5900_0003), MACAddress(rawValue: 0x0600_0000_0042), MACAddress(rawValue: 0x0100_5E00_0001)]
@@ -26,7 +35,9 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 open.insert(connection.rawValue)
             }
         case 1:
-            core.connectionClosed(connection)
+            for endpoint in core.connectionClosed(connection) {
+                rules.endpointGone(id: endpoint.id)
+            }
             open.remove(connection.rawValue)
         default:
             guard open.contains(connection.rawValue) else { continue }
@@ -57,9 +68,24 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             }
             var deliveries: [Delivery] = []
             let outcome = core.handle(message, from: connection) { deliveries.append($0) }
+            frameNumber &+= 1
             for delivery in deliveries {
                 precondition(open.contains(delivery.connection.rawValue), "delivery to a closed connection")
                 precondition(core.endpoint(delivery.endpoint) != nil, "delivery for an endpoint that does not exist")
+                let now = MonotonicInstant(nanoseconds: Int64(frameNumber) * 1_000_000)
+                let decision = message.payload.withUnsafeReadableBytes { bytes in
+                    rules.decide(sender: message.header.endpointID, destination: delivery.endpoint, frame: bytes, frameNumber: frameNumber, now: now)
+                }
+                if let decision {
+                    precondition(decision.copies == 1 || decision.copies == 2)
+                    precondition(decision.delay >= .zero && decision.delay <= .seconds(3600), "a delay is bounded: \(decision.delay)")
+                    for target in decision.mirrors + [decision.redirect].compactMap({ $0 }) {
+                        precondition(core.endpoint(target) != nil, "a mirror or redirect to an endpoint that does not exist")
+                    }
+                }
+            }
+            if case .endpointCreated(let endpoint) = outcome {
+                rules.endpointAppeared(id: endpoint.id, name: endpoint.name)
             }
             if let reply = outcome.replyMessage {
                 precondition(reply.header.version == 1)
@@ -67,6 +93,10 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         let problems = core.invariantViolations()
         precondition(problems.isEmpty, "FabricCore invariants broken: \(problems)")
+        for entry in rules.entries {
+            let c = entry.counters
+            precondition(c.dropped <= c.matched && c.duplicated <= c.matched && c.delayed <= c.matched && c.corrupted <= c.matched, "rule counters add up: \(c)")
+        }
     }
     return 0
 }

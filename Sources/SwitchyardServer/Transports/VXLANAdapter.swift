@@ -14,11 +14,6 @@ final class VXLANAdapter: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    /// VXLAN header bytes.
-    static let headerLength = 8
-    /// The I flag: the VNI is valid (RFC 7348 section 5).
-    static let validVNI: UInt8 = 0x08
-
     let port: VXLANPort
     let logger: Logger
     /// Sockets bound to source ports in 49152–65535 (empty: send from the listening socket).
@@ -45,22 +40,15 @@ final class VXLANAdapter: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = self.unwrapInboundIn(data)
-        var datagram = envelope.data
         guard let remote = self.port.remoteIndex(of: envelope.remoteAddress) else {
             return self.refuse("a datagram from \(envelope.remoteAddress), which is not a configured remote")
         }
-        guard datagram.readableBytes >= Self.headerLength + 14,
-              let flags = datagram.readInteger(as: UInt8.self),
-              datagram.readSlice(length: 3) != nil,
-              let vniField = datagram.readInteger(as: UInt32.self)
-        else {
-            return self.refuse("a datagram too short for VXLAN and an Ethernet header")
-        }
-        guard flags & Self.validVNI != 0 else {
-            return self.refuse("a datagram with the I flag clear")
-        }
-        guard vniField >> 8 == self.port.vni else {
-            return self.refuse("a datagram for VNI \(vniField >> 8), not \(self.port.vni)")
+        let datagram: ByteBuffer
+        switch VXLANHeader.decapsulate(envelope.data, vni: self.port.vni) {
+        case .success(let frame):
+            datagram = frame
+        case .failure(let refusal):
+            return self.refuse(refusal.description)
         }
         var framed = context.channel.allocator.buffer(capacity: 8 + datagram.readableBytes)
         framed.writeInteger(UInt32(remote))
@@ -88,11 +76,8 @@ final class VXLANAdapter: ChannelDuplexHandler {
                 }
                 continue
             }
-            var datagram = context.channel.allocator.buffer(capacity: Self.headerLength + frame.readableBytes)
-            datagram.writeInteger(Self.validVNI)
-            datagram.writeRepeatingByte(0, count: 3)
-            datagram.writeInteger(self.port.vni << 8)
-            datagram.writeImmutableBuffer(frame)
+            var datagram = context.channel.allocator.buffer(capacity: VXLANHeader.length + frame.readableBytes)
+            VXLANHeader.encapsulate(frame, vni: self.port.vni, into: &datagram)
             let envelope = AddressedEnvelope(remoteAddress: remote, data: datagram)
             if let index = self.sender(for: frame) {
                 self.senders[index].write(envelope, promise: nil)
