@@ -13,6 +13,8 @@ protocol CaptureFileWriter: AnyObject {
 
     /// An endpoint the recording should name (pcapng: its interface).
     func endpointAppeared(_ endpoint: CaptureEndpoint)
+    /// Bytes a record of this size takes in the file (for rotation by size).
+    func recordLength(capturedLength: Int, noteLength: Int) -> Int
     /// True when a record of this size would not fit in the buffer: flush first.
     func wouldSpill(capturedLength: Int, noteLength: Int) -> Bool
     /// Appends one record; only the flush it may start can fail.

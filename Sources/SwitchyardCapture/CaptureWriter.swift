@@ -86,9 +86,10 @@ final class CaptureWriter {
                 return
             }
             let note = record.note >= 0 ? batch.note(of: record) : nil
+            let noteLength = note?.utf8.count ?? 0
             do throws(PcapError) {
-                try self.rotateIfDue(nextRecordSize: Int64(16 + bytes.count))
-                if self.dumper?.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) == true {
+                try self.rotateIfDue(nextRecordSize: Int64(self.dumper?.recordLength(capturedLength: bytes.count, noteLength: noteLength) ?? 0))
+                if self.dumper?.wouldSpill(capturedLength: bytes.count, noteLength: noteLength) == true {
                     try self.flush()
                 }
                 // Cannot spill now, so it cannot fail: bytes reach the file only in flush.

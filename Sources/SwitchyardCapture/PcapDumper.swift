@@ -108,6 +108,10 @@ public final class PcapDumper: CaptureFileWriter {
     /// Classic pcap has no interfaces: nothing to write.
     func endpointAppeared(_ endpoint: CaptureEndpoint) {}
 
+    func recordLength(capturedLength: Int, noteLength: Int) -> Int {
+        16 + capturedLength
+    }
+
     func wouldSpill(capturedLength: Int, noteLength: Int) -> Bool {
         self.wouldSpill(capturedLength: capturedLength)
     }

@@ -100,6 +100,10 @@ final class PcapngWriter: CaptureFileWriter {
         self.buffered + Self.recordLength(capturedLength: capturedLength, noteLength: noteLength) + 128 > Self.bufferSize
     }
 
+    func recordLength(capturedLength: Int, noteLength: Int) -> Int {
+        Self.recordLength(capturedLength: capturedLength, noteLength: noteLength)
+    }
+
     static func recordLength(capturedLength: Int, noteLength: Int) -> Int {
         let note = noteLength > 0 ? 4 + Self.padded(noteLength) : 0
         return Self.packetHeaderLength + Self.padded(capturedLength) + note + Self.packetTrailerLength

@@ -1,7 +1,7 @@
 import NIOCore
-import SwitchyardPackets
 import SwitchyardCapture
 import SwitchyardFabric
+import SwitchyardPackets
 import SwitchyardRules
 import SwitchyardWire
 
