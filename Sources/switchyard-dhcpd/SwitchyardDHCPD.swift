@@ -11,7 +11,8 @@ struct SwitchyardDHCPD: AsyncParsableCommand {
         abstract: "DHCP server (RFC 2131): endpoint svc_dhcp, 10.0.0.4, UDP 67; leases 10.0.0.100-199 lowest first; answers ARP.",
         discussion: """
             Addresses are given deterministically: a client gets its reservation, else the address it \
-            had, else the one it asks for if free, else the lowest free one. With --clock fixed:TIME \
+            had, else the one it asks for if free, else the lowest free address nobody has held, else \
+            the lowest free one. With --clock fixed:TIME \
             leases never age, so a recorded session replays bit for bit. --leases FILE keeps bound \
             leases across restarts (dnsmasq's layout: EXPIRY MAC IP HOSTNAME CLIENT-ID), rewritten \
             atomically after each change. Runs until SIGINT/SIGTERM (exit 0); exit 2 when there is no \
