@@ -36,6 +36,7 @@ let package = Package(
                 .product(name: "SwitchyardWire", package: root),
                 .product(name: "SwitchyardPackets", package: root),
                 .product(name: "SwitchyardRules", package: root),
+                .product(name: "SwitchyardServer", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: fuzzSettings

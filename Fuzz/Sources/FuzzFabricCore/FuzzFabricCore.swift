@@ -2,10 +2,13 @@ import NIOCore
 import SwitchyardFabric
 import SwitchyardPackets
 import SwitchyardRules
+import SwitchyardServer
 import SwitchyardWire
 
 /// Arbitrary sequences of messages from four connections, opening and closing, into the
-/// FabricCore, with the rule engine deciding every delivery as the fabric does; the core's
+/// FabricCore, frames arriving as v1 PACKET_OUT or through a QEMU stream, a QEMU datagram or a
+/// VXLAN datagram (each transport's decoder turns them into the PACKET_OUT the core gets),
+/// with the rule engine deciding every delivery as the fabric does; the core's
 /// invariants are checked after every step, and the rules' decisions and counters too: no
 /// delivery to a dead endpoint, copies 1 or 2, delays bounded, counters that add up.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -58,6 +61,25 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 let source = (next() ?? 0) % 2 == 0 ? macs[Int(endpointID) % macs.count] : MACAddress(rawValue: 0x0A00_0000_0000 | UInt64(next() ?? 0))
                 var frame = ByteBuffer(bytes: destination.bytes + source.bytes + [0x88, 0xB5])
                 frame.writeBytes(input.prefix(Int(next() ?? 0) % 32))
+                // The transport it came by: v1 as is, or through that transport's decoder.
+                switch (next() ?? 0) % 3 {
+                case 1:
+                    var stream = ByteBuffer()
+                    QEMUStreamFraming.write(frame, to: &stream)
+                    guard case .frame(let decoded)? = try? QEMUStreamFraming.decode(&stream) else {
+                        preconditionFailure("a QEMU-framed Ethernet frame decodes to itself")
+                    }
+                    frame = decoded
+                case 2:
+                    var datagram = ByteBuffer()
+                    VXLANHeader.encapsulate(frame, vni: 42, into: &datagram)
+                    guard case .success(let decoded) = VXLANHeader.decapsulate(datagram, vni: 42) else {
+                        preconditionFailure("an encapsulated frame decapsulates")
+                    }
+                    frame = decoded
+                default:
+                    break
+                }
                 message = Message(.packetOut, endpointID: endpointID, payload: frame)
             default:
                 // Raw garbage with any type and version.
