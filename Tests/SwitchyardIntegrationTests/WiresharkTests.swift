@@ -115,6 +115,34 @@ import Testing
         #expect(badFilter.stderr.hasPrefix("switchyard-extcap: "), "\(badFilter.stderr)")
     }
 
+    /// Wireshark stops a capture by closing its end of the FIFO: the tool's next write fails
+    /// with EPIPE and it exits 0, its endpoint gone.
+    @Test func theCaptureEndsWhenTheReaderClosesTheFIFO() async throws {
+        let fifo = try temporaryPath("capture.fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let fabric = try await FabricProcess.ours()
+        defer { fabric.process.signal(SIGKILL) }
+        // Non-blocking: opening a FIFO for reading would otherwise wait for the writer.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        let extcap = try ChildProcess(Tools.executable("switchyard-extcap"), [
+            "--extcap-interface", "switchyard", "--capture", "--fifo", fifo, "--port", "\(fabric.port)", "--name", "fifo-test",
+        ])
+        defer { extcap.signal(SIGKILL) }
+        let watcher = try await FabricClient.connect(port: fabric.port, clientName: "watch")
+        _ = try await watcher.lookUp(name: "fifo-test", retryingFor: .seconds(20), every: .milliseconds(50), clock: ContinuousClock())
+        var header = [UInt8](repeating: 0, count: 4)
+        #expect(read(reader, &header, 4) == 4 && header == [0x0A, 0x0D, 0x0D, 0x0A], "a pcapng section header, at once")
+        close(reader)
+        let echo = try await ReplayProcessTests.startEcho(fabric.port)
+        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)"])
+        _ = try await ping.waitForExit()
+        #expect(try await extcap.waitForExit(timeout: .seconds(20)) == 0, "\(extcap.stderr)")
+        #expect(extcap.stderr.isEmpty, "\(extcap.stderr)")
+        await watcher.close()
+        await echo.stop()
+    }
+
     @Test(.enabled(if: Self.installMissing == nil, "\(Self.installMissing ?? "")"))
     func tsharkListsAndCapturesFromTheInstalledInterface() async throws {
         let install = try await runCommand(Tools.packageRoot.appendingPathComponent("scripts/install-wireshark.sh").path, [], environment: ["EXTCAP_BINARY": Tools.executable("switchyard-extcap").path])
