@@ -102,6 +102,8 @@ import Testing
                 for await _ in ready { break }
                 var ping = PingClient(payload: Array("marco polo".utf8))
                 ping.count = 3
+                // Generous: it bounds only a failing run, and a loaded CI machine can be slow.
+                ping.timeout = .seconds(20)
                 var lines: [String] = []
                 let report = try await ping.run(on: pinger) { line, _ in lines.append(line) }
                 #expect(report.sent == 3 && report.received == 3 && report.roundTrips.count == 3)
