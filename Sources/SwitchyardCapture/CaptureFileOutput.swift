@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// A capture file a tool writes frame by frame (`switchyard-sniff -w`, replay's `--write`): pcap
 /// through libpcap or pcapng with one interface, the tool's endpoint.
 public final class CaptureFileOutput {
@@ -16,15 +10,7 @@ public final class CaptureFileOutput {
         case .pcap:
             self.writer = try PcapDumper(path: path, snapshotLength: snapshotLength)
         case .pcapng:
-            var system = utsname()
-            uname(&system)
-            func text<T>(_ field: T) -> String {
-                withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            }
-            let section = PcapngWriter.Section(
-                application: application, hardware: text(system.machine),
-                operatingSystem: "\(text(system.sysname)) \(text(system.release))", comment: nil
-            )
+            let section = PcapngWriter.Section.thisMachine(application: application, comment: nil)
             self.writer = try PcapngWriter(
                 path: path, snapshotLength: snapshotLength, section: section,
                 endpoints: [CaptureEndpoint(id: 0, name: interface, mac: "", kind: "promiscuous")]

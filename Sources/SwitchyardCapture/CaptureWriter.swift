@@ -190,19 +190,9 @@ final class CaptureWriter {
 
     /// The pcapng section header: who wrote the file, on what, and the seed and rules in force.
     private var section: PcapngWriter.Section {
-        var system = utsname()
-        uname(&system)
-        func text<T>(_ field: T) -> String {
-            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
         var comment = "switchyard fabric recording; seed \(self.configuration.seed)"
         comment += self.rules.isEmpty ? "; no rules" : "; rules: " + self.rules.joined(separator: "; ")
-        return PcapngWriter.Section(
-            application: self.configuration.application,
-            hardware: text(system.machine),
-            operatingSystem: "\(text(system.sysname)) \(text(system.release))",
-            comment: comment
-        )
+        return .thisMachine(application: self.configuration.application, comment: comment)
     }
 
     /// Rewrites the current file's manifest after endpoint changes (rare), so that even a

@@ -22,6 +22,19 @@ final class PcapngWriter: CaptureFileWriter {
         var hardware: String
         var operatingSystem: String
         var comment: String?
+
+        /// This machine's hardware and system, from uname(2).
+        static func thisMachine(application: String, comment: String?) -> Section {
+            var system = utsname()
+            uname(&system)
+            func text<T>(_ field: T) -> String {
+                withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            }
+            return Section(
+                application: application, hardware: text(system.machine),
+                operatingSystem: "\(text(system.sysname)) \(text(system.release))", comment: comment
+            )
+        }
     }
 
     enum BlockType {

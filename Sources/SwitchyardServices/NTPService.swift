@@ -18,19 +18,16 @@ public struct NTPService: Sendable {
         let mac = me.mac
         let responder = NTPResponder(mac: mac, ip: self.ip, stratum: self.stratum, clock: self.clock)
         ready(record)
-        var ignored = 0
-        for try await frame in client.frames {
-            switch responder.answer(frame.bytes) {
+        try await ServiceLoop.serve(on: client, from: record.endpointID, logger: logger) { bytes in
+            switch responder.answer(bytes) {
             case .arpReply(let reply):
-                try client.send(frame: reply.bytes, from: record.endpointID)
+                .send(reply, log: nil)
             case .ntpReply(let reply, let request):
-                logger.info("answered \(request.ip.source):\(request.udp.sourcePort)")
-                try client.send(frame: reply.bytes, from: record.endpointID)
+                .send(reply, log: "answered \(request.ip.source):\(request.udp.sourcePort)")
             case .ignored(let reason):
-                ignored += 1
-                logger.debug("ignored a request", metadata: ["reason": "\(reason)", "ignored": "\(ignored)"])
+                .ignored(reason)
             case nil:
-                continue
+                nil
             }
         }
     }

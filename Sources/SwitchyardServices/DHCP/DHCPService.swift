@@ -20,31 +20,30 @@ public struct DHCPService: Sendable {
         let record = me.record
         var responder = DHCPResponder(mac: me.mac, configuration: self.configuration, clock: self.clock, leases: self.leases)
         ready(record)
-        var ignored = 0
-        for try await frame in client.frames {
-            switch responder.answer(frame.bytes) {
+        try await ServiceLoop.serve(on: client, from: record.endpointID, logger: logger) { bytes in
+            let action: ServiceAction?
+            var leasesChanged = false
+            switch responder.answer(bytes) {
             case .arpReply(let reply):
-                try client.send(frame: reply.bytes, from: record.endpointID)
-            case .reply(let frame, let reply, let request, let leasesChanged):
+                action = .send(reply, log: nil)
+            case .reply(let frame, let reply, let request, let changed):
                 let asked = request.messageType.map { "\($0)" } ?? "?"
                 let answered = reply.messageType.map { "\($0)" } ?? "?"
                 let address = reply.yiaddr.rawValue == 0 ? "" : " \(reply.yiaddr)"
-                logger.info("\(asked) from \(request.clientMAC.map { "\($0)" } ?? "?") → \(answered)\(address)")
-                try client.send(frame: frame.bytes, from: record.endpointID)
-                if leasesChanged {
-                    try self.save(responder.table)
-                }
-            case .silent(let reason, let leasesChanged):
-                logger.info("\(reason)")
-                if leasesChanged {
-                    try self.save(responder.table)
-                }
+                action = .send(frame, log: "\(asked) from \(request.clientMAC.map { "\($0)" } ?? "?") → \(answered)\(address)")
+                leasesChanged = changed
+            case .silent(let reason, let changed):
+                action = .noted(reason)
+                leasesChanged = changed
             case .ignored(let reason):
-                ignored += 1
-                logger.debug("ignored a request", metadata: ["reason": "\(reason)", "ignored": "\(ignored)"])
+                action = .ignored(reason)
             case nil:
-                continue
+                action = nil
             }
+            if leasesChanged {
+                try self.save(responder.table)
+            }
+            return action
         }
     }
 

@@ -17,19 +17,16 @@ public struct DNSService: Sendable {
         let record = me.record
         let responder = DNSResponder(mac: me.mac, ip: self.ip, zone: self.zone, ttl: self.ttl)
         ready(record)
-        var ignored = 0
-        for try await frame in client.frames {
-            switch responder.answer(frame.bytes) {
+        try await ServiceLoop.serve(on: client, from: record.endpointID, logger: logger) { bytes in
+            switch responder.answer(bytes) {
             case .arpReply(let reply):
-                try client.send(frame: reply.bytes, from: record.endpointID)
+                .send(reply, log: nil)
             case .reply(let reply, let summary):
-                logger.info("\(summary)")
-                try client.send(frame: reply.bytes, from: record.endpointID)
+                .send(reply, log: summary)
             case .ignored(let reason):
-                ignored += 1
-                logger.debug("ignored a query", metadata: ["reason": "\(reason)", "ignored": "\(ignored)"])
+                .ignored(reason)
             case nil:
-                continue
+                nil
             }
         }
     }
