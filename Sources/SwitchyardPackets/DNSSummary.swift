@@ -1,9 +1,6 @@
 /// tcpdump-style one-line summaries of DNS messages (RFC 1035): `4660+ A? echo.test. (34)`
 /// for a query, `4660* 1/0/0 A 10.0.0.2 (50)` for an answer. Never traps on bad input.
 enum DNSSummary {
-    /// Compression pointers followed per name before the name is called a loop.
-    static let maximumPointers = 16
-
     static func describe(_ message: ArraySlice<UInt8>) -> String {
         let cursor = ByteCursor(message)
         guard let id = cursor.uint16(at: 0), let flags = cursor.uint16(at: 2),
@@ -64,34 +61,10 @@ enum DNSSummary {
         }
     }
 
-    /// The dotted name at `offset` and the offset just past it (past the first pointer, if any).
+    /// The dotted name at `offset` and the offset just past it (past the first pointer, if any):
+    /// `DNSMessage`'s reader, pointer loops and all, with dig's text for the name.
     static func name(in cursor: ByteCursor, at offset: Int) -> (text: String, end: Int)? {
-        var labels: [String] = []
-        var position = offset
-        var end: Int?
-        var pointers = 0
-        var length = 0
-        while true {
-            guard let size = cursor.byte(at: position) else { return nil }
-            if size & 0xC0 == 0xC0 {
-                guard let low = cursor.byte(at: position + 1), pointers < Self.maximumPointers else { return nil }
-                pointers += 1
-                if end == nil {
-                    end = position + 2
-                }
-                position = Int(size & 0x3F) << 8 | Int(low)
-                continue
-            }
-            guard size & 0xC0 == 0 else { return nil }
-            if size == 0 {
-                return (labels.isEmpty ? "." : labels.joined(separator: ".") + ".", end ?? position + 1)
-            }
-            guard let label = cursor.slice(from: position + 1, count: Int(size)) else { return nil }
-            length += Int(size) + 1
-            guard length <= 255 else { return nil }
-            labels.append(String(decoding: label, as: UTF8.self))
-            position += 1 + Int(size)
-        }
+        DNSMessage.readName(cursor, at: offset).map { ($0.0.description, $0.1) }
     }
 
     static func typeName(_ type: UInt16) -> String {
