@@ -2,21 +2,21 @@ import SwitchyardPackets
 
 /// The live endpoints, stored in reusable slots with indexes by id, name and MAC.
 ///
-/// The switching path works with slot numbers: one hash lookup turns a MAC or an id into a
-/// slot, and reading an endpoint's fields from the slot array copies nothing.
+/// The switching path works with slot numbers: one flat-table lookup (`SlotMap`) turns a MAC or
+/// an id into a slot, and reading an endpoint's fields from the slot array copies nothing.
 struct EndpointTable: Sendable {
     /// Slot contents; a free slot holds a placeholder with id 0 (ids start at 1).
     private(set) var slots: [Endpoint] = []
     private var freeSlots: [Int] = []
-    private var slotByID: [EndpointKey: Int] = [:]
+    private var slotByID = SlotMap()
     private var slotByName: [String: Int] = [:]
-    private var slotByMAC: [MACAddress: Int] = [:]
+    private var slotByMAC = SlotMap()
     /// Live slots in endpoint creation order: the order floods are delivered in.
     private(set) var creationOrder: [Int] = []
 
     @inline(__always)
     func slot(of id: EndpointID) -> Int? {
-        self.slotByID[EndpointKey(id)]
+        self.slotByID.value(for: UInt64(id))
     }
 
     func slot(named name: String) -> Int? {
@@ -26,11 +26,11 @@ struct EndpointTable: Sendable {
     /// The slot of the endpoint whose own MAC this is.
     @inline(__always)
     func slot(forMAC mac: MACAddress) -> Int? {
-        self.slotByMAC[mac]
+        self.slotByMAC.value(for: mac.rawValue)
     }
 
     subscript(slot: Int) -> Endpoint {
-        get { self.slots[slot] }
+        _read { yield self.slots[slot] }
         _modify { yield &self.slots[slot] }
     }
 
@@ -43,9 +43,9 @@ struct EndpointTable: Sendable {
             slot = self.slots.count
             self.slots.append(endpoint)
         }
-        self.slotByID[EndpointKey(endpoint.id)] = slot
+        self.slotByID.insert(UInt64(endpoint.id), slot)
         self.slotByName[endpoint.name] = slot
-        self.slotByMAC[endpoint.mac] = slot
+        self.slotByMAC.insert(endpoint.mac.rawValue, slot)
         self.creationOrder.append(slot)
         return slot
     }
@@ -56,9 +56,9 @@ struct EndpointTable: Sendable {
         for slot in self.creationOrder where removing.contains(slot) {
             let endpoint = self.slots[slot]
             removed.append(endpoint)
-            self.slotByID[EndpointKey(endpoint.id)] = nil
+            self.slotByID.remove(UInt64(endpoint.id))
             self.slotByName[endpoint.name] = nil
-            self.slotByMAC[endpoint.mac] = nil
+            self.slotByMAC.remove(endpoint.mac.rawValue)
             self.slots[slot] = Endpoint.vacant
             self.freeSlots.append(slot)
         }

@@ -59,7 +59,7 @@ public struct FabricCore: Sendable {
     private var endpoints = EndpointTable()
     /// Source MACs seen that are not endpoint MACs, mapped to the slot of the endpoint that
     /// sent them (last sender wins).
-    private var learnedMACs: [MACAddress: Int] = [:]
+    private var learnedMACs = SlotMap()
     /// Slots of endpoints with a promiscuous subscription, in the order they got one.
     private var promiscuousSlots: [Int] = []
     private var nextEndpointID: EndpointID = 1
@@ -107,7 +107,7 @@ public struct FabricCore: Sendable {
             }
         }
         self.promiscuousSlots.removeAll { gone.contains($0) }
-        self.learnedMACs = self.learnedMACs.filter { !gone.contains($0.value) }
+        self.learnedMACs.filter { !gone.contains($1) }
         return removed
     }
 
@@ -119,11 +119,11 @@ public struct FabricCore: Sendable {
         let header = message.header
         // Hot path: a well-formed PACKET_OUT from an endpoint this connection owns (which
         // implies HELLO was done: endpoints are created only after it).
-        if header.type == .packetOut, header.version == ProtocolLimits.version,
-           message.payload.readableBytes >= ProtocolLimits.minimumFrameLength,
-           message.payload.readableBytes <= ProtocolLimits.maximumFrameLength,
-           let slot = self.endpoints.slot(of: header.endpointID), self.endpoints[slot].owner == connection {
-            return .switched(self.switchFrame(message.payload, from: slot, deliver: deliver))
+        if header.type == .packetOut,
+           let route = message.payload.withUnsafeReadableBytes({
+               self.switchPacketOut(version: header.version, endpointID: header.endpointID, frame: $0, from: connection, deliver: deliver)
+           }) {
+            return .switched(route)
         }
         guard header.version == ProtocolLimits.version else {
             return self.reject(header, Rejection(.unsupportedVersion, "unsupported protocol version \(header.version) (expected 1)"))
@@ -138,7 +138,7 @@ public struct FabricCore: Sendable {
             switch header.type {
             case .packetOut:
                 let slot = try self.checkPacketOut(message, from: connection)
-                return .switched(self.switchFrame(message.payload, from: slot, deliver: deliver))
+                return .switched(message.payload.withUnsafeReadableBytes { self.switchFrame($0, from: slot, deliver: deliver) })
             case .hello:
                 return .reply(try self.hello(message, from: connection))
             case .endpointCreate:
@@ -220,7 +220,7 @@ public struct FabricCore: Sendable {
         let endpoint = Endpoint(id: self.nextEndpointID, name: request.name, mac: mac, owner: connection)
         self.nextEndpointID += 1
         _ = self.endpoints.insert(endpoint)
-        self.learnedMACs[mac] = nil
+        self.learnedMACs.remove(mac.rawValue)
         self.connections[connection]?.endpoints.append(endpoint.id)
         return endpoint
     }
@@ -310,19 +310,38 @@ public struct FabricCore: Sendable {
         return slot
     }
 
+    /// Switches a PACKET_OUT with these header fields and `frame` when it switches as it is
+    /// (version 1, a frame within the limits, from an endpoint `connection` owns): learns,
+    /// routes, passes each delivery to `deliver` in delivery order and returns the route. nil
+    /// (nothing done) when `handle` must answer it instead (ERROR). The read loop calls this
+    /// for a frame where it lies in the read buffer, without decoding a `Message`.
+    ///
+    /// Mutating on purpose, as `handle` is: a call through a non-mutating method would copy
+    /// the whole core (every table retained and released) per frame.
+    @inline(__always)
+    public mutating func switchPacketOut(
+        version: UInt16,
+        endpointID: EndpointID,
+        frame: UnsafeRawBufferPointer,
+        from connection: ConnectionID,
+        deliver: (Delivery) -> Void
+    ) -> Route? {
+        guard version == ProtocolLimits.version,
+              frame.count >= ProtocolLimits.minimumFrameLength, frame.count <= ProtocolLimits.maximumFrameLength,
+              let slot = self.endpoints.slot(of: endpointID), self.endpoints[slot].owner == connection
+        else { return nil }
+        return self.switchFrame(frame, from: slot, deliver: deliver)
+    }
+
     /// Learns, routes and delivers one frame (the caller checked it holds 14 bytes).
     @inline(__always)
-    private mutating func switchFrame(_ frame: ByteBuffer, from sender: Int, deliver: (Delivery) -> Void) -> Route {
-        let (destination, source) = frame.withUnsafeReadableBytes { bytes in
-            let dst0 = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-            let dst1 = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
-            let src0 = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 6, as: UInt32.self))
-            let src1 = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
-            return (
-                MACAddress(rawValue: UInt64(dst0) << 16 | UInt64(dst1)),
-                MACAddress(rawValue: UInt64(src0) << 16 | UInt64(src1))
-            )
-        }
+    private mutating func switchFrame(_ frame: UnsafeRawBufferPointer, from sender: Int, deliver: (Delivery) -> Void) -> Route {
+        let dst0 = UInt32(bigEndian: frame.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        let dst1 = UInt16(bigEndian: frame.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+        let src0 = UInt32(bigEndian: frame.loadUnaligned(fromByteOffset: 6, as: UInt32.self))
+        let src1 = UInt16(bigEndian: frame.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
+        let destination = MACAddress(rawValue: UInt64(dst0) << 16 | UInt64(dst1))
+        let source = MACAddress(rawValue: UInt64(src0) << 16 | UInt64(src1))
         let route = self.route(from: sender, destination: destination, source: source)
         self.forEachDelivery(of: route, deliver)
         switch route {
@@ -338,13 +357,17 @@ public struct FabricCore: Sendable {
     private mutating func route(from sender: Int, destination: MACAddress, source: MACAddress) -> SlotRoute {
         self.statistics.framesSwitched &+= 1
         if source != self.endpoints[sender].mac, !source.isGroup, self.endpoints.slot(forMAC: source) == nil {
-            if self.learnedMACs[source] != nil || self.learnedMACs.count < Self.maximumLearnedMACs {
-                self.learnedMACs[source] = sender
+            if let known = self.learnedMACs.value(for: source.rawValue) {
+                if known != sender {
+                    self.learnedMACs.insert(source.rawValue, sender)
+                }
+            } else if self.learnedMACs.count < Self.maximumLearnedMACs {
+                self.learnedMACs.insert(source.rawValue, sender)
             } else {
                 self.statistics.learningTableFull &+= 1
             }
         }
-        if !destination.isGroup, let to = self.endpoints.slot(forMAC: destination) ?? self.learnedMACs[destination] {
+        if !destination.isGroup, let to = self.endpoints.slot(forMAC: destination) ?? self.learnedMACs.value(for: destination.rawValue) {
             return .unicast(from: sender, to: to)
         }
         self.statistics.framesFlooded &+= 1
@@ -417,7 +440,7 @@ public struct FabricCore: Sendable {
 
     /// The endpoint a unicast MAC is switched to: an endpoint's own MAC or one learned from traffic.
     public func endpointID(forMAC mac: MACAddress) -> EndpointID? {
-        (self.endpoints.slot(forMAC: mac) ?? self.learnedMACs[mac]).map { self.endpoints[$0].id }
+        (self.endpoints.slot(forMAC: mac) ?? self.learnedMACs.value(for: mac.rawValue)).map { self.endpoints[$0].id }
     }
 
     public var learnedMACCount: Int { self.learnedMACs.count }
@@ -429,7 +452,7 @@ public struct FabricCore: Sendable {
 
     /// Learned MACs and the endpoints they route to.
     func learnedTable() -> [(MACAddress, EndpointID)] {
-        self.learnedMACs.map { ($0.key, self.endpoints[$0.value].id) }
+        self.learnedMACs.pairs.map { (MACAddress(rawValue: $0.key), self.endpoints[$0.value].id) }
     }
 
     func promiscuousEndpointIDs() -> [EndpointID] {

@@ -26,20 +26,3 @@ public struct ConnectionID: RawRepresentable, Hashable, Comparable, Sendable, Cu
         fastIntegerHash(self.rawValue, seed: seed)
     }
 }
-
-/// An endpoint id as a dictionary key, hashed cheaply (see `fastIntegerHash`).
-struct EndpointKey: Hashable {
-    var id: EndpointID
-
-    init(_ id: EndpointID) {
-        self.id = id
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(self.id)
-    }
-
-    func _rawHashValue(seed: Int) -> Int {
-        fastIntegerHash(UInt64(self.id), seed: seed)
-    }
-}

@@ -8,6 +8,11 @@ extension FabricConnectionHandler {
     /// Handles every whole frame of `buffer`; false when the connection was closed.
     func readQEMUFrames(_ buffer: inout ByteBuffer, port: QEMUPort, context: ChannelHandlerContext) -> Bool {
         while true {
+            if let endpoint = self.qemuEndpointID {
+                // Whole frames switch where they lie; the decoder takes what they stop at.
+                let switched = buffer.withUnsafeReadableBytes { self.engine.switchQEMUFrames(in: $0, endpoint: endpoint, from: self) }
+                buffer.moveReaderIndex(forwardBy: switched)
+            }
             let item: QEMUStreamFraming.Item?
             do {
                 item = try QEMUStreamFraming.decode(&buffer)
@@ -31,7 +36,7 @@ extension FabricConnectionHandler {
                 }
             case .frame(let frame)?:
                 guard let endpoint = self.portEndpoint(for: frame, port: port) else { continue }
-                self.engine.process(Message(header: MessageHeader(type: .packetOut, endpointID: endpoint), payload: frame), from: self)
+                self.engine.switchTransportFrame(frame, endpoint: endpoint, from: self)
             }
         }
     }

@@ -23,6 +23,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// Pending output written before the end of the read once it reaches this size.
     static let earlyFlushSize = 128 * 1024
     static let pendingCapacity = earlyFlushSize + ProtocolLimits.wireHeaderLength + ProtocolLimits.maximumFrameLength
+    /// PACKET_IN's type, as a constant here: `MessageType.packetIn` lives in another module and
+    /// is reached through an accessor per use.
+    private static let packetIn = MessageType(rawValue: 31)
 
     enum State {
         case idle
@@ -170,11 +173,16 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             while let remote = buffer.readInteger(as: UInt32.self), let length = buffer.readInteger(as: UInt32.self),
                   let frame = buffer.readSlice(length: Int(length)) {
                 guard let endpoint = port.remotes[Int(remote)].endpointID else { continue }
-                self.engine.process(Message(header: MessageHeader(type: .packetOut, endpointID: endpoint), payload: frame), from: self)
+                self.engine.switchTransportFrame(frame, endpoint: endpoint, from: self)
             }
         } else {
             do {
-                while let message = try MessageDecoder.decodeMessage(from: &buffer) {
+                // PACKET_OUTs switch where they lie in the read buffer; anything else (control,
+                // or a PACKET_OUT the fabric answers with ERROR) is decoded into a `Message`.
+                while true {
+                    let switched = buffer.withUnsafeReadableBytes { self.engine.switchPacketOuts(in: $0, from: self) }
+                    buffer.moveReaderIndex(forwardBy: switched)
+                    guard let message = try MessageDecoder.decodeMessage(from: &buffer) else { break }
                     self.engine.process(message, from: self)
                 }
             } catch {
@@ -235,7 +243,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// still queued but the sender is told to hold off, and once this connection is stalled
     /// the frame is dropped and counted.
     @inline(__always)
-    func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: ByteBuffer) -> EnqueueResult {
+    func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: UnsafeRawBufferPointer) -> EnqueueResult {
         guard case .open = self.state else {
             self.flow.countDropped()
             return .dropped
@@ -255,11 +263,10 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         if self.isQEMU {
             QEMUStreamFraming.write(frame, to: &self.pending)
         } else if self.isVXLAN {
-            self.pending.writeInteger(endpoint)
-            self.pending.writeInteger(UInt32(frame.readableBytes))
-            self.pending.writeImmutableBuffer(frame)
+            self.pending.writeMultipleIntegers(endpoint, UInt32(frame.count))
+            self.pending.writeBytes(frame)
         } else {
-            self.pending.writeMessage(MessageHeader(type: .packetIn, endpointID: endpoint, flags: flags), payload: frame)
+            self.pending.writeMessage(MessageHeader(type: Self.packetIn, endpointID: endpoint, flags: flags), payload: frame)
         }
         self.engine.adjustBuffered(by: self.pending.readableBytes - before)
         // A read can fan out to many connections: past this much, write now rather than hold

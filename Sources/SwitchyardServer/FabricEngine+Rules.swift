@@ -23,31 +23,34 @@ extension FabricEngine {
         MonotonicInstant(nanoseconds: Int64(truncatingIfNeeded: self.eventLoop.now.uptimeNanoseconds))
     }
 
-    func deliverUnderRules(_ delivery: Delivery, sender: UInt32, frame: ByteBuffer, from handler: FabricConnectionHandler) {
+    func deliverUnderRules(_ delivery: Delivery, sender: UInt32, frame: UnsafeRawBufferPointer, from handler: FabricConnectionHandler) {
         let now = self.now
-        let frameNumber = self.frameNumber
-        let decision = frame.withUnsafeReadableBytes { bytes in
-            self.rules.decide(sender: sender, destination: delivery.endpoint, frame: bytes, frameNumber: frameNumber, now: now)
-        }
+        let decision = self.rules.decide(sender: sender, destination: delivery.endpoint, frame: frame, frameNumber: self.frameNumber, now: now)
         guard let decision else {
             self.deliver(delivery, frame, from: handler)
             return
         }
         // A mirror sees each matched frame as it was sent, whatever happens to it after.
         for target in decision.mirrors {
-            self.retargeted.append(Retarget(endpoint: target, frame: frame, delay: .zero, copies: 1))
+            self.retargeted.append(Retarget(endpoint: target, frame: ByteBuffer(bytes: frame), delay: .zero, copies: 1))
         }
         guard !decision.dropped else {
             self.framesDroppedByRules &+= 1
             if self.recordsDeliveries, let capture = self.capture {
-                let note = Self.note(decision)
-                frame.withUnsafeReadableBytes { capture.recordDelivery($0, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: note) }
+                capture.recordDelivery(frame, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: Self.note(decision))
             }
             return
         }
-        var bytes = frame
+        if decision.corruption == nil, decision.redirect == nil, decision.delay <= .zero, decision.copies == 1 {
+            // Matched and passed as it is: no copy.
+            self.deliveryNote = self.recordsDeliveries ? Self.note(decision) : nil
+            self.deliver(delivery, frame, from: handler)
+            self.deliveryNote = nil
+            return
+        }
+        var bytes = ByteBuffer(bytes: frame)
         if let corruption = decision.corruption {
-            bytes = Self.flipping(corruption, in: frame)
+            Self.flip(corruption, in: &bytes)
         }
         if let redirect = decision.redirect {
             self.retargeted.append(Retarget(endpoint: redirect, frame: bytes, delay: decision.delay, copies: decision.copies))
@@ -102,17 +105,15 @@ extension FabricEngine {
 
     private func deliver(_ delivery: Delivery, _ frame: ByteBuffer, after delay: Duration, now: MonotonicInstant, from handler: FabricConnectionHandler) {
         guard delay > .zero else {
-            self.deliver(delivery, frame, from: handler)
+            frame.withUnsafeReadableBytes { self.deliver(delivery, $0, from: handler) }
             return
         }
         // Recorded when held, with the delay in its comment (the release has no sender to record under).
         if self.recordsDeliveries, let capture = self.capture {
             frame.withUnsafeReadableBytes { capture.recordDelivery($0, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote) }
         }
-        // Its own copy: a slice would keep the whole read buffer alive while it waits.
-        var copy = ByteBufferAllocator().buffer(capacity: frame.readableBytes)
-        copy.writeImmutableBuffer(frame)
-        guard self.delayLine.hold(copy, for: delivery, until: now.advanced(by: delay)) else {
+        // `frame` is the rules' own copy, never a slice of a read buffer.
+        guard self.delayLine.hold(frame, for: delivery, until: now.advanced(by: delay)) else {
             self.framesDroppedByRules &+= 1
             return
         }
@@ -137,19 +138,16 @@ extension FabricEngine {
         self.delayTimer = nil
         self.delayTimerDeadline = nil
         for held in self.delayLine.takeDue(now: self.now) {
-            self.deliver(held.delivery, held.frame, from: nil)
+            held.frame.withUnsafeReadableBytes { self.deliver(held.delivery, $0, from: nil) }
         }
         self.endOfRead()
         self.scheduleDelayTimer()
     }
 
-    static func flipping(_ corruption: (offset: Int, mask: UInt8), in frame: ByteBuffer) -> ByteBuffer {
-        var copy = ByteBufferAllocator().buffer(capacity: frame.readableBytes)
-        copy.writeImmutableBuffer(frame)
-        if let byte = copy.getInteger(at: copy.readerIndex + corruption.offset, as: UInt8.self) {
-            copy.setInteger(byte ^ corruption.mask, at: copy.readerIndex + corruption.offset)
+    static func flip(_ corruption: (offset: Int, mask: UInt8), in frame: inout ByteBuffer) {
+        if let byte = frame.getInteger(at: frame.readerIndex + corruption.offset, as: UInt8.self) {
+            frame.setInteger(byte ^ corruption.mask, at: frame.readerIndex + corruption.offset)
         }
-        return copy
     }
 
     // MARK: - RULES_REQUEST

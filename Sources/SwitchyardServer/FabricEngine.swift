@@ -162,31 +162,18 @@ final class FabricEngine {
     }
 
     /// Handles one decoded message from `handler`'s connection.
-    @inline(__always)
     func process(_ message: Message, from handler: FabricConnectionHandler) {
-        let frame = message.payload
-        let sender = message.header.endpointID
-        // One test per frame when no rule is in force; with rules, one cheap index test per
-        // delivery before any rule is tried.
-        let ruled = self.rulesInForce
-        if ruled {
-            self.frameNumber &+= 1
+        if message.header.type == .packetOut,
+           message.payload.withUnsafeReadableBytes({
+               self.switchFrame($0, version: message.header.version, endpoint: message.header.endpointID, from: handler)
+           }) {
+            return
         }
-        let outcome = self.core.handle(message, from: handler.id) { delivery in
-            if ruled, self.rules.applies(sender: sender, destination: delivery.endpoint) {
-                self.deliverUnderRules(delivery, sender: sender, frame: frame, from: handler)
-                return
-            }
-            self.deliver(delivery, frame, from: handler)
-        }
-        if !self.retargeted.isEmpty {
-            self.deliverRetargeted(from: handler)
-        }
+        // Every PACKET_OUT that switches took the branch above, so nothing is delivered here.
+        let outcome = self.core.handle(message, from: handler.id) { _ in }
         switch outcome {
         case .switched:
-            if let capture = self.capture {
-                frame.withUnsafeReadableBytes { capture.record($0, timestamp: self.readTimestamp, sender: sender) }
-            }
+            break
         case .reply(let reply):
             self.capture?.discardDeliveries()
             handler.enqueueReply(reply)
@@ -207,13 +194,102 @@ final class FabricEngine {
         }
     }
 
+    /// Switches the PACKET_OUTs at the front of `bytes` (a v1 read) in place, without making a
+    /// `Message` or a `ByteBuffer` for them, and returns how many bytes they took. It stops at
+    /// the first message that is not a PACKET_OUT the fabric switches as it is, and at a
+    /// message not wholly read yet: the decoder takes it from there, with every check and
+    /// ERROR of the protocol.
+    @inline(__always)
+    func switchPacketOuts(in bytes: UnsafeRawBufferPointer, from handler: FabricConnectionHandler) -> Int {
+        let header = ProtocolLimits.wireHeaderLength
+        let packetOut = MessageType.packetOut.rawValue
+        var offset = 0
+        while bytes.count - offset >= header {
+            let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            let type = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
+            guard type == packetOut, length >= ProtocolLimits.headerLength,
+                  bytes.count - offset - 4 >= length
+            else { break }
+            let version = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self))
+            let endpointID = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
+            let frame = UnsafeRawBufferPointer(start: bytes.baseAddress! + offset + header, count: length - ProtocolLimits.headerLength)
+            guard self.switchFrame(frame, version: version, endpoint: endpointID, from: handler) else {
+                break
+            }
+            offset += 4 + length
+        }
+        return offset
+    }
+
+    /// The QEMU stream framing's counterpart of `switchPacketOuts`: the whole frames at the
+    /// front of `bytes` from a VM whose endpoint is `endpoint`. Stops at a length the fabric
+    /// refuses or cannot be QEMU's, and at a frame not wholly read: the decoder counts or
+    /// refuses it.
+    @inline(__always)
+    func switchQEMUFrames(in bytes: UnsafeRawBufferPointer, endpoint: EndpointID, from handler: FabricConnectionHandler) -> Int {
+        let header = QEMUStreamFraming.headerLength
+        var offset = 0
+        while bytes.count - offset >= header {
+            let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            guard bytes.count - offset - header >= length,
+                  self.switchFrame(UnsafeRawBufferPointer(start: bytes.baseAddress! + offset + header, count: length), version: ProtocolLimits.version, endpoint: endpoint, from: handler)
+            else { break }
+            offset += header + length
+        }
+        return offset
+    }
+
+    /// A frame from a transport that carries frames only (QEMU, VXLAN), sent by `endpoint`.
+    func switchTransportFrame(_ frame: ByteBuffer, endpoint: EndpointID, from handler: FabricConnectionHandler) {
+        if !frame.withUnsafeReadableBytes({ self.switchFrame($0, version: ProtocolLimits.version, endpoint: endpoint, from: handler) }) {
+            // Counted as the core counts a refused PACKET_OUT (the transport has no ERROR to send).
+            self.process(Message(header: MessageHeader(type: .packetOut, endpointID: endpoint), payload: frame), from: handler)
+        }
+    }
+
+    /// Switches one frame sent by endpoint `endpoint` where it lies (in the read buffer, or a
+    /// frame of another transport) when the core switches it as it is (see
+    /// `FabricCore.switchPacketOut`): appends each delivery to its destination's batch and
+    /// records the frame. False, with nothing done, when the message must be answered instead.
+    /// Nothing here keeps `frame`: what must outlive the read (a delayed, mirrored or
+    /// redirected frame) is copied by the rules' path.
+    @inline(__always)
+    func switchFrame(_ frame: UnsafeRawBufferPointer, version: UInt16, endpoint: EndpointID, from handler: FabricConnectionHandler) -> Bool {
+        // One test per frame when no rule is in force; with rules, one cheap index test per
+        // delivery before any rule is tried.
+        let ruled = self.rulesInForce
+        if ruled {
+            self.frameNumber &+= 1
+        }
+        let route = self.core.switchPacketOut(version: version, endpointID: endpoint, frame: frame, from: handler.id) { delivery in
+            if ruled, self.rules.applies(sender: endpoint, destination: delivery.endpoint) {
+                self.deliverUnderRules(delivery, sender: endpoint, frame: frame, from: handler)
+                return
+            }
+            self.deliver(delivery, frame, from: handler)
+        }
+        guard route != nil else {
+            if ruled {
+                self.frameNumber &-= 1
+            }
+            return false
+        }
+        if !self.retargeted.isEmpty {
+            self.deliverRetargeted(from: handler)
+        }
+        if let capture = self.capture {
+            capture.record(frame, timestamp: self.readTimestamp, sender: endpoint)
+        }
+        return true
+    }
+
     /// One PACKET_IN to `delivery`'s connection, with flow control: a destination over its
     /// cap holds `sender` (nil for a frame a rule held back: its sender is not waiting).
     @inline(__always)
-    func deliver(_ delivery: Delivery, _ frame: ByteBuffer, from sender: FabricConnectionHandler?) {
+    func deliver(_ delivery: Delivery, _ frame: UnsafeRawBufferPointer, from sender: FabricConnectionHandler?) {
         guard let destination = self.handlers[delivery.connection] else { return }
         if self.recordsDeliveries, sender != nil, let capture = self.capture {
-            frame.withUnsafeReadableBytes { capture.recordDelivery($0, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote) }
+            capture.recordDelivery(frame, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote)
         }
         switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
         case .queued:

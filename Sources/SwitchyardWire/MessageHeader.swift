@@ -39,8 +39,8 @@ extension ByteBuffer {
     /// Appends a whole message, header and `payload`, with one capacity check and one copy of
     /// the payload: the fabric's per-delivery write.
     @inlinable
-    public mutating func writeMessage(_ header: MessageHeader, payload: ByteBuffer) {
-        let payloadLength = payload.readableBytes
+    public mutating func writeMessage(_ header: MessageHeader, payload: UnsafeRawBufferPointer) {
+        let payloadLength = payload.count
         let total = ProtocolLimits.wireHeaderLength + payloadLength
         self.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
             out.storeBytes(of: UInt32(ProtocolLimits.headerLength + payloadLength).bigEndian, toByteOffset: 0, as: UInt32.self)
@@ -48,12 +48,16 @@ extension ByteBuffer {
             out.storeBytes(of: header.type.rawValue.bigEndian, toByteOffset: 6, as: UInt16.self)
             out.storeBytes(of: header.endpointID.bigEndian, toByteOffset: 8, as: UInt32.self)
             out.storeBytes(of: header.flags.rawValue.bigEndian, toByteOffset: 12, as: UInt32.self)
-            payload.withUnsafeReadableBytes { source in
-                if let base = source.baseAddress, payloadLength > 0 {
-                    (out.baseAddress! + ProtocolLimits.wireHeaderLength).copyMemory(from: base, byteCount: payloadLength)
-                }
+            if let base = payload.baseAddress, payloadLength > 0 {
+                (out.baseAddress! + ProtocolLimits.wireHeaderLength).copyMemory(from: base, byteCount: payloadLength)
             }
             return total
         }
+    }
+
+    /// The same, from a `ByteBuffer`.
+    @inlinable
+    public mutating func writeMessage(_ header: MessageHeader, payload: ByteBuffer) {
+        payload.withUnsafeReadableBytes { self.writeMessage(header, payload: $0) }
     }
 }

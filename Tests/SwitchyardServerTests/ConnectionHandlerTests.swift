@@ -81,6 +81,58 @@ import Testing
         return Message(.packetOut, payload: ByteBuffer(bytes: bytes))
     }
 
+    /// The read loop switches PACKET_OUTs where they lie in the read buffer and hands
+    /// everything else to the decoder: one read mixing both must come out exactly as if each
+    /// message had been decoded alone, in order, with the same ERRORs.
+    @Test func aReadMixingFramesControlAndBadMessagesIsAnsweredInOrder() throws {
+        let fabric = Harness()
+        let (senderChannel, _) = try fabric.connect("sender")
+        let (readerChannel, _) = try fabric.connect("reader")
+        let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: senderChannel, subscribe: false)
+        _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: readerChannel, subscribe: true)
+        func frame(_ marker: UInt8, from endpoint: UInt32 = a, version: UInt16 = 1, length: Int = 20) -> Message {
+            var bytes = MACAddressText.bytes("02:00:00:00:00:0b") + MACAddressText.bytes("02:00:00:00:00:0a") + [0x88, 0xB5]
+            bytes += [UInt8](repeating: marker, count: max(0, length - bytes.count))
+            var message = Message(.packetOut, endpointID: endpoint, payload: ByteBuffer(bytes: Array(bytes.prefix(length))))
+            message.header.version = version
+            return message
+        }
+        var read = ByteBuffer()
+        for message in [
+            frame(1), frame(2),
+            Message(.endpointLookup, json: EndpointLookupRequest(name: "b")),
+            frame(3),
+            frame(9, from: 999),
+            frame(4),
+            frame(9, length: 13),
+            frame(9, version: 2),
+            frame(5),
+        ] {
+            read.writeMessage(message)
+        }
+        // The last frame arrives in two reads.
+        var tail = read.readSlice(length: read.readableBytes - 10)!
+        try senderChannel.writeInbound(tail)
+        senderChannel.pipeline.fireChannelReadComplete()
+        let delivered = try fabric.received(on: readerChannel)
+        #expect(delivered.map(\.header.type) == [.packetIn, .packetIn, .packetIn, .packetIn])
+        #expect(delivered.map { $0.payload.getInteger(at: $0.payload.readerIndex + 14, as: UInt8.self) } == [1, 2, 3, 4])
+        let replies = try fabric.received(on: senderChannel)
+        #expect(replies.map(\.header.type) == [.endpointInfo, .error, .error, .error])
+        let errors = replies.dropFirst().map { String(buffer: $0.payload) }
+        #expect(errors[0].contains("unknown endpoint 999"))
+        #expect(errors[1].contains("too short"))
+        #expect(errors[2].contains("version 2"))
+
+        tail = read
+        try senderChannel.writeInbound(tail)
+        senderChannel.pipeline.fireChannelReadComplete()
+        let last = try fabric.received(on: readerChannel)
+        #expect(last.map { $0.payload.getInteger(at: $0.payload.readerIndex + 14, as: UInt8.self) } == [5])
+        #expect(fabric.engine.statistics().framesRejected == 3)
+        #expect(fabric.engine.statistics().framesSwitched == 5)
+    }
+
     @Test func aSlowReaderHoldsItsSendersUntilItDrains() throws {
         let fabric = Harness()
         let (senderChannel, sender) = try fabric.connect("sender")

@@ -38,16 +38,18 @@ public enum QEMUStreamFraming {
 
     /// Appends one frame in this framing: one capacity check and one copy (the per-frame path).
     @inline(__always)
-    public static func write(_ frame: ByteBuffer, to buffer: inout ByteBuffer) {
-        let length = frame.readableBytes
+    public static func write(_ frame: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
+        let length = frame.count
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.headerLength + length) { out in
             out.storeBytes(of: UInt32(length).bigEndian, toByteOffset: 0, as: UInt32.self)
-            frame.withUnsafeReadableBytes { source in
-                if let base = source.baseAddress, length > 0 {
-                    (out.baseAddress! + Self.headerLength).copyMemory(from: base, byteCount: length)
-                }
+            if let base = frame.baseAddress, length > 0 {
+                (out.baseAddress! + Self.headerLength).copyMemory(from: base, byteCount: length)
             }
             return Self.headerLength + length
         }
+    }
+
+    public static func write(_ frame: ByteBuffer, to buffer: inout ByteBuffer) {
+        frame.withUnsafeReadableBytes { Self.write($0, to: &buffer) }
     }
 }
