@@ -6,21 +6,29 @@
 /// `Hasher`, no optionals boxed and nothing retained. The hash is keyed per map from the
 /// system's random source, so keys chosen from outside (learned source MACs) cannot be made to
 /// collide; the seed changes only where entries sit, never what a lookup returns.
-struct SlotMap: Sendable {
-    private struct Entry: Sendable {
-        var key: UInt64
+public struct SlotMap: Sendable {
+    @usableFromInline
+    struct Entry: Sendable {
+        @usableFromInline var key: UInt64
         /// The slot, or -1 for an empty entry.
-        var value: Int32
+        @usableFromInline var value: Int32
+
+        @inlinable
+        init(key: UInt64, value: Int32) {
+            self.key = key
+            self.value = value
+        }
     }
 
     private static let empty = Entry(key: 0, value: -1)
 
-    private var entries: [Entry]
-    private var mask: Int
-    private let seed: UInt64
-    private(set) var count = 0
+    // Visible to other modules' inlined lookups (the server's connection table).
+    @usableFromInline var entries: [Entry]
+    @usableFromInline var mask: Int
+    @usableFromInline let seed: UInt64
+    public private(set) var count = 0
 
-    init(minimumCapacity: Int = 8) {
+    public init(minimumCapacity: Int = 8) {
         var size = 16
         while size < minimumCapacity * 2 {
             size *= 2
@@ -30,16 +38,16 @@ struct SlotMap: Sendable {
         self.seed = UInt64.random(in: .min ... .max) | 1
     }
 
-    @inline(__always)
-    private func home(_ key: UInt64) -> Int {
+    @inlinable @inline(__always)
+    func home(_ key: UInt64) -> Int {
         var x = (key ^ self.seed) &* 0x9E37_79B9_7F4A_7C15
         x ^= x >> 29
         return Int(truncatingIfNeeded: x) & self.mask
     }
 
     /// The slot stored for `key`, or nil.
-    @inline(__always)
-    func value(for key: UInt64) -> Int? {
+    @inlinable @inline(__always)
+    public func value(for key: UInt64) -> Int? {
         self.entries.withUnsafeBufferPointer { entries in
             var index = self.home(key)
             while true {
@@ -55,7 +63,7 @@ struct SlotMap: Sendable {
         }
     }
 
-    subscript(key: UInt64) -> Int? {
+    public subscript(key: UInt64) -> Int? {
         get { self.value(for: key) }
         set {
             if let newValue {
@@ -67,7 +75,7 @@ struct SlotMap: Sendable {
     }
 
     /// Stores `value` for `key`, replacing what was there.
-    mutating func insert(_ key: UInt64, _ value: Int) {
+    public mutating func insert(_ key: UInt64, _ value: Int) {
         precondition(value >= 0 && value <= Int(Int32.max), "slot numbers are small and not negative")
         if (self.count + 1) * 2 > self.entries.count {
             self.grow()
@@ -86,7 +94,7 @@ struct SlotMap: Sendable {
 
     /// Removes `key`; the entries after it in its run move back so that no lookup needs a
     /// tombstone (backward-shift deletion).
-    mutating func remove(_ key: UInt64) {
+    public mutating func remove(_ key: UInt64) {
         var index = self.home(key)
         while true {
             let entry = self.entries[index]
@@ -116,7 +124,7 @@ struct SlotMap: Sendable {
     }
 
     /// Keeps only the entries `keep` accepts.
-    mutating func filter(_ keep: (_ key: UInt64, _ value: Int) -> Bool) {
+    public mutating func filter(_ keep: (_ key: UInt64, _ value: Int) -> Bool) {
         var kept = SlotMap(minimumCapacity: self.count)
         for entry in self.entries where entry.value >= 0 && keep(entry.key, Int(entry.value)) {
             kept.insert(entry.key, Int(entry.value))
@@ -125,7 +133,7 @@ struct SlotMap: Sendable {
     }
 
     /// Every entry, in no particular order.
-    var pairs: [(key: UInt64, value: Int)] {
+    public var pairs: [(key: UInt64, value: Int)] {
         self.entries.lazy.filter { $0.value >= 0 }.map { ($0.key, Int($0.value)) }
     }
 

@@ -113,9 +113,25 @@ public struct RuleSet {
         destination: UInt32,
         frame: UnsafeRawBufferPointer,
         frameNumber: UInt64,
-        now: MonotonicInstant
+        now: @autoclosure () -> MonotonicInstant
     ) -> RuleDecision? {
-        guard self.applies(sender: sender, destination: destination) else { return nil }
+        switch self.verdict(sender: sender, destination: destination, frame: frame, frameNumber: frameNumber, now: now()) {
+        case .none: nil
+        case .passed(let rule): RuleDecision(rule: rule)
+        case .decided(let decision): decision
+        }
+    }
+
+    /// `decide` as the switching path uses it: a plain `pass` comes back as `.passed`, with no
+    /// `RuleDecision` to build and release.
+    public mutating func verdict(
+        sender: UInt32,
+        destination: UInt32,
+        frame: UnsafeRawBufferPointer,
+        frameNumber: UInt64,
+        now: @autoclosure () -> MonotonicInstant
+    ) -> RuleVerdict {
+        guard self.applies(sender: sender, destination: destination) else { return .none }
         for index in self.entries.indices {
             if let from = self.entries[index].fromID, from != sender { continue }
             if let to = self.entries[index].toID, to != destination { continue }
@@ -128,15 +144,17 @@ public struct RuleSet {
             }
             if self.entries[index].passOnly {
                 self.entries[index].counters.matched &+= 1
-                return RuleDecision(rule: self.entries[index].id)
+                return .passed(rule: self.entries[index].id)
             }
-            return self.apply(index, frameLength: frame.count, now: now)
+            return .decided(self.apply(index, frameLength: frame.count, now: now))
         }
-        return nil
+        return .none
     }
 
     /// Carries out rule `index`'s actions for one matched delivery.
-    private mutating func apply(_ index: Int, frameLength: Int, now: MonotonicInstant) -> RuleDecision {
+    /// `now` is read only by a rule that needs the time (`rate`): a clock read per delivery
+    /// would cost more than the rest of a rule.
+    private mutating func apply(_ index: Int, frameLength: Int, now: () -> MonotonicInstant) -> RuleDecision {
         let id = self.entries[index].id
         let count = self.entries[index].counters.matched
         self.entries[index].counters.matched &+= 1
@@ -201,7 +219,7 @@ public struct RuleSet {
                     decision.delay += max(.milliseconds(1), self.delayOf(index))
                 }
             case .rate(let rate, let limit):
-                if !decision.dropped, !self.queueForRate(index, rate: rate, limit: limit, bytes: frameLength, now: now, delay: &decision.delay) {
+                if !decision.dropped, !self.queueForRate(index, rate: rate, limit: limit, bytes: frameLength, now: now(), delay: &decision.delay) {
                     decision.dropped = true
                     decision.reason = "rate limit"
                 }

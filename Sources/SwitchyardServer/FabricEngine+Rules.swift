@@ -24,11 +24,20 @@ extension FabricEngine {
     }
 
     func deliverUnderRules(_ delivery: Delivery, sender: UInt32, frame: UnsafeRawBufferPointer, from handler: FabricConnectionHandler) {
-        let now = self.now
-        let decision = self.rules.decide(sender: sender, destination: delivery.endpoint, frame: frame, frameNumber: self.frameNumber, now: now)
-        guard let decision else {
+        let decision: RuleDecision
+        switch self.rules.verdict(sender: sender, destination: delivery.endpoint, frame: frame, frameNumber: self.frameNumber, now: self.now) {
+        case .none:
             self.deliver(delivery, frame, from: handler)
             return
+        case .passed(let rule):
+            if self.recordsDeliveries {
+                self.deliveryNote = Self.note(RuleDecision(rule: rule))
+            }
+            self.deliver(delivery, frame, from: handler)
+            self.deliveryNote = nil
+            return
+        case .decided(let decided):
+            decision = decided
         }
         // A mirror sees each matched frame as it was sent, whatever happens to it after.
         for target in decision.mirrors {
@@ -59,6 +68,7 @@ extension FabricEngine {
         if self.recordsDeliveries {
             self.deliveryNote = Self.note(decision)
         }
+        let now = self.now
         for _ in 0..<decision.copies {
             self.deliver(delivery, bytes, after: decision.delay, now: now, from: handler)
         }

@@ -14,7 +14,7 @@ import SwitchyardWire
 /// frames to the capture stage.
 final class FabricEngine {
     var core: FabricCore
-    private var handlers: [ConnectionID: FabricConnectionHandler] = [:]
+    private var handlers = ConnectionTable()
     private var touched: [FabricConnectionHandler] = []
     private var nextConnection: UInt64 = 1
     let outboundQueueLimit: Int
@@ -99,12 +99,12 @@ final class FabricEngine {
         let id = ConnectionID(rawValue: self.nextConnection)
         self.nextConnection += 1
         self.core.connectionOpened(id)
-        self.handlers[id] = handler
+        self.handlers.insert(handler, for: id)
         return id
     }
 
     func unregister(_ id: ConnectionID, drops: UInt64) {
-        self.handlers[id] = nil
+        self.handlers.remove(id)
         let removed = self.core.connectionClosed(id)
         for endpoint in removed {
             self.rules.endpointGone(id: endpoint.id)
@@ -390,14 +390,14 @@ final class FabricEngine {
     }
 
     private func updateReadingOfAll() {
-        for handler in self.handlers.values {
+        for handler in self.handlers.all {
             handler.updateReading()
         }
     }
 
     /// Closes every client connection (shutdown); returns when all have closed.
     func closeAllConnections() -> EventLoopFuture<Void> {
-        let futures = self.handlers.values.map { $0.close() }
+        let futures = self.handlers.all.map { $0.close() }
         return EventLoopFuture.andAllComplete(futures, on: self.eventLoop)
     }
 
@@ -423,8 +423,8 @@ final class FabricEngine {
             framesDropped: self.framesDropped,
             framesRejected: core.framesRejected,
             endpoints: self.core.allEndpoints.count,
-            connections: self.handlers.sorted { $0.key < $1.key }.map {
-                StatsReply.Connection(id: $0.key.rawValue, dropped: $0.value.framesDropped, stalled: $0.value.isStalled)
+            connections: self.handlers.all.map {
+                StatsReply.Connection(id: $0.id.rawValue, dropped: $0.framesDropped, stalled: $0.isStalled)
             },
             capture: captureStatistics
         )

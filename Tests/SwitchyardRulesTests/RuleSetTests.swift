@@ -26,6 +26,24 @@ import Testing
         bytes.withUnsafeBytes { rules.decide(sender: sender, destination: destination, frame: $0, frameNumber: frame, now: Self.t0) }
     }
 
+    @Test func verdictsSortNoMatchPlainPassAndActions() throws {
+        var rules = try self.ruleSet(["match 'udp port 7007' pass", "to svc_echo loss 100%", "to sniff delay 1ms"])
+        func verdict(to destination: UInt32, _ bytes: [UInt8] = Self.udp, frame: UInt64) -> RuleVerdict {
+            bytes.withUnsafeBytes { rules.verdict(sender: 1, destination: destination, frame: $0, frameNumber: frame, now: Self.t0) }
+        }
+        #expect(verdict(to: 2, frame: 1) == .passed(rule: 1))
+        var arp = Self.udp
+        arp[12] = 0x08
+        arp[13] = 0x06
+        guard case .decided(let lost) = verdict(to: 2, arp, frame: 2) else {
+            Issue.record("rule 2 decides for a frame rule 1 does not pass")
+            return
+        }
+        #expect(lost.dropped && lost.rule == 2)
+        #expect(verdict(to: 1, arp, frame: 3) == .none, "no rule names cli1 as destination and none matches")
+        #expect(rules.entries.map(\.counters.matched) == [1, 1, 0])
+    }
+
     @Test func theSameSeedGivesTheSameDecisionsAndAnotherSeedOthers() throws {
         let lines = ["to svc_echo loss 30% duplicate 10% corrupt 10% delay 10ms jitter 5ms"]
         func run(_ seed: UInt64) throws -> [RuleDecision?] {
