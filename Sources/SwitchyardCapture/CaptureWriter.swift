@@ -76,6 +76,11 @@ final class CaptureWriter {
     private var closedBytes: Int64 = 0
 
     private func write(_ batch: CaptureBatch) {
+        if self.filter == nil, !self.configuration.rotates, !self.configuration.packetBuffered,
+           self.statistics.writeError == nil, let pcap = self.dumper as? PcapDumper {
+            self.writePlain(batch, to: pcap)
+            return
+        }
         batch.forEach { bytes, record in
             guard self.statistics.writeError == nil else {
                 self.statistics.framesNotWritten += 1
@@ -109,6 +114,44 @@ final class CaptureWriter {
                     self.fail(error)
                 }
             }
+        }
+    }
+
+    /// The common case in one tight loop: classic pcap with no filter, no rotation and no flush
+    /// per frame. The same steps as `write` (flush before a record would spill, then buffer
+    /// it), without its per-record tests and calls through the writer protocol.
+    private func writePlain(_ batch: CaptureBatch, to dumper: PcapDumper) {
+        var written: UInt64 = 0
+        var failure: PcapError?
+        batch.forEach { bytes, record in
+            if failure != nil {
+                self.statistics.framesNotWritten += 1
+                return
+            }
+            if dumper.wouldSpill(capturedLength: bytes.count) {
+                do throws(PcapError) {
+                    // Counts the frames buffered so far as flushed (or lost).
+                    self.statistics.framesCaptured += written
+                    self.framesSinceFlush += written
+                    written = 0
+                    try self.flush()
+                } catch {
+                    self.statistics.framesNotWritten += 1
+                    failure = error
+                    return
+                }
+            }
+            // Cannot spill now, so it cannot fail: bytes reach the file only in flush.
+            try? dumper.write(bytes, originalLength: record.originalLength, timestamp: record.timestamp)
+            written += 1
+        }
+        self.statistics.framesCaptured += written
+        self.framesSinceFlush += written
+        if written > 0 {
+            self.dirty = true
+        }
+        if let failure {
+            self.fail(failure)
         }
     }
 

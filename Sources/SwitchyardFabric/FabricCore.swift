@@ -379,20 +379,32 @@ public struct FabricCore: Sendable {
     /// endpoints (none of them sent it). One copy per subscription.
     @inline(__always)
     private func forEachDelivery(of route: SlotRoute, _ body: (Delivery) -> Void) {
+        // Loops here go by index: a `for in` iterator holds (retains) its array across every
+        // call of `body`, a retain and a release per frame on the switching path.
         switch route {
         case .flood(let sender):
             // Promiscuous subscribers are among "every endpoint but the sender" already.
             let fromUplink = self.hasUplinks && self.endpoints[sender].isUplink
-            for slot in self.endpoints.creationOrder where slot != sender && !(fromUplink && self.endpoints[slot].isUplink) {
-                self.deliver(to: slot, promiscuousOnly: false, body)
+            var index = 0
+            while index < self.endpoints.creationOrder.count {
+                let slot = self.endpoints.creationOrder[index]
+                if slot != sender, !(fromUplink && self.endpoints[slot].isUplink) {
+                    self.deliver(to: slot, promiscuousOnly: false, body)
+                }
+                index += 1
             }
         case .unicast(let sender, let destination):
             let fromUplink = self.hasUplinks && self.endpoints[sender].isUplink
             if destination != sender, !(fromUplink && self.endpoints[destination].isUplink) {
                 self.deliver(to: destination, promiscuousOnly: false, body)
             }
-            for slot in self.promiscuousSlots where slot != sender && slot != destination && !(fromUplink && self.endpoints[slot].isUplink) {
-                self.deliver(to: slot, promiscuousOnly: true, body)
+            var index = 0
+            while index < self.promiscuousSlots.count {
+                let slot = self.promiscuousSlots[index]
+                if slot != sender, slot != destination, !(fromUplink && self.endpoints[slot].isUplink) {
+                    self.deliver(to: slot, promiscuousOnly: true, body)
+                }
+                index += 1
             }
         }
     }
@@ -409,8 +421,13 @@ public struct FabricCore: Sendable {
     @inline(__always)
     private func deliver(to slot: Int, promiscuousOnly: Bool, _ body: (Delivery) -> Void) {
         let id = self.endpoints[slot].id
-        for subscription in self.endpoints[slot].subscriptions where !promiscuousOnly || subscription.flags.contains(.promiscuous) {
-            body(Delivery(connection: subscription.connection, endpoint: id, flags: subscription.flags))
+        var index = 0
+        while index < self.endpoints[slot].subscriptions.count {
+            let subscription = self.endpoints[slot].subscriptions[index]
+            if !promiscuousOnly || subscription.flags.contains(.promiscuous) {
+                body(Delivery(connection: subscription.connection, endpoint: id, flags: subscription.flags))
+            }
+            index += 1
         }
     }
 

@@ -20,8 +20,10 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// so that the client reads the ERROR rather than a connection reset.
     static let lingerAfterFramingError: TimeAmount = .seconds(2)
 
-    /// Pending output written before the end of the read once it reaches this size.
-    static let earlyFlushSize = 128 * 1024
+    /// Pending output written before the end of the read once it reaches this size: the
+    /// largest read, so that one read's frames to one destination leave in one write (at half
+    /// of it, small frames took two writes per read).
+    static let earlyFlushSize = FabricServer.maximumReadSize
     static let pendingCapacity = earlyFlushSize + ProtocolLimits.wireHeaderLength + ProtocolLimits.maximumFrameLength
     /// PACKET_IN's type number, as a constant here: `MessageType.packetIn` lives in another
     /// module and is reached through an accessor per use.

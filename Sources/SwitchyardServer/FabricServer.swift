@@ -17,7 +17,8 @@ public final class FabricServer: Service {
     let logger: Logger
 
     /// Reads grow to 256 KiB: one read holds hundreds of small frames (batching is the design).
-    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 256 * 1024)
+    static let maximumReadSize = 256 * 1024
+    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: maximumReadSize)
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration

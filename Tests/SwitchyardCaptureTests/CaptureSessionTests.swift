@@ -54,6 +54,31 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
     #expect(records.map(\.timestamp.totalNanoseconds) == (0..<1000).map(Int64.init))
 }
 
+/// The writer's plain-pcap loop flushes when a record would spill the stream buffer; when that
+/// flush fails, every frame is counted once: none as captured, all as not written.
+@Test func aFailedSpillCountsEveryFrameAsNotWritten() async throws {
+    guard FileManager.default.fileExists(atPath: "/dev/full") else {
+        print("skipped: /dev/full is missing")
+        return
+    }
+    var configuration = CaptureConfiguration(path: "/dev/full")
+    configuration.bufferBytes = 64 << 20
+    let session = try await CaptureSession.start(configuration, logger: Logger(label: "test"))
+    let tap = CaptureTap(session: session)
+    // 3 MB in batches of 100 frames: past the 1 MiB stream buffer twice.
+    for index in 0..<3000 {
+        let frame = sampleFrame(index, payloadLength: 1000)
+        frame.withUnsafeBytes { tap.record($0, timestamp: CaptureTimestamp(totalNanoseconds: Int64(index)), sender: 1) }
+        if index % 100 == 99 {
+            #expect(!tap.commit())
+        }
+    }
+    let statistics = await session.finish()
+    #expect(statistics.framesCaptured == 0)
+    #expect(statistics.framesNotWritten == 3000)
+    #expect(statistics.writeError == "cannot write capture file /dev/full: No space left on device")
+}
+
 @Test func dropPolicyCountsWhatDoesNotFit() async throws {
     let path = try temporaryPath("drop.pcap")
     var configuration = CaptureConfiguration(path: path)

@@ -13,8 +13,12 @@ public struct BufferBudget: Sendable {
     public let behindThreshold: Int
     /// A half-received message larger than this is not read further while over budget.
     public let largeMessageThreshold: Int
-    public private(set) var bufferedBytes = 0
-    public private(set) var isOverBudget = false
+    public var bufferedBytes: Int { self.held }
+    public var isOverBudget: Bool { self.over }
+    // Stored under other names so that `adjust`, called per frame from the server's module,
+    // can be inlined there.
+    @usableFromInline var held = 0
+    @usableFromInline var over = false
 
     public init(limit: Int, behindThreshold: Int = 128 * 1024, largeMessageThreshold: Int = 64 * 1024) {
         self.limit = limit
@@ -28,23 +32,23 @@ public struct BufferBudget: Sendable {
     }
 
     /// Counts bytes held (positive) or released (negative); returns the crossing, if any.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func adjust(by delta: Int) -> Transition? {
-        self.bufferedBytes += delta
-        if self.isOverBudget {
-            guard self.bufferedBytes < self.limit * 3 / 4 else { return nil }
-            self.isOverBudget = false
+        self.held += delta
+        if self.over {
+            guard self.held < self.limit * 3 / 4 else { return nil }
+            self.over = false
             return .cleared
         }
-        guard self.bufferedBytes > self.limit else { return nil }
-        self.isOverBudget = true
+        guard self.held > self.limit else { return nil }
+        self.over = true
         return .reached
     }
 
     /// A frame for a connection with `backlog` bytes waiting is refused (dropped and counted).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func refuses(backlog: Int) -> Bool {
-        self.bufferedBytes > self.limit && backlog > self.behindThreshold
+        self.held > self.limit && backlog > self.behindThreshold
     }
 
     /// Reading of a connection pauses for the budget's sake.
