@@ -133,6 +133,76 @@ import Testing
         #expect(fabric.engine.statistics().framesSwitched == 5)
     }
 
+    /// The in-place read loop against reads cut anywhere: 600 messages (frames of every size
+    /// from 14 bytes, with lookups between them) arrive in pieces of 1 to 300 bytes; every frame
+    /// comes out once, in order, and every lookup is answered in order.
+    @Test func framesCutAcrossReadsAnywhereComeOutWholeAndInOrder() throws {
+        let fabric = Harness()
+        let (senderChannel, _) = try fabric.connect("sender")
+        let (readerChannel, _) = try fabric.connect("reader")
+        let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: senderChannel, subscribe: false)
+        _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: readerChannel, subscribe: true)
+        var state: UInt64 = 0x1234_5678
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var stream = ByteBuffer()
+        var frames: [[UInt8]] = []
+        var lookups = 0
+        for index in 0..<600 {
+            if index % 7 == 3 {
+                stream.writeMessage(Message(.endpointLookup, json: EndpointLookupRequest(name: "b")))
+                lookups += 1
+                continue
+            }
+            let header = MACAddressText.bytes("02:00:00:00:00:0b") + MACAddressText.bytes("02:00:00:00:00:0a") + [0x88, 0xB5]
+            let frame = header + (0..<next(187)).map { _ in UInt8(next(256)) }
+            frames.append(frame)
+            stream.writeMessage(Message(.packetOut, endpointID: a, payload: ByteBuffer(bytes: frame)))
+        }
+        var delivered: [[UInt8]] = []
+        var replies: [Message] = []
+        while stream.readableBytes > 0 {
+            let piece = stream.readSlice(length: min(stream.readableBytes, 1 + next(300)))!
+            try senderChannel.writeInbound(piece)
+            senderChannel.pipeline.fireChannelReadComplete()
+            delivered += try fabric.received(on: readerChannel).map { Array(buffer: $0.payload) }
+            replies += try fabric.received(on: senderChannel)
+        }
+        #expect(delivered.count == frames.count)
+        #expect(delivered == frames, "the same bytes, in order")
+        #expect(replies.map(\.header.type) == Array(repeating: .endpointInfo, count: lookups))
+    }
+
+    /// Garbage after good frames: the frames before it are switched, the connection gets an
+    /// ERROR and is closed, and the fabric goes on serving the others.
+    @Test func garbageAfterFramesEndsOnlyThatConnection() throws {
+        let fabric = Harness()
+        let (senderChannel, _) = try fabric.connect("sender")
+        let (readerChannel, _) = try fabric.connect("reader")
+        let (otherChannel, _) = try fabric.connect("other")
+        let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: senderChannel, subscribe: false)
+        let c = try fabric.endpoint("c", mac: "02:00:00:00:00:0c", on: otherChannel, subscribe: false)
+        _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: readerChannel, subscribe: true)
+        var frame = Self.frame(to: "02:00:00:00:00:0b", from: "02:00:00:00:00:0a")
+        frame.header.endpointID = a
+        var read = ByteBuffer()
+        read.writeMessage(frame)
+        read.writeMessage(frame)
+        // A length no v1 message has (over 16 MiB), then bytes that would be a frame.
+        read.writeBytes([0xFF, 0xFF, 0xFF, 0xFF, 0, 1, 0, 30, 0, 0, 0, UInt8(a), 0, 0, 0, 0] + [UInt8](repeating: 0xAB, count: 64))
+        try senderChannel.writeInbound(read)
+        senderChannel.pipeline.fireChannelReadComplete()
+        #expect(try fabric.received(on: readerChannel).count == 2)
+        let answer = try fabric.received(on: senderChannel)
+        #expect(answer.map(\.header.type) == [.error])
+        var other = Self.frame(to: "02:00:00:00:00:0b", from: "02:00:00:00:00:0c")
+        other.header.endpointID = c
+        try fabric.send([other], on: otherChannel)
+        #expect(try fabric.received(on: readerChannel).count == 1, "the fabric serves the others")
+    }
+
     @Test func aSlowReaderHoldsItsSendersUntilItDrains() throws {
         let fabric = Harness()
         let (senderChannel, sender) = try fabric.connect("sender")
