@@ -52,7 +52,10 @@ public struct CaptureBatch: Sendable {
             offset: self.bytes.count, capturedLength: captured.count, originalLength: originalLength, timestamp: timestamp,
             endpoint: endpoint, sequence: sequence, direction: direction, note: noteIndex
         ))
-        self.bytes.append(contentsOf: captured)
+        // As typed bytes: appending a raw buffer goes byte by byte, a typed one is one copy.
+        if let base = captured.baseAddress {
+            self.bytes.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: captured.count))
+        }
     }
 
     func note(of record: Record) -> String? {
