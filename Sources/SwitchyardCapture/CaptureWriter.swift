@@ -76,10 +76,15 @@ final class CaptureWriter {
     private var closedBytes: Int64 = 0
 
     private func write(_ batch: CaptureBatch) {
-        if self.filter == nil, !self.configuration.rotates, !self.configuration.packetBuffered,
-           self.statistics.writeError == nil, let pcap = self.dumper as? PcapDumper {
-            self.writePlain(batch, to: pcap)
-            return
+        if self.filter == nil, !self.configuration.rotates, !self.configuration.packetBuffered, self.statistics.writeError == nil {
+            if let pcap = self.dumper as? PcapDumper {
+                self.writePlain(batch, to: pcap)
+                return
+            }
+            if let pcapng = self.dumper as? PcapngWriter {
+                self.writePlain(batch, to: pcapng)
+                return
+            }
         }
         batch.forEach { bytes, record in
             guard self.statistics.writeError == nil else {
@@ -117,10 +122,10 @@ final class CaptureWriter {
         }
     }
 
-    /// The common case in one tight loop: classic pcap with no filter, no rotation and no flush
-    /// per frame. The same steps as `write` (flush before a record would spill, then buffer
-    /// it), without its per-record tests and calls through the writer protocol.
-    private func writePlain(_ batch: CaptureBatch, to dumper: PcapDumper) {
+    /// The common case in one tight loop: no filter, no rotation and no flush per frame. The
+    /// same steps as `write` (flush before a record would spill, then buffer it), without its
+    /// per-record tests, and with direct calls to the file's writer (specialised per format).
+    private func writePlain<Writer: CaptureFileWriter>(_ batch: CaptureBatch, to dumper: Writer) {
         var written: UInt64 = 0
         var failure: PcapError?
         batch.forEach { bytes, record in
@@ -128,7 +133,8 @@ final class CaptureWriter {
                 self.statistics.framesNotWritten += 1
                 return
             }
-            if dumper.wouldSpill(capturedLength: bytes.count) {
+            let note = record.note >= 0 ? batch.note(of: record) : nil
+            if dumper.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) {
                 do throws(PcapError) {
                     // Counts the frames buffered so far as flushed (or lost).
                     self.statistics.framesCaptured += written
@@ -142,7 +148,7 @@ final class CaptureWriter {
                 }
             }
             // Cannot spill now, so it cannot fail: bytes reach the file only in flush.
-            try? dumper.write(bytes, originalLength: record.originalLength, timestamp: record.timestamp)
+            try? dumper.write(bytes, record: record, note: note)
             written += 1
         }
         self.statistics.framesCaptured += written

@@ -70,6 +70,9 @@ final class PcapngWriter: CaptureFileWriter {
 
     /// Endpoint id → interface index in this section, in the order the IDBs were written.
     private var interfaces: [UInt32: UInt32] = [:]
+    /// The last endpoint written and its interface: consecutive frames mostly share a sender,
+    /// and this spares them the dictionary lookup.
+    private var lastInterface: (endpoint: UInt32, interface: UInt32)?
     private var interfaceOrder: [UInt32] = []
     private var known: [UInt32: CaptureEndpoint] = [:]
     /// Per interface: frames it sent, deliveries to it a rule dropped.
@@ -126,7 +129,13 @@ final class PcapngWriter: CaptureFileWriter {
     static func padded(_ length: Int) -> Int { (length + 3) & ~3 }
 
     func write(_ bytes: UnsafeRawBufferPointer, record: CaptureBatch.Record, note: String?) throws(PcapError) {
-        let interface = self.interfaces[record.endpoint] ?? self.addInterface(record.endpoint)
+        let interface: UInt32
+        if let last = self.lastInterface, last.endpoint == record.endpoint {
+            interface = last.interface
+        } else {
+            interface = self.interfaces[record.endpoint] ?? self.addInterface(record.endpoint)
+            self.lastInterface = (record.endpoint, interface)
+        }
         var noteBytes: [UInt8] = []
         if let note {
             noteBytes = Array(note.utf8.prefix(1024))
