@@ -164,39 +164,82 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         var buffer = self.unwrapInboundIn(data)
         self.engine.beginRead()
         if var carried = self.inbound {
+            // Complete the message the last read ended in with only the bytes it lacks, then
+            // go on in this read's own buffer: appending the whole read to it would copy it.
             self.inbound = nil
-            carried.writeBuffer(&buffer)
-            buffer = carried
+            while buffer.readableBytes > 0 {
+                let missing = self.bytesMissing(from: carried)
+                guard missing > 0 else { break }
+                var piece = buffer.readSlice(length: min(missing, buffer.readableBytes))!
+                carried.writeBuffer(&piece)
+            }
+            guard self.handleMessages(in: &carried, context: context) else { return }
+            if carried.readableBytes > 0 {
+                // Still not whole: this read was part of it.
+                self.inbound = carried
+                self.updateInboundBytes()
+                return
+            }
         }
+        guard self.handleMessages(in: &buffer, context: context) else { return }
+        if buffer.readableBytes > 0 {
+            // Only the partial message is kept, in a buffer of its own: holding the read's
+            // buffer would keep it from NIO's pool of receive buffers.
+            var partial = context.channel.allocator.buffer(capacity: max(buffer.readableBytes, 256))
+            partial.writeBuffer(&buffer)
+            self.inbound = partial
+        }
+        self.updateInboundBytes()
+    }
+
+    /// Bytes `partial` (the start of a message or QEMU frame) lacks to be whole; 0 when it is
+    /// whole, or when its length is one the decoder refuses (it reports that).
+    private func bytesMissing(from partial: ByteBuffer) -> Int {
+        guard let length = partial.getInteger(at: partial.readerIndex, as: UInt32.self) else {
+            return 4 - partial.readableBytes
+        }
+        if self.isQEMU {
+            guard Int(length) <= QEMUStreamFraming.maximumLength else { return 0 }
+        } else {
+            guard length >= ProtocolLimits.headerLength, length <= ProtocolLimits.maximumMessageLength else { return 0 }
+        }
+        return max(0, 4 + Int(length) - partial.readableBytes)
+    }
+
+    /// Handles every whole message (or frame) at the front of `buffer`; false when the
+    /// connection was closed or broke its framing (nothing more is read from it).
+    private func handleMessages(in buffer: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
         if self.isQEMU, case .qemu(let port) = self.transport {
-            guard self.readQEMUFrames(&buffer, port: port, context: context) else { return }
-        } else if self.isVXLAN, case .vxlan(let port) = self.transport {
+            return self.readQEMUFrames(&buffer, port: port, context: context)
+        }
+        if self.isVXLAN, case .vxlan(let port) = self.transport {
             // Whole frames only: the adapter makes one item per datagram.
             while let remote = buffer.readInteger(as: UInt32.self), let length = buffer.readInteger(as: UInt32.self),
                   let frame = buffer.readSlice(length: Int(length)) {
                 guard let endpoint = port.remotes[Int(remote)].endpointID else { continue }
                 self.engine.switchTransportFrame(frame, endpoint: endpoint, from: self)
             }
-        } else {
-            do {
-                // PACKET_OUTs switch where they lie in the read buffer; anything else (control,
-                // or a PACKET_OUT the fabric answers with ERROR) is decoded into a `Message`.
-                while true {
-                    let switched = buffer.withUnsafeReadableBytes { self.engine.switchPacketOuts(in: $0, from: self) }
-                    buffer.moveReaderIndex(forwardBy: switched)
-                    guard let message = try MessageDecoder.decodeMessage(from: &buffer) else { break }
-                    self.engine.process(message, from: self)
-                }
-            } catch {
-                self.engine.reportFramingError(error, on: self)
-                self.startLingering(context: context)
-                return
+            return true
+        }
+        do {
+            // PACKET_OUTs switch where they lie in the read buffer; anything else (control,
+            // or a PACKET_OUT the fabric answers with ERROR) is decoded into a `Message`.
+            while true {
+                let switched = buffer.withUnsafeReadableBytes { self.engine.switchPacketOuts(in: $0, from: self) }
+                buffer.moveReaderIndex(forwardBy: switched)
+                guard let message = try MessageDecoder.decodeMessage(from: &buffer) else { break }
+                self.engine.process(message, from: self)
             }
+            return true
+        } catch {
+            self.engine.reportFramingError(error, on: self)
+            self.startLingering(context: context)
+            return false
         }
-        if buffer.readableBytes > 0 {
-            buffer.discardReadBytes()
-            self.inbound = buffer
-        }
+    }
+
+    /// Charges the half-received message held now to the fabric's buffer budget.
+    private func updateInboundBytes() {
         let held = self.inbound?.readableBytes ?? 0
         if held != self.inboundBytes {
             self.engine.adjustBuffered(by: held - self.inboundBytes)

@@ -175,6 +175,47 @@ import Testing
         #expect(replies.map(\.header.type) == Array(repeating: .endpointInfo, count: lookups))
     }
 
+    /// The same for a QEMU stream port: frames (a refused empty one among them) cut anywhere
+    /// across reads come out whole and in order, and the VM's first frame makes its endpoint.
+    @Test func qemuFramesCutAcrossReadsAnywhereComeOutWholeAndInOrder() throws {
+        let fabric = Harness()
+        let (readerChannel, _) = try fabric.connect("reader")
+        _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: readerChannel, subscribe: true)
+        let port = QEMUPort(name: "vm", address: .tcp(host: "127.0.0.1", port: 1))
+        let handler = FabricConnectionHandler(engine: fabric.engine, allocator: ByteBufferAllocator(), transport: .qemu(port))
+        let vm = EmbeddedChannel(handler: handler, loop: fabric.loop)
+        try vm.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        var state: UInt64 = 0xC0FFEE
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var stream = ByteBuffer()
+        var frames: [[UInt8]] = []
+        for index in 0..<400 {
+            if index == 200 {
+                stream.writeInteger(UInt32(0))
+                continue
+            }
+            let frame = MACAddressText.bytes("02:00:00:00:00:0b") + MACAddressText.bytes("02:00:00:00:00:0e") + [0x88, 0xB5]
+                + (0..<next(1500)).map { _ in UInt8(next(256)) }
+            frames.append(frame)
+            stream.writeInteger(UInt32(frame.count))
+            stream.writeBytes(frame)
+        }
+        var delivered: [[UInt8]] = []
+        while stream.readableBytes > 0 {
+            let piece = stream.readSlice(length: min(stream.readableBytes, 1 + next(3000)))!
+            try vm.writeInbound(piece)
+            vm.pipeline.fireChannelReadComplete()
+            delivered += try fabric.received(on: readerChannel).map { Array(buffer: $0.payload) }
+        }
+        #expect(delivered.count == frames.count)
+        #expect(delivered == frames, "the same bytes, in order")
+        #expect(fabric.engine.qemuFramesRefused == 1, "the empty frame")
+        #expect(fabric.engine.core.endpoint(named: "vm")?.mac.description == "02:00:00:00:00:0e")
+    }
+
     /// Garbage after good frames: the frames before it are switched, the connection gets an
     /// ERROR and is closed, and the fabric goes on serving the others.
     @Test func garbageAfterFramesEndsOnlyThatConnection() throws {
