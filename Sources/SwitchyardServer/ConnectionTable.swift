@@ -38,6 +38,13 @@ struct ConnectionTable {
     var all: [FabricConnectionHandler] {
         self.handlers.compactMap { $0 }.sorted { $0.id < $1.id }
     }
+
+    /// Calls `body` for every open connection's handler, in no particular order.
+    func forEach(_ body: (FabricConnectionHandler) -> Void) {
+        for case let handler? in self.handlers {
+            body(handler)
+        }
+    }
 }
 
 @available(*, unavailable)

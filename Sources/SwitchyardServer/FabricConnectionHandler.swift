@@ -173,7 +173,7 @@ final class FabricConnectionHandler: ChannelInboundHandler {
                 var piece = buffer.readSlice(length: min(missing, buffer.readableBytes))!
                 carried.writeBuffer(&piece)
             }
-            guard self.handleMessages(in: &carried, context: context) else { return }
+            guard self.handleMessages(in: &carried, context: context), case .open = self.state else { return }
             if carried.readableBytes > 0 {
                 // Still not whole: this read was part of it.
                 self.inbound = carried
@@ -181,7 +181,8 @@ final class FabricConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
-        guard self.handleMessages(in: &buffer, context: context) else { return }
+        // A write during the read may have closed the connection: then nothing is kept or charged.
+        guard self.handleMessages(in: &buffer, context: context), case .open = self.state else { return }
         if buffer.readableBytes > 0 {
             // Only the partial message is kept, in a buffer of its own: holding the read's
             // buffer would keep it from NIO's pool of receive buffers.

@@ -390,9 +390,7 @@ final class FabricEngine {
     }
 
     private func updateReadingOfAll() {
-        for handler in self.handlers.all {
-            handler.updateReading()
-        }
+        self.handlers.forEach { $0.updateReading() }
     }
 
     /// Closes every client connection (shutdown); returns when all have closed.
