@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(name: "FuzzSupport", swiftSettings: fuzzSettings),
@@ -94,6 +95,19 @@ let package = Package(
                 "FuzzSupport",
                 .product(name: "SwitchyardServer", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
+            name: "FuzzReadLoop",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardFabric", package: root),
+                .product(name: "SwitchyardServer", package: root),
+                .product(name: "SwitchyardWire", package: root),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fuzzSettings
         ),
