@@ -147,8 +147,14 @@ final class CaptureWriter {
                     return
                 }
             }
-            // Cannot spill now, so it cannot fail: bytes reach the file only in flush.
-            try? dumper.write(bytes, record: record, note: note)
+            do throws(PcapError) {
+                // Cannot spill now, so it does not fail; if it did, it counts as in `write`.
+                try dumper.write(bytes, record: record, note: note)
+            } catch {
+                self.statistics.framesNotWritten += 1
+                failure = error
+                return
+            }
             written += 1
         }
         self.statistics.framesCaptured += written
