@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The fabric's CPU time per switched frame: starts switchyardd (with any extra flags), drives it
 # with the shared bench's sybench.py throughput load and reads the daemon's task-clock with
-# `perf stat`. On a 2-core machine that also runs the load, throughput ratios move by ±15% from
-# run to run; CPU time per frame moves by a few percent, so it shows what a change saved.
+# `perf stat`: what the daemon spent per frame, whatever the load generator got of the CPUs. It
+# drifts too on a shared 2-core machine (the same binary measured 84–158 ns at 64 bytes over an
+# hour), so compare two builds by alternating them over several runs.
 #
 #   scripts/bench/cpu.sh [--size 64] [--frames 5000000] [--bin PATH/switchyardd] [-- SWITCHYARDD FLAGS...]
 #
