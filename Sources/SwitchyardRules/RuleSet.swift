@@ -33,9 +33,10 @@ public struct RuleSet {
     private var names: [UInt32: String] = [:]
     private var ids: [String: UInt32] = [:]
     /// Rules with neither `from` nor `to`: they look at every delivery.
-    private var everyDelivery = false
-    /// Endpoints some rule names in `from` or `to`.
-    private var named: Set<UInt32> = []
+    // The two below are read per delivery by `applies`, inlined into the switching path.
+    @usableFromInline var everyDelivery = false
+    /// Endpoints some rule names in `from` or `to` (keys; the values are unused).
+    @usableFromInline var named = SlotMap()
     /// Per rule: the frame its BPF result belongs to, and the result (one frame floods to many).
     private var filterFrame: [UInt64] = []
     private var filterResult: [Bool] = []
@@ -86,13 +87,13 @@ public struct RuleSet {
 
     private mutating func reindex() {
         self.everyDelivery = self.entries.contains { $0.rule.from == nil && $0.rule.to == nil }
-        var named = Set<UInt32>()
+        var named = SlotMap()
         for index in self.entries.indices {
             let rule = self.entries[index].rule
             self.entries[index].fromID = rule.from.map { self.ids[$0] ?? 0 }
             self.entries[index].toID = rule.to.map { self.ids[$0] ?? 0 }
             for id in [self.entries[index].fromID, self.entries[index].toID].compactMap({ $0 }) where id != 0 {
-                named.insert(id)
+                named.insert(UInt64(id), 0)
             }
         }
         self.named = named
@@ -101,9 +102,9 @@ public struct RuleSet {
     }
 
     /// Whether any rule could match a delivery between these endpoints (the cheap test).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func applies(sender: UInt32, destination: UInt32) -> Bool {
-        self.everyDelivery || self.named.contains(sender) || self.named.contains(destination)
+        self.everyDelivery || self.named.value(for: UInt64(sender)) != nil || self.named.value(for: UInt64(destination)) != nil
     }
 
     /// The decision of the first rule matching this delivery, or nil when none matches (deliver
