@@ -120,6 +120,7 @@ import Testing
         let replies = try fabric.received(on: senderChannel)
         #expect(replies.map(\.header.type) == [.endpointInfo, .error, .error, .error])
         let errors = replies.dropFirst().map { String(buffer: $0.payload) }
+        try #require(errors.count == 3)
         #expect(errors[0].contains("unknown endpoint 999"))
         #expect(errors[1].contains("too short"))
         #expect(errors[2].contains("version 2"))
