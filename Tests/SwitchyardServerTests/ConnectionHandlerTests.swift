@@ -143,11 +143,8 @@ import Testing
         let (readerChannel, _) = try fabric.connect("reader")
         let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: senderChannel, subscribe: false)
         _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: readerChannel, subscribe: true)
-        var state: UInt64 = 0x1234_5678
-        func next(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var numbers = SeededNumbers(seed: 0x1234_5678)
+        func next(_ bound: Int) -> Int { numbers.next(bound) }
         var stream = ByteBuffer()
         var frames: [[UInt8]] = []
         var lookups = 0
@@ -186,11 +183,8 @@ import Testing
         let handler = FabricConnectionHandler(engine: fabric.engine, allocator: ByteBufferAllocator(), transport: .qemu(port))
         let vm = EmbeddedChannel(handler: handler, loop: fabric.loop)
         try vm.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        var state: UInt64 = 0xC0FFEE
-        func next(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var numbers = SeededNumbers(seed: 0xC0FFEE)
+        func next(_ bound: Int) -> Int { numbers.next(bound) }
         var stream = ByteBuffer()
         var frames: [[UInt8]] = []
         for index in 0..<400 {
@@ -406,6 +400,22 @@ extension ConnectionHandlerTests {
         fabric.loop.advanceTime(by: .milliseconds(20))
         let received = try fabric.received(on: channels["b"]!).filter { $0.header.type == .packetIn }
         #expect(received.map { $0.payload.getInteger(at: $0.payload.readerIndex + 14, as: UInt8.self) } == (0..<50).map { UInt8($0) })
+    }
+}
+
+/// The same pseudo-random numbers every run (a linear congruential generator), for tests that
+/// cut streams and size frames "at random" reproducibly.
+struct SeededNumbers {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        self.state = seed
+    }
+
+    /// A number in 0..<bound.
+    mutating func next(_ bound: Int) -> Int {
+        self.state = self.state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((self.state >> 33) % UInt64(bound))
     }
 }
 

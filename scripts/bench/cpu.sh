@@ -23,23 +23,8 @@ while [ $# -gt 0 ]; do
         *) echo "cpu.sh: unknown argument $1 (flags for switchyardd go after --)" >&2; exit 64 ;;
     esac
 done
-SYBENCH=../shared/bench/sybench.py
-[ -f "$SYBENCH" ] || { echo "cpu.sh: $SYBENCH is missing (the shared bench drives the load)" >&2; exit 2; }
-command -v perf >/dev/null 2>&1 || { echo "cpu.sh: perf is missing (apt-get install linux-perf)" >&2; exit 2; }
-if [ -z "$BIN" ]; then
-    swift build -c release --product switchyardd 2>&1 | tail -n 1 >&2
-    BIN=$(swift build -c release --show-bin-path)/switchyardd
-fi
-WORK=$(mktemp -d)
-"$BIN" --port 0 --log-level error "$@" >"$WORK/out" 2>&1 &
-FABRIC=$!
-trap 'kill $FABRIC 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do
-    grep -q 'listening on' "$WORK/out" && break
-    sleep 0.1
-done
-PORT=$(sed -n 's/^\[fabric\] listening on .*:\([0-9]*\)$/\1/p' "$WORK/out")
-[ -n "$PORT" ] || { echo "cpu.sh: the fabric did not start:" >&2; cat "$WORK/out" >&2; exit 2; }
+TOOL=cpu.sh
+source scripts/bench/fabric.sh
 perf stat -e task-clock -p "$FABRIC" -o "$WORK/stat" &
 PERF=$!
 sleep 0.3

@@ -22,28 +22,9 @@ while [ $# -gt 0 ]; do
         *) echo "profile.sh: unknown argument $1 (flags for switchyardd go after --)" >&2; exit 64 ;;
     esac
 done
-SYBENCH=../shared/bench/sybench.py
-if [ ! -f "$SYBENCH" ]; then
-    echo "profile.sh: $SYBENCH is missing (the shared bench drives the load)" >&2
-    exit 2
-fi
-if ! command -v perf >/dev/null 2>&1; then
-    echo "profile.sh: perf is missing (apt-get install linux-perf)" >&2
-    exit 2
-fi
-swift build -c release --product switchyardd 2>&1 | tail -n 1
-BIN=$(swift build -c release --show-bin-path)
+TOOL=profile.sh
+source scripts/bench/fabric.sh
 DATA=/tmp/switchyard-profile.data
-OUT=$(mktemp)
-"$BIN/switchyardd" --port 0 --log-level error "$@" >"$OUT" 2>&1 &
-FABRIC=$!
-trap 'kill $FABRIC 2>/dev/null || true; rm -f "$OUT"' EXIT
-for _ in $(seq 100); do
-    grep -q 'listening on' "$OUT" && break
-    sleep 0.1
-done
-PORT=$(sed -n 's/^\[fabric\] listening on .*:\([0-9]*\)$/\1/p' "$OUT")
-[ -n "$PORT" ] || { echo "profile.sh: the fabric did not start:" >&2; cat "$OUT" >&2; exit 2; }
 perf record -g -o "$DATA" -p "$FABRIC" >/dev/null 2>&1 &
 PERF=$!
 sleep 0.5
