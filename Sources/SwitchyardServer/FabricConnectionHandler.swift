@@ -25,9 +25,6 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// of it, small frames took two writes per read).
     static let earlyFlushSize = FabricServer.maximumReadSize
     static let pendingCapacity = earlyFlushSize + ProtocolLimits.wireHeaderLength + ProtocolLimits.maximumFrameLength
-    /// PACKET_IN's type number, as a constant here: `MessageType.packetIn` lives in another
-    /// module and is reached through an accessor per use.
-    private static let packetIn: UInt16 = 31
 
     enum State {
         case idle
@@ -67,7 +64,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// Bytes handed to the channel and not yet written to the socket, as charged to the budget.
     private(set) var queuedBytes = 0
     /// Messages for this connection since the last flush.
-    private var pending: ByteBuffer
+    private var pending: OutboundBatch
+    /// What goes ahead of each frame sent on this connection.
+    private let framing: OutboundBatch.Framing
     /// Set by the engine while this handler is in its touched list.
     var isTouched = false
     /// Holds, stalls and reading decisions (see `ConnectionFlowControl`); carried out by the
@@ -91,7 +90,8 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         } else {
             self.isVXLAN = false
         }
-        self.pending = allocator.buffer(capacity: 0)
+        self.framing = self.isQEMU ? .qemu : self.isVXLAN ? .vxlan : .packetIn
+        self.pending = OutboundBatch(allocator: allocator, reservedCapacity: Self.pendingCapacity)
         self.flow = ConnectionFlowControl(connection: ConnectionID(rawValue: 0), stallTimeout: engine.stallTimeout)
     }
 
@@ -149,9 +149,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
                     self.engine.logger.info("VM disconnected", metadata: ["endpoint": "\(endpoint.name)"])
                 }
             }
-            self.engine.adjustBuffered(by: -self.inboundBytes - self.pending.readableBytes)
+            self.engine.adjustBuffered(by: -self.inboundBytes - self.pending.count)
             self.inboundBytes = 0
-            self.pending.clear()
+            self.pending.removeAll()
             self.perform(self.flow.closed())
             self.engine.unregister(self.id, drops: self.framesDropped)
         case .idle, .closed:
@@ -280,9 +280,9 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     /// Appends a control reply. Replies are never dropped (a QEMU port has none).
     func enqueueReply(_ message: Message) {
         guard case .open = self.state, !self.isQEMU, !self.isVXLAN else { return }
-        let before = self.pending.readableBytes
-        self.pending.writeMessage(message)
-        self.engine.adjustBuffered(by: self.pending.readableBytes - before)
+        let before = self.pending.count
+        self.pending.appendMessage(message)
+        self.engine.adjustBuffered(by: self.pending.count - before)
     }
 
     /// Appends a PACKET_IN carrying `frame`. Never waits: over the queue cap the frame is
@@ -294,51 +294,18 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.flow.countDropped()
             return .dropped
         }
-        let hasRoom = self.flow.isWritable && self.pending.readableBytes < self.engine.outboundQueueLimit
-        let refused = self.engine.budget.refuses(backlog: self.queuedBytes + self.pending.readableBytes)
+        let hasRoom = self.flow.isWritable && self.pending.count < self.engine.outboundQueueLimit
+        let refused = self.engine.budget.refuses(backlog: self.queuedBytes + self.pending.count)
         let admission = self.flow.admit(hasRoom: hasRoom, refusedByBudget: refused)
         if case .drop = admission {
             return .dropped
         }
-        if self.pending.capacity == 0 {
-            // Room for an early flush's worth plus the largest frame: the buffer never regrows
-            // (doubling would hold twice the bytes it carries), and unused pages cost no memory.
-            self.pending.reserveCapacity(Self.pendingCapacity)
-        }
-        // Each transport's framing ahead of the frame, written straight into the batch's
-        // storage: ByteBuffer's own writers slice and check the buffer per call, which cost
-        // more than the copy at 64 bytes.
-        let prefix = self.isQEMU ? QEMUStreamFraming.headerLength : self.isVXLAN ? 8 : ProtocolLimits.wireHeaderLength
-        let total = prefix + frame.count
-        if self.pending.writableBytes < total {
-            self.pending.reserveCapacity(minimumWritableBytes: total)
-        }
-        let at = self.pending.writerIndex
-        let isQEMU = self.isQEMU
-        let isVXLAN = self.isVXLAN
-        self.pending.withVeryUnsafeMutableBytes { storage in
-            let out = storage.baseAddress! + at
-            if isQEMU {
-                out.storeBytes(of: UInt32(frame.count).bigEndian, as: UInt32.self)
-            } else if isVXLAN {
-                out.storeBytes(of: endpoint.bigEndian, as: UInt32.self)
-                out.storeBytes(of: UInt32(frame.count).bigEndian, toByteOffset: 4, as: UInt32.self)
-            } else {
-                out.storeBytes(of: UInt32(ProtocolLimits.headerLength + frame.count).bigEndian, as: UInt32.self)
-                out.storeBytes(of: ProtocolLimits.version.bigEndian, toByteOffset: 4, as: UInt16.self)
-                out.storeBytes(of: Self.packetIn.bigEndian, toByteOffset: 6, as: UInt16.self)
-                out.storeBytes(of: endpoint.bigEndian, toByteOffset: 8, as: UInt32.self)
-                out.storeBytes(of: flags.rawValue.bigEndian, toByteOffset: 12, as: UInt32.self)
-            }
-            if let source = frame.baseAddress, frame.count > 0 {
-                (out + prefix).copyMemory(from: source, byteCount: frame.count)
-            }
-        }
-        self.pending.moveWriterIndex(forwardBy: total)
-        self.engine.adjustBuffered(by: total)
+        let before = self.pending.count
+        self.pending.appendFrame(frame, framing: self.framing, endpoint: endpoint, flags: flags)
+        self.engine.adjustBuffered(by: self.pending.count - before)
         // A read can fan out to many connections: past this much, write now rather than hold
         // a read's worth of copies for every destination until the read ends.
-        if self.pending.readableBytes >= Self.earlyFlushSize {
+        if self.pending.count >= Self.earlyFlushSize {
             self.flushPending()
         }
         return admission == .queue ? .queued : .queuedOverCap
@@ -352,9 +319,8 @@ final class FabricConnectionHandler: ChannelInboundHandler {
     }
 
     func flushPending() {
-        guard self.pending.readableBytes > 0, let context = self.context else { return }
-        let batch = self.pending
-        self.pending = context.channel.allocator.buffer(capacity: 0)
+        guard self.pending.count > 0, let context = self.context else { return }
+        let batch = self.pending.take()
         let size = batch.readableBytes
         // Already counted against the budget when appended; now it waits for the socket.
         self.queuedBytes += size

@@ -16,6 +16,13 @@ final class FabricEngine {
     var core: FabricCore
     private var handlers = ConnectionTable()
     private var touched: [FabricConnectionHandler] = []
+    /// A delivery is under way: its destination is not retained, so the connection table
+    /// must keep removed handlers (see `ConnectionTable`).
+    private var isDelivering = false
+    /// The core is in the middle of switching a frame (it calls back for each delivery): a
+    /// connection a delivery closed (its write failed) is taken out of the core only after.
+    private var isSwitching = false
+    private var closedWhileSwitching: [(id: ConnectionID, drops: UInt64)] = []
     private var nextConnection: UInt64 = 1
     let outboundQueueLimit: Int
     let stallTimeout: Duration
@@ -104,6 +111,10 @@ final class FabricEngine {
     }
 
     func unregister(_ id: ConnectionID, drops: UInt64) {
+        if self.isSwitching {
+            self.closedWhileSwitching.append((id, drops))
+            return
+        }
         self.handlers.remove(id)
         let removed = self.core.connectionClosed(id)
         for endpoint in removed {
@@ -261,6 +272,7 @@ final class FabricEngine {
         if ruled {
             self.frameNumber &+= 1
         }
+        self.isSwitching = true
         let route = self.core.switchPacketOut(version: version, endpointID: endpoint, frame: frame, from: handler.id) { delivery in
             if ruled, self.rules.applies(sender: endpoint, destination: delivery.endpoint) {
                 self.deliverUnderRules(delivery, sender: endpoint, frame: frame, from: handler)
@@ -268,6 +280,7 @@ final class FabricEngine {
             }
             self.deliver(delivery, frame, from: handler)
         }
+        self.isSwitching = false
         guard route != nil else {
             if ruled {
                 self.frameNumber &-= 1
@@ -280,30 +293,45 @@ final class FabricEngine {
         if let capture = self.capture {
             capture.record(frame, timestamp: self.readTimestamp, sender: endpoint)
         }
+        if !self.closedWhileSwitching.isEmpty {
+            self.unregisterClosedWhileSwitching()
+        }
         return true
+    }
+
+    private func unregisterClosedWhileSwitching() {
+        let closed = self.closedWhileSwitching
+        self.closedWhileSwitching.removeAll()
+        for connection in closed {
+            self.unregister(connection.id, drops: connection.drops)
+        }
     }
 
     /// One PACKET_IN to `delivery`'s connection, with flow control: a destination over its
     /// cap holds `sender` (nil for a frame a rule held back: its sender is not waiting).
     @inline(__always)
     func deliver(_ delivery: Delivery, _ frame: UnsafeRawBufferPointer, from sender: FabricConnectionHandler?) {
-        guard let destination = self.handlers[delivery.connection] else { return }
-        if self.recordsDeliveries, sender != nil, let capture = self.capture {
-            capture.recordDelivery(frame, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote)
-        }
-        switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
-        case .queued:
-            self.framesDelivered &+= 1
-            self.markTouched(destination)
-        case .queuedOverCap:
-            self.framesDelivered &+= 1
-            self.markTouched(destination)
-            if let sender {
-                destination.hold(sender)
+        guard let handler = self.handlers.unretained(delivery.connection) else { return }
+        self.isDelivering = true
+        handler._withUnsafeGuaranteedRef { destination in
+            if self.recordsDeliveries, sender != nil, let capture = self.capture {
+                capture.recordDelivery(frame, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote)
             }
-        case .dropped:
-            self.framesDropped &+= 1
+            switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
+            case .queued:
+                self.framesDelivered &+= 1
+                self.markTouched(destination)
+            case .queuedOverCap:
+                self.framesDelivered &+= 1
+                self.markTouched(destination)
+                if let sender {
+                    destination.hold(sender)
+                }
+            case .dropped:
+                self.framesDropped &+= 1
+            }
         }
+        self.isDelivering = false
     }
 
     /// A new endpoint: the capture's manifest and the rules learn of it.
@@ -374,6 +402,9 @@ final class FabricEngine {
             handler.flushPending()
         }
         self.touched.removeAll(keepingCapacity: true)
+        if !self.isDelivering {
+            self.handlers.releaseRetired()
+        }
         if let capture = self.capture, capture.commit(), !self.isCaptureBlocked {
             // Lossless recording: stop reading every client (TCP backpressure) until the
             // writer catches up.

@@ -304,6 +304,56 @@ import Testing
         try fabric.send([frame, frame], on: channel)
         #expect(handler.framesDropped == 2)
     }
+
+    /// Fails every write and closes its channel there and then, as a socket error does.
+    final class FailingWrites: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            context.close(promise: nil)
+        }
+    }
+
+    /// Deliveries use their destination's handler without retaining it. A delivery's early
+    /// flush can close the destination, which takes its handler out of the connection table in
+    /// the middle of that delivery: the fabric must go on (the rest of the read dropped and
+    /// counted for it, the sender answered) and let go of the handler once the read is over.
+    @Test func aDestinationClosedByItsOwnWriteInTheMiddleOfAReadLeavesTheFabricRunning() throws {
+        let fabric = Harness(queueLimit: 64 * 1024 * 1024)
+        let (senderChannel, _) = try fabric.connect("sender")
+        let a = try fabric.endpoint("a", mac: "02:00:00:00:00:0a", on: senderChannel, subscribe: false)
+        weak var reader: FabricConnectionHandler?
+        let readerChannel: EmbeddedChannel
+        do {
+            let (channel, handler) = try fabric.connect("reader")
+            _ = try fabric.endpoint("b", mac: "02:00:00:00:00:0b", on: channel, subscribe: true)
+            try channel.pipeline.syncOperations.addHandler(FailingWrites(), position: .first)
+            reader = handler
+            readerChannel = channel
+        }
+        let frameLength = 1514
+        let frames = FabricConnectionHandler.earlyFlushSize / (frameLength + ProtocolLimits.wireHeaderLength) + 20
+        var bytes = MACAddressText.bytes("02:00:00:00:00:0b") + MACAddressText.bytes("02:00:00:00:00:0a") + [0x88, 0xB5]
+        bytes += [UInt8](repeating: 0x5A, count: frameLength - bytes.count)
+        let frame = Message(.packetOut, endpointID: a, payload: ByteBuffer(bytes: bytes))
+        try fabric.send(Array(repeating: frame, count: frames) + [Message(.endpointLookup, json: EndpointLookupRequest(name: "a"))], on: senderChannel)
+
+        #expect(!readerChannel.isActive, "the failed write closed the reader")
+        let replies = try fabric.received(on: senderChannel)
+        #expect(replies.map(\.header.type) == [.endpointInfo], "the read went on after the close")
+        let stats = fabric.engine.statistics()
+        #expect(stats.framesSwitched == UInt64(frames))
+        // Up to the frame that filled the early flush; after the close, b is gone and its
+        // frames have nowhere to go.
+        let perFrame = frameLength + ProtocolLimits.wireHeaderLength
+        #expect(stats.framesDelivered == UInt64((FabricConnectionHandler.earlyFlushSize + perFrame - 1) / perFrame))
+        #expect(stats.connections.count == 1, "only the sender is left")
+        try fabric.send([Message(.endpointLookup, json: EndpointLookupRequest(name: "a"))], on: senderChannel)
+        #expect(try fabric.received(on: senderChannel).map(\.header.type) == [.endpointInfo])
+        _ = try? readerChannel.finish()
+        fabric.loop.run()
+        #expect(reader == nil, "the handler is let go once no delivery uses it")
+    }
 }
 
 extension ConnectionHandlerTests {

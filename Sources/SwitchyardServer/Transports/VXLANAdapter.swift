@@ -14,6 +14,10 @@ final class VXLANAdapter: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
+    /// Between this adapter and its connection handler each frame carries its endpoint (the
+    /// remote it goes to or came from) and its length ahead of it, 4 bytes each.
+    static let framingLength = 8
+
     let port: VXLANPort
     let logger: Logger
     /// Sockets bound to source ports in 49152–65535 (empty: send from the listening socket).
@@ -50,7 +54,7 @@ final class VXLANAdapter: ChannelDuplexHandler {
         case .failure(let refusal):
             return self.refuse(refusal.description)
         }
-        var framed = context.channel.allocator.buffer(capacity: 8 + datagram.readableBytes)
+        var framed = context.channel.allocator.buffer(capacity: Self.framingLength + datagram.readableBytes)
         framed.writeInteger(UInt32(remote))
         framed.writeInteger(UInt32(datagram.readableBytes))
         framed.writeImmutableBuffer(datagram)
