@@ -26,7 +26,10 @@ public struct CaptureBatch: Sendable {
         case rulesChanged([String])
     }
 
+    /// The frames' bytes: the first `byteCount`; past them, room kept from earlier reads
+    /// (the batch is recycled), so that appending is one copy with no growth check per byte.
     private(set) var bytes: [UInt8] = []
+    public private(set) var byteCount = 0
     private(set) var records: [Record] = []
     private(set) var events: [EndpointEvent] = []
     private(set) var notes: [String] = []
@@ -34,7 +37,6 @@ public struct CaptureBatch: Sendable {
     public init() {}
 
     public var frameCount: Int { self.records.count }
-    public var byteCount: Int { self.bytes.count }
     public var isEmpty: Bool { self.records.isEmpty && self.events.isEmpty }
 
     /// Copies the captured part of one frame.
@@ -49,13 +51,24 @@ public struct CaptureBatch: Sendable {
             self.notes.append(note)
         }
         self.records.append(Record(
-            offset: self.bytes.count, capturedLength: captured.count, originalLength: originalLength, timestamp: timestamp,
+            offset: self.byteCount, capturedLength: captured.count, originalLength: originalLength, timestamp: timestamp,
             endpoint: endpoint, sequence: sequence, direction: direction, note: noteIndex
         ))
-        // As typed bytes: appending a raw buffer goes byte by byte, a typed one is one copy.
-        if let base = captured.baseAddress {
-            self.bytes.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: captured.count))
+        let start = self.byteCount
+        self.byteCount += captured.count
+        if self.byteCount > self.bytes.count {
+            self.grow()
         }
+        if let base = captured.baseAddress, captured.count > 0 {
+            self.bytes.withUnsafeMutableBytes { ($0.baseAddress! + start).copyMemory(from: base, byteCount: captured.count) }
+        }
+    }
+
+    /// Room for at least `byteCount` bytes, doubling.
+    @inline(never)
+    private mutating func grow() {
+        let target = max(self.byteCount, 2 * self.bytes.count, 64 * 1024)
+        self.bytes += [UInt8](repeating: 0, count: target - self.bytes.count)
     }
 
     func note(of record: Record) -> String? {
@@ -67,7 +80,7 @@ public struct CaptureBatch: Sendable {
     }
 
     public mutating func removeAll() {
-        self.bytes.removeAll(keepingCapacity: true)
+        self.byteCount = 0
         self.records.removeAll(keepingCapacity: true)
         self.events.removeAll(keepingCapacity: true)
         self.notes.removeAll(keepingCapacity: true)

@@ -89,12 +89,16 @@ public final class CaptureRing: Sendable {
         return batches
     }
 
-    /// Returns written batches for reuse.
-    func recycle(_ batches: [CaptureBatch]) {
+    /// Takes written batches back for reuse, leaving `batches` empty. Each is moved out of
+    /// the array, so emptying it keeps its storage rather than copying a shared one (the
+    /// switching thread would otherwise copy a whole batch at its next frame).
+    func recycle(_ batches: inout [CaptureBatch]) {
         self.state.withLockedValue { state in
-            for var batch in batches where state.spares.count < 16 {
-                batch.removeAll()
-                state.spares.append(batch)
+            while var batch = batches.popLast() {
+                if state.spares.count < 16 {
+                    batch.removeAll()
+                    state.spares.append(batch)
+                }
             }
         }
     }

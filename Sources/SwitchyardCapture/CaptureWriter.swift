@@ -47,13 +47,13 @@ final class CaptureWriter {
 
     /// Writes batches until the ring is finished, then flushes and closes.
     func run(draining ring: CaptureRing) {
-        while let batches = ring.take(timeout: CaptureConfiguration.flushInterval) {
+        while var batches = ring.take(timeout: CaptureConfiguration.flushInterval) {
             for batch in batches {
                 self.apply(batch.events)
                 self.write(batch)
             }
             self.writeManifestIfChanged()
-            ring.recycle(batches)
+            ring.recycle(&batches)
             self.flushIfDue()
             self.publish()
         }

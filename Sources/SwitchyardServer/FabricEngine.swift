@@ -29,6 +29,9 @@ final class FabricEngine {
     let logger: Logger
     let eventLoop: any EventLoop
     let capture: CaptureTap?
+    /// `capture` for the per-frame call, not retained: a retain and a release per frame for a
+    /// tap that `capture` keeps for the engine's whole life.
+    private let unretainedCapture: Unmanaged<CaptureTap>?
     /// `--capture-points both`: deliveries are recorded as well (one test per delivery otherwise).
     let recordsDeliveries: Bool
     /// What a rule did to the delivery being made, for its capture record's comment.
@@ -83,6 +86,7 @@ final class FabricEngine {
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection, firstAllocatedMAC: configuration.firstAllocatedMAC)
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
+        self.unretainedCapture = self.capture.map(Unmanaged.passUnretained)
         self.recordsDeliveries = self.capture?.recordsDeliveries ?? false
         self.touched.reserveCapacity(64)
         if let capture {
@@ -290,8 +294,9 @@ final class FabricEngine {
         if !self.retargeted.isEmpty {
             self.deliverRetargeted(from: handler)
         }
-        if let capture = self.capture {
-            capture.record(frame, timestamp: self.readTimestamp, sender: endpoint)
+        if let capture = self.unretainedCapture {
+            let timestamp = self.readTimestamp
+            capture._withUnsafeGuaranteedRef { $0.record(frame, timestamp: timestamp, sender: endpoint) }
         }
         if !self.closedWhileSwitching.isEmpty {
             self.unregisterClosedWhileSwitching()
