@@ -40,6 +40,9 @@ public struct RuleSet {
     /// Per rule: the frame its BPF result belongs to, and the result (one frame floods to many).
     private var filterFrame: [UInt64] = []
     private var filterResult: [Bool] = []
+    /// Per rule: its filter, not retained (its entry holds it), for the per-frame call: a
+    /// retain and a release per frame cost as much as a short BPF program.
+    private var unretainedFilters: [Unmanaged<PcapFilter>?] = []
 
     public init(seed: UInt64) {
         self.seed = seed
@@ -99,6 +102,7 @@ public struct RuleSet {
         self.named = named
         self.filterFrame = Array(repeating: .max, count: self.entries.count)
         self.filterResult = Array(repeating: false, count: self.entries.count)
+        self.unretainedFilters = self.entries.map { $0.filter.map(Unmanaged.passUnretained) }
     }
 
     /// Whether any rule could match a delivery between these endpoints (the cheap test).
@@ -136,10 +140,10 @@ public struct RuleSet {
         for index in self.entries.indices {
             if let from = self.entries[index].fromID, from != sender { continue }
             if let to = self.entries[index].toID, to != destination { continue }
-            if let filter = self.entries[index].filter {
+            if let filter = self.unretainedFilters[index] {
                 if self.filterFrame[index] != frameNumber {
                     self.filterFrame[index] = frameNumber
-                    self.filterResult[index] = filter.matches(frame, originalLength: frame.count)
+                    self.filterResult[index] = filter._withUnsafeGuaranteedRef { $0.matches(frame, originalLength: frame.count) }
                 }
                 guard self.filterResult[index] else { continue }
             }

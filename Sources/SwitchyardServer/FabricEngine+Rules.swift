@@ -30,9 +30,13 @@ extension FabricEngine {
             self.deliver(delivery, frame, from: handler)
             return
         case .passed(let rule):
-            if self.recordsDeliveries {
-                self.deliveryNote = Self.note(RuleDecision(rule: rule))
+            // The note is set and cleared only when deliveries are recorded: storing nil over
+            // nil still calls the runtime to release the old string, per delivery.
+            guard self.recordsDeliveries else {
+                self.deliver(delivery, frame, from: handler)
+                return
             }
+            self.deliveryNote = Self.note(RuleDecision(rule: rule))
             self.deliver(delivery, frame, from: handler)
             self.deliveryNote = nil
             return

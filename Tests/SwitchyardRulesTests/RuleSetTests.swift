@@ -118,6 +118,27 @@ import Testing
         #expect(rules.entries.map(\.counters.matched) == [1, 1])
     }
 
+    /// Each rule's filter is called through an unretained reference kept beside the rules:
+    /// after removals and additions every rule must still run its own filter, and a copy of
+    /// the set taken before a removal must still run the removed rule's.
+    @Test func filtersFollowTheirRulesThroughRemovalsAndCopies() throws {
+        var rules = try self.ruleSet(["match 'arp' drop", "match 'udp port 7007' drop", "match 'udp port 9' pass"])
+        let before = rules
+        let removedFirst = rules.remove(id: 1)
+        let removedSecond = rules.remove(id: 2)
+        #expect(removedFirst && removedSecond)
+        try rules.add(try #require(try RuleParser.parse("match 'udp port 7007' delay 1ms")))
+        let decision = try #require(self.decide(&rules, frame: 1))
+        #expect(decision.rule == 4 && !decision.dropped && decision.delay == .milliseconds(1))
+
+        var old = before
+        let arp = [UInt8](repeating: 0xFF, count: 6) + [0x02, 0x53, 0x59, 0, 0, 1, 0x08, 0x06] + [UInt8](repeating: 0, count: 28)
+        #expect(self.decide(&old, frame: 1, bytes: arp)?.rule == 1, "the copy still has rule 1 and its filter")
+        #expect(self.decide(&old, frame: 2)?.rule == 2)
+        rules.removeAll()
+        #expect(self.decide(&rules, frame: 2) == nil)
+    }
+
     @Test func rulesAreIndexedByEndpointAndApplyOnceTheEndpointExists() throws {
         var rules = RuleSet(seed: 0)
         try rules.add(try #require(try RuleParser.parse("to later drop")))
