@@ -29,8 +29,8 @@ struct OutboundBatch: ~Copyable {
         }
     }
 
-    /// PACKET_IN's type number, as a constant here: `MessageType.packetIn` lives in another
-    /// module and is reached through an accessor per use.
+    /// PACKET_IN's type number as a literal: `MessageType.packetIn` lives in another module
+    /// and is reached through an accessor per use (OutboundBatchTests decode it as PACKET_IN).
     private static let packetIn: UInt16 = 31
 
     private let allocator: ByteBufferAllocator
@@ -60,11 +60,7 @@ struct OutboundBatch: ~Copyable {
         let out = self.storage.unsafelyUnwrapped + self.count
         switch framing {
         case .packetIn:
-            out.storeBytes(of: UInt32(ProtocolLimits.headerLength + frame.count).bigEndian, as: UInt32.self)
-            out.storeBytes(of: ProtocolLimits.version.bigEndian, toByteOffset: 4, as: UInt16.self)
-            out.storeBytes(of: Self.packetIn.bigEndian, toByteOffset: 6, as: UInt16.self)
-            out.storeBytes(of: endpoint.bigEndian, toByteOffset: 8, as: UInt32.self)
-            out.storeBytes(of: flags.rawValue.bigEndian, toByteOffset: 12, as: UInt32.self)
+            MessageHeader.store(type: Self.packetIn, endpointID: endpoint, flags: flags, payloadLength: frame.count, to: out)
         case .qemu:
             out.storeBytes(of: UInt32(frame.count).bigEndian, as: UInt32.self)
         case .vxlan:
