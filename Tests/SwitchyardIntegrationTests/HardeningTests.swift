@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import SwitchyardClient
@@ -158,6 +159,50 @@ struct RawConnection {
             await stalled.close()
             await observer.close()
         }
+    }
+
+    /// A reader that resets its connection while a flood to it is being switched: the write
+    /// that fails closes the connection in the middle of the read (inside the switching call
+    /// when it is an early flush). The daemon, a debug build with its access checks on, must
+    /// go on serving; it once trapped there.
+    @Test func aReaderResettingUnderAFloodCostsTheFabricNothing() async throws {
+        let fabric = try await FabricProcess.ours()
+        defer { fabric.process.signal(SIGKILL) }
+        let sender = try await RawConnection.open(port: fabric.port, reading: true)
+        try await sender.write([
+            Message(.hello, json: HelloRequest(clientName: "flood")),
+            Message(.endpointCreate, json: EndpointCreateRequest(name: "flood", mac: "02:00:00:00:0f:01")),
+        ])
+        let created = try await sender.read(2)
+        let from = try ControlJSON.decode(EndpointRecord.self, from: created[1].payload).endpointID
+        var flood = ByteBuffer()
+        let frame = MACAddress("02:00:00:00:0f:02")!.bytes + MACAddress("02:00:00:00:0f:01")!.bytes + [0x88, 0xB5]
+            + [UInt8](repeating: 0x5A, count: 1500)
+        for _ in 0..<2000 {
+            flood.writeMessage(Message(.packetOut, endpointID: from, payload: ByteBuffer(bytes: frame)))
+        }
+        for round in 0..<12 {
+            let reader = try await RawConnection.open(port: fabric.port, reading: true)
+            try await reader.write([
+                Message(.hello, json: HelloRequest(clientName: "victim")),
+                Message(.endpointCreate, json: EndpointCreateRequest(name: "victim-\(round)", mac: "02:00:00:00:0f:02")),
+            ])
+            let replies = try await reader.read(2)
+            let victim = try ControlJSON.decode(EndpointRecord.self, from: replies[1].payload).endpointID
+            try await reader.write([Message(.subscribe, endpointID: victim, json: SubscribeRequest(endpointID: victim, promisc: false))])
+            _ = try await reader.read(3)
+            // The flood and the reset race: the fabric writes to the reader after the reset in
+            // some rounds, in the middle of a read, which is the case under test.
+            sender.channel.writeAndFlush(flood, promise: nil)
+            guard let options = reader.channel as? any SocketOptionProvider else { throw TestFailure("no socket options") }
+            try await options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+            await reader.close()
+            try await Self.fabricStillServes(port: fabric.port, tag: "reset-\(round)")
+            #expect(fabric.process.isRunning, "round \(round): \(fabric.process.stderr)")
+        }
+        await sender.close()
+        #expect(!fabric.process.stderr.contains("Fatal"), "\(fabric.process.stderr)")
+        await fabric.process.stop()
     }
 
     @Test func halfSentLargeMessagesStopAtTheBufferBudget() async throws {
