@@ -34,7 +34,8 @@ struct OutboundBatch: ~Copyable {
     private static let packetIn: UInt16 = 31
 
     private let allocator: ByteBufferAllocator
-    /// Storage reserved the first time a batch takes a frame; it never regrows after that.
+    /// Room reserved when a batch takes its first frame (the handler's: an early flush's worth
+    /// and the largest message, so that its batches never regrow).
     private let reservedCapacity: Int
     private var buffer: ByteBuffer
     /// The buffer's storage while frames are written through it, else nil.
