@@ -82,6 +82,16 @@ struct RawConnection {
     func close() async {
         try? await self.channel.close()
     }
+
+    /// HELLO and ENDPOINT_CREATE on a reading connection; the new endpoint's id.
+    func createEndpoint(client: String, name: String, mac: String) async throws -> UInt32 {
+        try await self.write([
+            Message(.hello, json: HelloRequest(clientName: client)),
+            Message(.endpointCreate, json: EndpointCreateRequest(name: name, mac: mac)),
+        ])
+        let replies = try await self.read(2)
+        return try ControlJSON.decode(EndpointRecord.self, from: replies[1].payload).endpointID
+    }
 }
 
 /// Bad and greedy clients: the fabric survives them and the others see no effect.
@@ -169,12 +179,7 @@ struct RawConnection {
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }
         let sender = try await RawConnection.open(port: fabric.port, reading: true)
-        try await sender.write([
-            Message(.hello, json: HelloRequest(clientName: "flood")),
-            Message(.endpointCreate, json: EndpointCreateRequest(name: "flood", mac: "02:00:00:00:0f:01")),
-        ])
-        let created = try await sender.read(2)
-        let from = try ControlJSON.decode(EndpointRecord.self, from: created[1].payload).endpointID
+        let from = try await sender.createEndpoint(client: "flood", name: "flood", mac: "02:00:00:00:0f:01")
         var flood = ByteBuffer()
         let frame = MACAddress("02:00:00:00:0f:02")!.bytes + MACAddress("02:00:00:00:0f:01")!.bytes + [0x88, 0xB5]
             + [UInt8](repeating: 0x5A, count: 1500)
@@ -183,12 +188,7 @@ struct RawConnection {
         }
         for round in 0..<12 {
             let reader = try await RawConnection.open(port: fabric.port, reading: true)
-            try await reader.write([
-                Message(.hello, json: HelloRequest(clientName: "victim")),
-                Message(.endpointCreate, json: EndpointCreateRequest(name: "victim-\(round)", mac: "02:00:00:00:0f:02")),
-            ])
-            let replies = try await reader.read(2)
-            let victim = try ControlJSON.decode(EndpointRecord.self, from: replies[1].payload).endpointID
+            let victim = try await reader.createEndpoint(client: "victim", name: "victim-\(round)", mac: "02:00:00:00:0f:02")
             try await reader.write([Message(.subscribe, endpointID: victim, json: SubscribeRequest(endpointID: victim, promisc: false))])
             _ = try await reader.read(3)
             // The flood and the reset race: the fabric writes to the reader after the reset in
