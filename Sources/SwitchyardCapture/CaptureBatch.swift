@@ -2,19 +2,42 @@
 ///
 /// The switching thread fills a batch and hands it over whole, so the ring's lock is taken
 /// once per read, not once per frame; batches are recycled, so steady capture allocates nothing.
-public struct CaptureBatch: Sendable {
+/// Appending is the capture's whole cost on the switching thread, so the records and bytes live
+/// in storage of the batch's own: one bounds check, one 40-byte record and one copy per frame,
+/// with no array's uniqueness or capacity bookkeeping.
+///
+/// Sendable by hand-over: one thread at a time uses a batch (the tap fills it, the ring's lock
+/// passes it to the writer, the writer gives it back through the same lock).
+public final class CaptureBatch: @unchecked Sendable {
+    /// One frame's place in the batch; its bytes follow the previous record's.
     struct Record: Sendable {
-        var offset: Int
-        var capturedLength: Int
-        var originalLength: Int
         var timestamp: CaptureTimestamp
+        private var captured: UInt32
+        private var original: UInt32
         /// The endpoint the frame came from (inbound) or went to (outbound): its pcapng interface.
         var endpoint: UInt32
         /// The fabric's number for the switched frame; its deliveries carry the same number.
         var sequence: UInt64
-        var direction: CaptureDirection
         /// Index into `notes` of what a rule did to this delivery, or -1.
         var note: Int32
+        var direction: CaptureDirection
+
+        init(
+            capturedLength: Int, originalLength: Int, timestamp: CaptureTimestamp,
+            endpoint: UInt32, sequence: UInt64, direction: CaptureDirection, note: Int32
+        ) {
+            self.timestamp = timestamp
+            // Frames are at most 64 KiB; clamping only keeps a nonsense length from trapping.
+            self.captured = UInt32(clamping: capturedLength)
+            self.original = UInt32(clamping: originalLength)
+            self.endpoint = endpoint
+            self.sequence = sequence
+            self.note = note
+            self.direction = direction
+        }
+
+        var capturedLength: Int { Int(self.captured) }
+        var originalLength: Int { Int(self.original) }
     }
 
     /// An endpoint appearing or going away, for the recording's manifest.
@@ -26,22 +49,34 @@ public struct CaptureBatch: Sendable {
         case rulesChanged([String])
     }
 
-    /// The frames' bytes: the first `byteCount`; past them, room kept from earlier reads
-    /// (the batch is recycled), so that appending is one copy with no growth check per byte.
-    private(set) var bytes: [UInt8] = []
+    private var records: UnsafeMutablePointer<Record>
+    private(set) var recordCapacity: Int
+    public private(set) var frameCount = 0
+    /// The frames' bytes: the first `byteCount`; past them, room kept from earlier reads.
+    private var bytes: UnsafeMutableRawPointer
+    private(set) var byteCapacity: Int
     public private(set) var byteCount = 0
-    private(set) var records: [Record] = []
     private(set) var events: [EndpointEvent] = []
     private(set) var notes: [String] = []
 
-    public init() {}
+    public init() {
+        self.recordCapacity = 1024
+        self.records = .allocate(capacity: self.recordCapacity)
+        self.byteCapacity = 64 * 1024
+        self.bytes = .allocate(byteCount: self.byteCapacity, alignment: 16)
+    }
 
-    public var frameCount: Int { self.records.count }
-    public var isEmpty: Bool { self.records.isEmpty && self.events.isEmpty }
+    deinit {
+        // Records are plain values: nothing to deinitialize.
+        self.records.deallocate()
+        self.bytes.deallocate()
+    }
+
+    public var isEmpty: Bool { self.frameCount == 0 && self.events.isEmpty }
 
     /// Copies the captured part of one frame.
     @inline(__always)
-    public mutating func append(
+    public func append(
         _ captured: UnsafeRawBufferPointer, originalLength: Int, timestamp: CaptureTimestamp,
         endpoint: UInt32 = 0, sequence: UInt64 = 0, direction: CaptureDirection = .inbound, note: String? = nil
     ) {
@@ -50,48 +85,66 @@ public struct CaptureBatch: Sendable {
             noteIndex = Int32(self.notes.count)
             self.notes.append(note)
         }
-        self.records.append(Record(
-            offset: self.byteCount, capturedLength: captured.count, originalLength: originalLength, timestamp: timestamp,
+        let count = captured.count
+        if self.frameCount == self.recordCapacity || self.byteCount + count > self.byteCapacity {
+            self.grow(adding: count)
+        }
+        (self.records + self.frameCount).initialize(to: Record(
+            capturedLength: count, originalLength: originalLength, timestamp: timestamp,
             endpoint: endpoint, sequence: sequence, direction: direction, note: noteIndex
         ))
-        let start = self.byteCount
-        self.byteCount += captured.count
-        if self.byteCount > self.bytes.count {
-            self.grow()
+        self.frameCount += 1
+        if let base = captured.baseAddress, count > 0 {
+            (self.bytes + self.byteCount).copyMemory(from: base, byteCount: count)
         }
-        if let base = captured.baseAddress, captured.count > 0 {
-            self.bytes.withUnsafeMutableBytes { ($0.baseAddress! + start).copyMemory(from: base, byteCount: captured.count) }
-        }
+        self.byteCount += count
     }
 
-    /// Room for at least `byteCount` bytes, doubling.
+    /// Room for one more record and `count` more bytes, each doubling.
     @inline(never)
-    private mutating func grow() {
-        let target = max(self.byteCount, 2 * self.bytes.count, 64 * 1024)
-        self.bytes += [UInt8](repeating: 0, count: target - self.bytes.count)
+    private func grow(adding count: Int) {
+        if self.frameCount == self.recordCapacity {
+            let capacity = 2 * self.recordCapacity
+            let records = UnsafeMutablePointer<Record>.allocate(capacity: capacity)
+            records.moveInitialize(from: self.records, count: self.frameCount)
+            self.records.deallocate()
+            self.records = records
+            self.recordCapacity = capacity
+        }
+        if self.byteCount + count > self.byteCapacity {
+            let capacity = max(self.byteCount + count, 2 * self.byteCapacity)
+            let bytes = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            bytes.copyMemory(from: self.bytes, byteCount: self.byteCount)
+            self.bytes.deallocate()
+            self.bytes = bytes
+            self.byteCapacity = capacity
+        }
     }
 
     func note(of record: Record) -> String? {
         record.note >= 0 ? self.notes[Int(record.note)] : nil
     }
 
-    public mutating func append(_ event: EndpointEvent) {
+    public func append(_ event: EndpointEvent) {
         self.events.append(event)
     }
 
-    public mutating func removeAll() {
+    /// Empties the batch, keeping its room.
+    public func removeAll() {
+        self.frameCount = 0
         self.byteCount = 0
-        self.records.removeAll(keepingCapacity: true)
         self.events.removeAll(keepingCapacity: true)
         self.notes.removeAll(keepingCapacity: true)
     }
 
     /// Calls `body` for each frame in order.
+    @inline(__always)
     func forEach(_ body: (UnsafeRawBufferPointer, Record) -> Void) {
-        self.bytes.withUnsafeBytes { all in
-            for record in self.records {
-                body(UnsafeRawBufferPointer(rebasing: all[record.offset..<(record.offset + record.capturedLength)]), record)
-            }
+        var offset = 0
+        for index in 0..<self.frameCount {
+            let record = self.records[index]
+            body(UnsafeRawBufferPointer(start: self.bytes + offset, count: record.capturedLength), record)
+            offset += record.capturedLength
         }
     }
 }

@@ -36,7 +36,7 @@ public final class CaptureFileOutput {
         }
         self.sequence += 1
         let record = CaptureBatch.Record(
-            offset: 0, capturedLength: bytes.count, originalLength: originalLength, timestamp: timestamp,
+            capturedLength: bytes.count, originalLength: originalLength, timestamp: timestamp,
             endpoint: endpoint?.id ?? 0, sequence: self.sequence, direction: direction, note: note == nil ? -1 : 0
         )
         try self.writer.write(bytes, record: record, note: note)

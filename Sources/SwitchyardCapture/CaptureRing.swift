@@ -89,12 +89,11 @@ public final class CaptureRing: Sendable {
         return batches
     }
 
-    /// Takes written batches back for reuse, leaving `batches` empty. Each is moved out of
-    /// the array, so emptying it keeps its storage rather than copying a shared one (the
-    /// switching thread would otherwise copy a whole batch at its next frame).
+    /// Takes written batches back for reuse (emptied, their room kept), leaving `batches` empty:
+    /// the writer must not touch them again.
     func recycle(_ batches: inout [CaptureBatch]) {
         self.state.withLockedValue { state in
-            while var batch = batches.popLast() {
+            while let batch = batches.popLast() {
                 if state.spares.count < 16 {
                     batch.removeAll()
                     state.spares.append(batch)

@@ -6,7 +6,12 @@ public final class CaptureTap {
     public let session: CaptureSession
     private let snapshotLength: Int
     private let policy: CaptureConfiguration.OverflowPolicy
-    private var batch = CaptureBatch()
+    private var batch = CaptureBatch() {
+        didSet { self.filling = .passUnretained(self.batch) }
+    }
+    /// `batch`, used per frame without reference counting: `batch` holds it until it is
+    /// replaced at the end of the read.
+    private var filling: Unmanaged<CaptureBatch>
     /// Whether each delivery is recorded too (`--capture-points both`).
     public let recordsDeliveries: Bool
     /// The fabric's number of the frame being switched.
@@ -21,6 +26,7 @@ public final class CaptureTap {
         self.snapshotLength = session.configuration.snapshotLength
         self.policy = session.configuration.overflow
         self.recordsDeliveries = session.configuration.points == .both
+        self.filling = .passUnretained(self.batch)
     }
 
     /// Records one switched frame, sent by endpoint `sender`, then its deliveries.
@@ -60,15 +66,19 @@ public final class CaptureTap {
             if self.room == nil {
                 self.room = self.session.ring.room
             }
-            if self.batch.byteCount + captured > self.room!.bytes || self.batch.frameCount >= self.room!.frames {
+            let filled = self.filling._withUnsafeGuaranteedRef { ($0.byteCount, $0.frameCount) }
+            if filled.0 + captured > self.room!.bytes || filled.1 >= self.room!.frames {
                 self.session.countDropped(1)
                 return
             }
         }
-        self.batch.append(
-            UnsafeRawBufferPointer(rebasing: frame[0..<captured]), originalLength: originalLength ?? frame.count, timestamp: timestamp,
-            endpoint: endpoint, sequence: self.sequence, direction: direction, note: note
-        )
+        let sequence = self.sequence
+        self.filling._withUnsafeGuaranteedRef {
+            $0.append(
+                UnsafeRawBufferPointer(rebasing: frame[0..<captured]), originalLength: originalLength ?? frame.count, timestamp: timestamp,
+                endpoint: endpoint, sequence: sequence, direction: direction, note: note
+            )
+        }
     }
 
     /// Notes an endpoint created on the fabric (for the manifest).

@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func framesPastTheFirstRoomAndAfterAReuseComeOutAsTheyWentIn() {
-        var batch = CaptureBatch()
+        let batch = CaptureBatch()
         let first = Self.frames(200, seed: 1)
         for frame in first {
             frame.withUnsafeBytes { batch.append($0, originalLength: frame.count, timestamp: CaptureTimestamp(totalNanoseconds: 1)) }
@@ -27,7 +27,7 @@ import Testing
         #expect(batch.byteCount > 64 * 1024, "past the first allocation")
         #expect(Self.contents(of: batch) == first)
 
-        let room = batch.bytes.count
+        let room = batch.byteCapacity
         batch.removeAll()
         #expect(batch.byteCount == 0 && batch.frameCount == 0 && batch.isEmpty)
         let second = Self.frames(50, seed: 2)
@@ -35,19 +35,47 @@ import Testing
             frame.withUnsafeBytes { batch.append($0, originalLength: frame.count + 100, timestamp: CaptureTimestamp(totalNanoseconds: 2)) }
         }
         #expect(Self.contents(of: batch) == second)
-        #expect(batch.bytes.count == room, "the room was kept and reused")
+        #expect(batch.byteCapacity == room, "the room was kept and reused")
+    }
+
+    @Test func recordsPastTheFirstRoomKeepTheirOrderAndFields() {
+        let batch = CaptureBatch()
+        for index in 0..<5000 {
+            let frame = [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 14 + index % 3)
+            frame.withUnsafeBytes {
+                batch.append(
+                    $0, originalLength: frame.count + index, timestamp: CaptureTimestamp(seconds: Int64(index), nanoseconds: 7),
+                    endpoint: UInt32(index % 5), sequence: UInt64(index), direction: index % 2 == 0 ? .inbound : .outbound,
+                    note: index % 1000 == 0 ? "note \(index)" : nil
+                )
+            }
+        }
+        #expect(batch.recordCapacity >= 5000, "grown past the first 1024 records")
+        var index = 0
+        batch.forEach { bytes, record in
+            #expect(Array(bytes) == [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 14 + index % 3))
+            #expect(record.originalLength == bytes.count + index)
+            #expect(record.timestamp == CaptureTimestamp(seconds: Int64(index), nanoseconds: 7))
+            #expect(record.endpoint == UInt32(index % 5) && record.sequence == UInt64(index))
+            #expect(record.direction == (index % 2 == 0 ? .inbound : .outbound))
+            #expect(batch.note(of: record) == (index % 1000 == 0 ? "note \(index)" : nil))
+            index += 1
+        }
+        #expect(index == 5000)
     }
 
     @Test func aRecycledBatchComesBackEmptyWithItsRoom() throws {
         let ring = CaptureRing(byteLimit: 1 << 30, frameLimit: 1 << 20)
         var batch = CaptureBatch()
+        let pushed = batch
         let frames = Self.frames(100, seed: 3)
         for frame in frames {
             frame.withUnsafeBytes { batch.append($0, originalLength: frame.count, timestamp: CaptureTimestamp(totalNanoseconds: 3)) }
         }
-        let room = batch.bytes.count
+        let room = batch.byteCapacity
+        #expect(room > 64 * 1024, "grown past the first allocation")
         _ = ring.push(&batch)
-        #expect(batch.isEmpty && batch.bytes.isEmpty, "a fresh spare: none recycled yet")
+        #expect(batch !== pushed && batch.isEmpty, "a fresh spare: none recycled yet")
 
         var taken = try #require(ring.take(timeout: 0))
         #expect(taken.count == 1)
@@ -57,7 +85,8 @@ import Testing
 
         frames[0].withUnsafeBytes { batch.append($0, originalLength: frames[0].count, timestamp: CaptureTimestamp(totalNanoseconds: 4)) }
         _ = ring.push(&batch)
+        #expect(batch === pushed, "the recycled batch")
         #expect(batch.isEmpty && batch.byteCount == 0)
-        #expect(batch.bytes.count == room, "the recycled batch, its room kept")
+        #expect(batch.byteCapacity == room, "its room kept")
     }
 }

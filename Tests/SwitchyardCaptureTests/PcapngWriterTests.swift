@@ -10,7 +10,7 @@ import Testing
 
     static func record(_ endpoint: UInt32, _ sequence: UInt64, _ direction: CaptureDirection = .inbound, length: Int) -> CaptureBatch.Record {
         CaptureBatch.Record(
-            offset: 0, capturedLength: length, originalLength: length, timestamp: CaptureTimestamp(seconds: 1_767_225_600, nanoseconds: UInt32(sequence)),
+            capturedLength: length, originalLength: length, timestamp: CaptureTimestamp(seconds: 1_767_225_600, nanoseconds: UInt32(sequence)),
             endpoint: endpoint, sequence: sequence, direction: direction, note: -1
         )
     }
