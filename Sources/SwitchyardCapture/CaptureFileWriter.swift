@@ -10,6 +10,8 @@ protocol CaptureFileWriter: AnyObject {
     var isRegularFile: Bool { get }
     /// Whether any frame record is in the file (rotation never leaves an empty file behind).
     var hasRecords: Bool { get }
+    /// Whether records carry a comment (pcapng); classic pcap has nowhere to put one.
+    static var recordsNotes: Bool { get }
 
     /// An endpoint the recording should name (pcapng: its interface).
     func endpointAppeared(_ endpoint: CaptureEndpoint)

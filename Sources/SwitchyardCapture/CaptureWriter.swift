@@ -133,29 +133,13 @@ final class CaptureWriter {
                 self.statistics.framesNotWritten += 1
                 return
             }
-            let note = record.note >= 0 ? batch.note(of: record) : nil
-            if dumper.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) {
-                do throws(PcapError) {
-                    // Counts the frames buffered so far as flushed (or lost).
-                    self.statistics.framesCaptured += written
-                    self.framesSinceFlush += written
-                    written = 0
-                    try self.flush()
-                } catch {
-                    self.statistics.framesNotWritten += 1
-                    failure = error
-                    return
-                }
+            // Most records have no note; passing a literal nil for them keeps the loop free of
+            // string reference counting. Classic pcap has nowhere to put a note.
+            if Writer.recordsNotes, record.note >= 0 {
+                failure = self.writePlain(bytes, record: record, note: batch.note(of: record), to: dumper, written: &written)
+            } else {
+                failure = self.writePlain(bytes, record: record, note: nil, to: dumper, written: &written)
             }
-            do throws(PcapError) {
-                // Cannot spill now, so it does not fail; if it did, it counts as in `write`.
-                try dumper.write(bytes, record: record, note: note)
-            } catch {
-                self.statistics.framesNotWritten += 1
-                failure = error
-                return
-            }
-            written += 1
         }
         self.statistics.framesCaptured += written
         self.framesSinceFlush += written
@@ -165,6 +149,35 @@ final class CaptureWriter {
         if let failure {
             self.fail(failure)
         }
+    }
+
+    /// One record of `writePlain`: flushes first if it would spill. Returns the error that
+    /// stops writing, if any.
+    @inline(__always)
+    private func writePlain<Writer: CaptureFileWriter>(
+        _ bytes: UnsafeRawBufferPointer, record: CaptureBatch.Record, note: String?, to dumper: Writer, written: inout UInt64
+    ) -> PcapError? {
+        if dumper.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) {
+            do throws(PcapError) {
+                // Counts the frames buffered so far as flushed (or lost).
+                self.statistics.framesCaptured += written
+                self.framesSinceFlush += written
+                written = 0
+                try self.flush()
+            } catch {
+                self.statistics.framesNotWritten += 1
+                return error
+            }
+        }
+        do throws(PcapError) {
+            // Cannot spill now, so it does not fail; if it did, it counts as in `write`.
+            try dumper.write(bytes, record: record, note: note)
+        } catch {
+            self.statistics.framesNotWritten += 1
+            return error
+        }
+        written += 1
+        return nil
     }
 
     /// Frames buffered since the last good flush did not reach the file.

@@ -105,6 +105,8 @@ public final class PcapDumper: CaptureFileWriter {
     /// Whether a record follows the 24-byte file header.
     public var hasRecords: Bool { self.fileSize > 24 }
 
+    static var recordsNotes: Bool { false }
+
     /// Classic pcap has no interfaces: nothing to write.
     func endpointAppeared(_ endpoint: CaptureEndpoint) {}
 

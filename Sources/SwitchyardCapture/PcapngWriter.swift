@@ -57,6 +57,8 @@ final class PcapngWriter: CaptureFileWriter {
     static let packetHeaderLength = 28
     /// epb_flags (8), epb_packetid (12), end of options (4) and the trailing length (4).
     static let packetTrailerLength = 28
+    /// Bytes of a rule's note kept in a packet's comment.
+    static let maximumNoteLength = 1024
 
     let path: String
     private let descriptor: Int32
@@ -105,6 +107,8 @@ final class PcapngWriter: CaptureFileWriter {
         self.buffer.deallocate()
     }
 
+    static var recordsNotes: Bool { true }
+
     func endpointAppeared(_ endpoint: CaptureEndpoint) {
         self.known[endpoint.id] = endpoint
         if self.interfaces[endpoint.id] == nil {
@@ -136,11 +140,9 @@ final class PcapngWriter: CaptureFileWriter {
             interface = self.interfaces[record.endpoint] ?? self.addInterface(record.endpoint)
             self.lastInterface = (record.endpoint, interface)
         }
-        var noteBytes: [UInt8] = []
-        if let note {
-            noteBytes = Array(note.utf8.prefix(1024))
-        }
-        let length = Self.recordLength(capturedLength: bytes.count, noteLength: noteBytes.count)
+        // A note is rare (a rule's doing, with --capture-points both): no array for the others.
+        let noteLength = note.map { min($0.utf8.count, Self.maximumNoteLength) } ?? 0
+        let length = Self.recordLength(capturedLength: bytes.count, noteLength: noteLength)
         if self.buffered + length > Self.bufferSize {
             try self.flush()
         }
@@ -157,23 +159,24 @@ final class PcapngWriter: CaptureFileWriter {
         put32(UInt32(truncatingIfNeeded: timestamp))
         put32(UInt32(bytes.count))
         put32(UInt32(record.originalLength))
+        let paddedData = Self.padded(bytes.count)
+        if paddedData > 0 {
+            // The padding's zeros first; the data then overwrites all but the padding.
+            self.buffer.storeBytes(of: 0, toByteOffset: at + paddedData - 4, as: UInt32.self)
+        }
         if let base = bytes.baseAddress, bytes.count > 0 {
             (self.buffer + at).copyMemory(from: base, byteCount: bytes.count)
         }
-        let paddedData = Self.padded(bytes.count)
-        (self.buffer + at + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: paddedData - bytes.count)
         at += paddedData
         put32(UInt32(Option.flags) | 4 << 16)
         put32(UInt32(record.direction.rawValue))
         put32(UInt32(Option.packetID) | 8 << 16)
         put32(UInt32(truncatingIfNeeded: record.sequence))
         put32(UInt32(truncatingIfNeeded: record.sequence >> 32))
-        if !noteBytes.isEmpty {
-            put32(UInt32(Option.comment) | UInt32(noteBytes.count) << 16)
-            noteBytes.withUnsafeBytes { (self.buffer + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            let paddedNote = Self.padded(noteBytes.count)
-            (self.buffer + at + noteBytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: paddedNote - noteBytes.count)
-            at += paddedNote
+        if let note, noteLength > 0 {
+            put32(UInt32(Option.comment) | UInt32(noteLength) << 16)
+            self.copyNote(note, length: noteLength, to: at)
+            at += Self.padded(noteLength)
         }
         put32(UInt32(Option.end))
         put32(UInt32(length))
@@ -191,6 +194,15 @@ final class PcapngWriter: CaptureFileWriter {
             self.firstTimestamp = record.timestamp
         }
         self.lastTimestamp = record.timestamp
+    }
+
+    /// The first `length` bytes of `note` at `offset`, zero-padded to 4 bytes.
+    @inline(never)
+    private func copyNote(_ note: String, length: Int, to offset: Int) {
+        let padded = Self.padded(length)
+        (self.buffer + offset + padded - 4).storeBytes(of: 0, as: UInt32.self)
+        var note = note
+        note.withUTF8 { (self.buffer + offset).copyMemory(from: $0.baseAddress!, byteCount: length) }
     }
 
     func flush() throws(PcapError) {
