@@ -27,6 +27,9 @@ public final class CaptureSession: Sendable {
         let session = CaptureSession(configuration: configuration)
         let result: Result<Void, PcapError> = await withCheckedContinuation { started in
             let thread = Thread {
+                // Named from inside: Foundation on Linux names only the current thread, and the
+                // kernel keeps 15 characters (what `top -H` and `perf` show).
+                Thread.current.name = "capture-writer"
                 let writer: CaptureWriter
                 do throws(PcapError) {
                     writer = try CaptureWriter(configuration: configuration, published: session.published, logger: logger)
@@ -39,7 +42,6 @@ public final class CaptureSession: Sendable {
                 writer.run(draining: session.ring)
                 session.markFinished()
             }
-            thread.name = "switchyard-capture"
             thread.start()
         }
         try result.get()
