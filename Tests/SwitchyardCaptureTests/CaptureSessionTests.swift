@@ -54,6 +54,21 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
     #expect(records.map(\.timestamp.totalNanoseconds) == (0..<1000).map(Int64.init))
 }
 
+/// The writer thread carries its name (Foundation on Linux names only the current thread, and
+/// the kernel keeps 15 characters), so `top -H` and `perf` tell it from the switching thread.
+@Test func theWriterThreadIsNamedForTopAndPerf() async throws {
+    guard FileManager.default.fileExists(atPath: "/proc/self/task") else {
+        print("skipped: /proc/self/task is missing")
+        return
+    }
+    let session = try await CaptureSession.start(CaptureConfiguration(path: try temporaryPath("named.pcap")), logger: Logger(label: "test"))
+    let names = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { task in
+        try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    _ = await session.finish()
+    #expect(names.contains("capture-writer"), "thread names: \(names)")
+}
+
 /// The writer's plain-pcap loop flushes when a record would spill the stream buffer; when that
 /// flush fails, every frame is counted once: none as captured, all as not written.
 @Test func aFailedSpillCountsEveryFrameAsNotWritten() async throws {
