@@ -55,18 +55,29 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
 }
 
 /// The writer thread carries its name (Foundation on Linux names only the current thread, and
-/// the kernel keeps 15 characters), so `top -H` and `perf` tell it from the switching thread.
-@Test func theWriterThreadIsNamedForTopAndPerf() async throws {
+/// the kernel keeps 15 characters), so `top -H` and `perf` tell it from the switching thread;
+/// and it runs 10 nice levels below the process, so that switching comes first on a busy machine.
+@Test func theWriterThreadIsNamedAndYieldsToSwitching() async throws {
     guard FileManager.default.fileExists(atPath: "/proc/self/task") else {
         print("skipped: /proc/self/task is missing")
         return
     }
-    let session = try await CaptureSession.start(CaptureConfiguration(path: try temporaryPath("named.pcap")), logger: Logger(label: "test"))
-    let names = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { task in
-        try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    /// The `comm` and nice value of a task's stat line (the name is in parentheses and may hold
+    /// spaces; nice is the 17th field after it).
+    func stat(_ path: String) -> (name: String, nice: Int)? {
+        guard let line = try? String(contentsOfFile: path, encoding: .utf8),
+              let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")") else { return nil }
+        let fields = line[line.index(after: close)...].split(separator: " ")
+        guard fields.count > 16, let nice = Int(fields[16]) else { return nil }
+        return (String(line[line.index(after: open)..<close]), nice)
     }
+    let session = try await CaptureSession.start(CaptureConfiguration(path: try temporaryPath("named.pcap")), logger: Logger(label: "test"))
+    let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { stat("/proc/self/task/\($0)/stat") }
     _ = await session.finish()
-    #expect(names.contains("capture-writer"), "thread names: \(names)")
+    let process = try #require(stat("/proc/self/stat"))
+    let writers = tasks.filter { $0.name == "capture-writer" }
+    #expect(!writers.isEmpty, "thread names: \(tasks.map(\.name))")
+    #expect(writers.allSatisfy { $0.nice == min(19, process.nice + 10) }, "nice values: \(writers), process \(process.nice)")
 }
 
 /// The writer's plain-pcap loop flushes when a record would spill the stream buffer; when that
