@@ -26,11 +26,15 @@ public final class ChildProcess: Sendable {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
         process.environment = env
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
+        let (stdout, stderr) = try ProcessLaunch.serialized {
+            let stdout = Pipe()
+            let stderr = Pipe()
+            process.standardOutput = stdout
+            process.standardError = stderr
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            return (stdout, stderr)
+        }
         let output = self.output
         let readers = DispatchGroup()
         self.unreadOutput = readStandardOutput ? nil : stdout
@@ -54,7 +58,6 @@ public final class ChildProcess: Sendable {
         self.readers = readers
         self.process = process
         self.command = ([executable.lastPathComponent] + arguments).joined(separator: " ")
-        try process.run()
     }
 
     deinit {
@@ -133,6 +136,23 @@ public final class ChildProcess: Sendable {
             self.signal(SIGKILL)
         }
         _ = try? await self.waitForExit(timeout: .seconds(5))
+    }
+}
+
+/// Starts the test process's children one at a time.
+///
+/// Foundation's `Process.run` lists the descriptors open at that moment and closes them in the
+/// child. A pipe, or the socket Foundation watches to see a child exit, that another thread
+/// creates for its own child between that listing and the spawn leaks into this child. The
+/// other child's exit then goes unnoticed (`isRunning` stays true, its pipes never reach EOF)
+/// for as long as this one lives: a 40-second QEMU VM started beside a 0.5-second DHCP client
+/// made the client "not exit within 30 seconds" in CI.
+public enum ProcessLaunch {
+    private static let lock = NIOLock()
+
+    /// Runs `body`, which creates a child's descriptors and starts it, alone.
+    public static func serialized<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try self.lock.withLock(body)
     }
 }
 

@@ -39,7 +39,7 @@ public final class NetworkNamespace: Sendable {
         process.arguments = ["netns", "delete", self.name]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try? process.run()
+        try? ProcessLaunch.serialized { try process.run() }
     }
 
     /// Runs a command inside the namespace (`ip netns exec NAME ...`), with `input` on stdin.
