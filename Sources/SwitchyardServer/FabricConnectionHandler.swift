@@ -320,16 +320,51 @@ final class FabricConnectionHandler: ChannelInboundHandler {
 
     func flushPending() {
         guard self.pending.count > 0, let context = self.context else { return }
-        let batch = self.pending.take()
+        var batch = self.pending.take()
         let size = batch.readableBytes
         // Already counted against the budget when appended; now it waits for the socket.
         self.queuedBytes += size
-        // One promise per flush (not per frame) keeps the budget's count exact.
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.writeAndFlush(self.wrapOutboundOut(batch)).whenComplete { _ in
-            handler.value.queuedBytes -= size
-            handler.value.engine.adjustBuffered(by: -size)
+        // No promise for the batch: a promise and its future cost more than the rest of a
+        // flush (allocations, and generic metadata lookups when the future is freed), and
+        // almost always the socket takes the whole batch before `writeAndFlush` returns.
+        // The channel holds the batch's storage until it is written (or failed, at close),
+        // so holding it alone now means it is out of the fabric's hands.
+        context.writeAndFlush(self.wrapOutboundOut(batch), promise: nil)
+        if batch.modifyIfUniquelyOwned({ _ in true }) == true {
+            self.written(size)
+            self.pending.recycle(&batch)
+            return
         }
+        if Self.holdsNothing(context.channel) {
+            // Written, but somebody else keeps the bytes: a test's channel, or datagrams that
+            // still point into them.
+            self.written(size)
+            return
+        }
+        // The socket took only part. A zero-length write completes when everything ahead of
+        // it has been written or failed: that is when these bytes leave the budget.
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(self.pending.emptyBuffer), promise: promise)
+        promise.futureResult.whenComplete { _ in
+            handler.value.written(size)
+        }
+    }
+
+    /// Whether `channel` has written everything it was given; false when it cannot tell
+    /// (closed: its pending writes fail, and so does the zero-length write after them).
+    private static func holdsNothing(_ channel: any Channel) -> Bool {
+        guard let options = channel.syncOptions,
+              let buffered = try? options.getOption(ChannelOptions.bufferedWritableBytes) else {
+            return false
+        }
+        return buffered == 0
+    }
+
+    /// `size` bytes of this connection's output are out of the fabric's hands.
+    private func written(_ size: Int) {
+        self.queuedBytes -= size
+        self.engine.adjustBuffered(by: -size)
     }
 
     func close() -> EventLoopFuture<Void> {

@@ -205,6 +205,60 @@ struct RawConnection {
         await fabric.process.stop()
     }
 
+    /// Output the socket does not take stays in the budget until the reader drains it, and
+    /// then leaves it whole: the fabric learns both without a promise per write.
+    @Test func aPausedReadersBytesCountUntilItReadsThem() async throws {
+        let frames = 12_000
+        let queueLimit = 256 * 1024
+        try await withInProcessFabric(queueLimit: queueLimit, stallTimeout: .seconds(120)) { port in
+            let reader = try await RawConnection.open(port: port, reading: true)
+            let victim = try await reader.createEndpoint(client: "paused", name: "paused", mac: "02:00:00:00:0e:02")
+            try await reader.write([Message(.subscribe, endpointID: victim, json: SubscribeRequest(endpointID: victim, promisc: false))])
+            _ = try await reader.read(3)
+            try await reader.channel.setOption(.autoRead, value: false).get()
+
+            let sender = try await RawConnection.open(port: port, reading: true)
+            let from = try await sender.createEndpoint(client: "sender", name: "sender", mac: "02:00:00:00:0e:01")
+            var flood = ByteBuffer()
+            let frame = MACAddress("02:00:00:00:0e:02")!.bytes + MACAddress("02:00:00:00:0e:01")!.bytes + [0x88, 0xB5]
+                + [UInt8](repeating: 0x5A, count: 1500)
+            for _ in 0..<frames {
+                flood.writeMessage(Message(.packetOut, endpointID: from, payload: ByteBuffer(bytes: frame)))
+            }
+            // 18 MB: more than both kernels' socket buffers take, so the fabric's channel to
+            // the reader holds the rest.
+            sender.channel.writeAndFlush(flood, promise: nil)
+
+            let client = try await FabricClient.connect(port: port, clientName: "watch")
+            let clock = ContinuousClock()
+            var deadline = clock.now.advanced(by: .seconds(10))
+            var stats = try await client.statistics()
+            // The sender is held once the channel holds its queue limit (it went unwritable);
+            // a half-received message or two is all the rest can be.
+            while (stats.bufferedBytes ?? 0) < queueLimit, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                stats = try await client.statistics()
+            }
+            #expect((stats.bufferedBytes ?? 0) >= queueLimit, "bytes the socket did not take are counted: \(stats.bufferedBytes ?? 0)")
+
+            try await reader.channel.setOption(.autoRead, value: true).get()
+            reader.channel.read()
+            let received = try await reader.read(3 + frames)
+            #expect(received.dropFirst(3).allSatisfy { $0.header.type == .packetIn && $0.payload.readableBytes == frame.count })
+            deadline = clock.now.advanced(by: .seconds(10))
+            stats = try await client.statistics()
+            while stats.bufferedBytes != 0, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                stats = try await client.statistics()
+            }
+            #expect(stats.bufferedBytes == 0, "every byte written left the budget")
+            #expect(stats.framesDelivered == UInt64(frames))
+            await client.close()
+            await sender.close()
+            await reader.close()
+        }
+    }
+
     @Test func halfSentLargeMessagesStopAtTheBufferBudget() async throws {
         let budget = 16 * 1024 * 1024
         try await withInProcessFabric(configure: { $0.bufferBudget = budget }) { port in
