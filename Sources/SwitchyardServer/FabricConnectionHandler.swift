@@ -332,7 +332,6 @@ final class FabricConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(self.wrapOutboundOut(batch), promise: nil)
         if batch.modifyIfUniquelyOwned({ _ in true }) == true {
             self.written(size)
-            self.pending.recycle(&batch)
             return
         }
         if Self.holdsNothing(context.channel) {

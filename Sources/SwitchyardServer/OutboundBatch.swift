@@ -83,10 +83,6 @@ struct OutboundBatch: ~Copyable {
         self.count = self.buffer.readableBytes
     }
 
-    /// The most bytes a batch's storage may have carried and still be taken back by
-    /// `recycle(_:)`: an idle connection keeps at most this much of it in memory.
-    static let recycleLimit = 16 * 1024
-
     /// A buffer with no bytes, for a write that only marks a place in the channel's queue.
     var emptyBuffer: ByteBuffer {
         self.allocator.buffer(capacity: 0)
@@ -101,19 +97,6 @@ struct OutboundBatch: ~Copyable {
         self.capacity = 0
         self.count = 0
         return bytes
-    }
-
-    /// Takes back the storage of a batch that `take()` handed out and that nobody else holds
-    /// any more (the socket took it whole), so that the next batch needs no allocation.
-    /// Storage that carried more than `recycleLimit` bytes is let go instead, as is any
-    /// while this batch already has bytes or storage of its own.
-    /// `written` is left empty when its storage is taken.
-    mutating func recycle(_ written: inout ByteBuffer) {
-        guard self.count == 0, self.buffer.capacity == 0, written.writerIndex <= Self.recycleLimit,
-              written.capacity >= self.reservedCapacity,
-              written.modifyIfUniquelyOwned({ $0.clear() }) != nil else { return }
-        // Swapped, not copied: the batch must hold the storage alone to write through it.
-        swap(&self.buffer, &written)
     }
 
     /// Forgets the batch's bytes and lets go of its storage (its connection closed).

@@ -69,48 +69,6 @@ import Testing
         #expect(Array(buffer: second).prefix(4) == [0, 0, 0, 30])
     }
 
-    static func storageAddress(_ buffer: ByteBuffer) -> UnsafeRawPointer? {
-        buffer.withVeryUnsafeBytes { UnsafeRawPointer($0.baseAddress) }
-    }
-
-    /// A small batch the socket took whole gives its storage to the next; a shared one, a
-    /// large one, or one back while the batch has bytes again, does not.
-    @Test func recycleTakesBackOnlySmallStorageNobodyElseHolds() {
-        var batch = OutboundBatch(allocator: ByteBufferAllocator(), reservedCapacity: 64 * 1024)
-        Self.append(Self.frame(1, length: 60), to: &batch, framing: .qemu)
-        var first = batch.take()
-        let storage = Self.storageAddress(first)
-        batch.recycle(&first)
-        Self.append(Self.frame(2, length: 14), to: &batch, framing: .qemu)
-        var second = batch.take()
-        #expect(first.capacity == 0, "the storage left the written buffer")
-        #expect(Self.storageAddress(second) == storage, "the next batch wrote into the same storage")
-        #expect(Array(buffer: second) == [0, 0, 0, 14] + Self.frame(2, length: 14))
-
-        let stillHeld = second
-        batch.recycle(&second)
-        Self.append(Self.frame(3, length: 14), to: &batch, framing: .qemu)
-        let third = batch.take()
-        #expect(Self.storageAddress(third) != storage, "storage somebody holds is left to them")
-        #expect(Array(buffer: stillHeld) == [0, 0, 0, 14] + Self.frame(2, length: 14), "and left untouched")
-
-        for marker in UInt8(0)..<20 {
-            Self.append(Self.frame(marker, length: 1500), to: &batch, framing: .qemu)
-        }
-        var large = batch.take()
-        #expect(large.readableBytes > OutboundBatch.recycleLimit)
-        let largeStorage = Self.storageAddress(large)
-        batch.recycle(&large)
-        Self.append(Self.frame(4, length: 14), to: &batch, framing: .qemu)
-        #expect(Self.storageAddress(batch.take()) != largeStorage, "storage that carried a large batch is let go")
-
-        Self.append(Self.frame(5, length: 14), to: &batch, framing: .qemu)
-        var small = batch.take()
-        Self.append(Self.frame(6, length: 14), to: &batch, framing: .qemu)
-        batch.recycle(&small)
-        #expect(Array(buffer: batch.take()) == [0, 0, 0, 14] + Self.frame(6, length: 14), "a batch with bytes keeps its own")
-    }
-
     @Test func removeAllForgetsEverything() {
         var batch = OutboundBatch(allocator: ByteBufferAllocator(), reservedCapacity: 64)
         Self.append(Self.frame(1, length: 20), to: &batch, framing: .packetIn)
