@@ -136,9 +136,9 @@ final class CaptureWriter {
             // Most records have no note; passing a literal nil for them keeps the loop free of
             // string reference counting. Classic pcap has nowhere to put a note.
             if Writer.recordsNotes, record.note >= 0 {
-                failure = self.writePlain(bytes, record: record, note: batch.note(of: record), to: dumper, written: &written)
+                failure = self.writeRecord(bytes, record: record, note: batch.note(of: record), to: dumper, written: &written)
             } else {
-                failure = self.writePlain(bytes, record: record, note: nil, to: dumper, written: &written)
+                failure = self.writeRecord(bytes, record: record, note: nil, to: dumper, written: &written)
             }
         }
         self.statistics.framesCaptured += written
@@ -151,10 +151,10 @@ final class CaptureWriter {
         }
     }
 
-    /// One record of `writePlain`: flushes first if it would spill. Returns the error that
-    /// stops writing, if any.
+    /// One record of `writePlain`'s loop: flushes first if it would spill. Returns the error
+    /// that stops writing, if any.
     @inline(__always)
-    private func writePlain<Writer: CaptureFileWriter>(
+    private func writeRecord<Writer: CaptureFileWriter>(
         _ bytes: UnsafeRawBufferPointer, record: CaptureBatch.Record, note: String?, to dumper: Writer, written: inout UInt64
     ) -> PcapError? {
         if dumper.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) {

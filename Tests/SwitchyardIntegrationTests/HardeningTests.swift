@@ -207,7 +207,8 @@ struct RawConnection {
 
     /// Output the socket does not take stays in the budget until the reader drains it, and
     /// then leaves it whole: the fabric learns both without a promise per write.
-    @Test func aPausedReadersBytesCountUntilItReadsThem() async throws {
+    /// A lost frame would leave `read` waiting: the time limit turns that into a failure.
+    @Test(.timeLimit(.minutes(1))) func aPausedReadersBytesCountUntilItReadsThem() async throws {
         let frames = 12_000
         let queueLimit = 256 * 1024
         try await withInProcessFabric(queueLimit: queueLimit, stallTimeout: .seconds(120)) { port in
