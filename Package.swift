@@ -264,11 +264,14 @@ let package = Package(
         ),
 
         // Tests.
-        // What test targets share: child processes, tool paths, fabrics to test against, test data.
+        // What every test target may share and that needs no process: waits with a bound,
+        // requirements as traits, a manual clock, test data.
+        .target(name: "SwitchyardTestKit", path: "Tests/SwitchyardTestKit", swiftSettings: swiftSettings),
+        // Child processes, tool paths, fabrics to test against, namespaces, shared fixtures.
         .target(
             name: "SwitchyardTestSupport",
             dependencies: [
-                "SwitchyardServer",
+                "SwitchyardTestKit", "SwitchyardServer", "SwitchyardClient", "SwitchyardPackets", "SwitchyardWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -282,8 +285,8 @@ let package = Package(
             dependencies: ["SwitchyardWire", .product(name: "NIOTestUtils", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SwitchyardPacketsTests", dependencies: ["SwitchyardPackets", "SwitchyardTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SwitchyardCaptureTests", dependencies: ["SwitchyardCapture", "SwitchyardPackets", "SwitchyardTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardPacketsTests", dependencies: ["SwitchyardPackets", "SwitchyardTestKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardCaptureTests", dependencies: ["SwitchyardCapture", "SwitchyardPackets", "SwitchyardTestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SwitchyardReplayTests",
             dependencies: ["SwitchyardReplay", "SwitchyardCapture", "SwitchyardPackets"],
@@ -292,7 +295,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
-                "SwitchyardServer", "SwitchyardFabric", "SwitchyardWire", "SwitchyardRules",
+                "SwitchyardServer", "SwitchyardFabric", "SwitchyardWire", "SwitchyardRules", "SwitchyardTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -302,7 +305,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardClientTests",
             dependencies: [
-                "SwitchyardClient", "SwitchyardWire",
+                "SwitchyardClient", "SwitchyardWire", "SwitchyardTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -315,18 +318,45 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardServicesTests",
-            dependencies: ["SwitchyardServices", "SwitchyardClient", "SwitchyardPackets"],
+            dependencies: ["SwitchyardServices", "SwitchyardClient", "SwitchyardPackets", "SwitchyardTestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
+
+        // Process tests, by concern; each depends on the executables it runs.
+        // The tools as a user meets them: conventions, Unix habits, the daemon, rules, services.
         .testTarget(
-            name: "SwitchyardIntegrationTests",
+            name: "SwitchyardToolTests",
             dependencies: [
-                "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
-                "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardTestSupport",
-                "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff",
-                "switchyard-ntpd", "switchyard-ntp", "switchyard-arp", "switchyard-replay", "switchyard-ctl", "switchyard-tap", "SwitchyardReplay", "SwitchyardRules",
-                "switchyard-dhcpd", "switchyard-dns", "switchyard-dhcp", "switchyard-dig", "switchyard-extcap",
+                "SwitchyardTestSupport", "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
+                "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff", "switchyard-ntpd",
+                "switchyard-ntp", "switchyard-arp", "switchyard-replay", "switchyard-ctl", "switchyard-tap", "switchyard-dhcpd",
+                "switchyard-dns", "switchyard-dhcp", "switchyard-dig", "switchyard-extcap",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Recordings and replay: captures read back by libpcap, tcpdump and tshark; replays.
+        .testTarget(
+            name: "SwitchyardRecordingTests",
+            dependencies: [
+                "SwitchyardTestSupport", "SwitchyardClient", "SwitchyardPackets", "SwitchyardCapture", "SwitchyardWire",
+                "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-sniff", "switchyard-ntpd", "switchyard-replay",
+                "switchyard-dhcpd", "switchyard-dns", "switchyard-dhcp",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Real clients: QEMU, kernel stacks in namespaces, kernel VXLAN, Wireshark.
+        .testTarget(
+            name: "SwitchyardRealClientTests",
+            dependencies: [
+                "SwitchyardTestSupport", "SwitchyardClient", "SwitchyardPackets", "SwitchyardCapture", "SwitchyardWire",
+                "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-arp", "switchyard-ntp", "switchyard-ntpd",
+                "switchyard-replay", "switchyard-tap", "switchyard-dhcpd", "switchyard-dns", "switchyard-ctl", "switchyard-stats",
+                "switchyard-extcap",
             ],
             swiftSettings: swiftSettings
         ),

@@ -18,6 +18,10 @@ final class FrameQueue: Sendable {
         var head = 0
         var waiter: (id: UInt64, continuation: CheckedContinuation<ReceivedFrame?, any Error>)?
         var nextWaiterID: UInt64 = 0
+        /// The newest waiter whose timeout fired before it started to wait: the timer runs on
+        /// the event loop and can beat the waiting task to the lock (a short timeout, a busy
+        /// machine). That wait ends at once instead of waiting with no timer left.
+        var expiredWaiterID: UInt64 = 0
         var finished = false
         var dropped: UInt64 = 0
     }
@@ -92,9 +96,12 @@ final class FrameQueue: Sendable {
     }
 
     /// Ends the wait of waiter `id` with no frame (its timeout passed).
-    private func expire(_ id: UInt64) {
+    func expire(_ id: UInt64) {
         let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedFrame?, any Error>? in
-            guard let waiter = state.waiter, waiter.id == id else { return nil }
+            guard let waiter = state.waiter, waiter.id == id else {
+                state.expiredWaiterID = max(state.expiredWaiterID, id)
+                return nil
+            }
             state.waiter = nil
             return waiter.continuation
         }
@@ -124,7 +131,7 @@ final class FrameQueue: Sendable {
                         }
                         return .success(frame)
                     }
-                    if state.finished {
+                    if state.finished || state.expiredWaiterID >= id {
                         return .success(nil)
                     }
                     if Task.isCancelled {

@@ -10,6 +10,9 @@ import SwitchyardWire
 public struct FabricCore: Sendable {
     /// Source MACs learned from traffic (endpoint MACs aside) before learning stops.
     public static let maximumLearnedMACs = 65_536
+    /// The longest endpoint name, in bytes of UTF-8 (a hostname's limit): names are logged,
+    /// recorded in every manifest and listed in STATS, so one may not be a megabyte.
+    public static let maximumNameLength = 255
 
     /// Allocated MACs are `02:53:59` (locally administered, unicast) then a 24-bit counter.
     public static let allocatedMACPrefix: UInt64 = 0x02_53_59 << 24
@@ -60,6 +63,8 @@ public struct FabricCore: Sendable {
     /// Source MACs seen that are not endpoint MACs, mapped to the slot of the endpoint that
     /// sent them (last sender wins).
     private var learnedMACs = SlotMap()
+    /// The first frame whose source MAC was another endpoint's (see `macConflicts`), for a log line.
+    public private(set) var firstMACConflict: (mac: MACAddress, sender: String, owner: String)?
     /// Slots of endpoints with a promiscuous subscription, in the order they got one.
     private var promiscuousSlots: [Int] = []
     private var nextEndpointID: EndpointID = 1
@@ -195,6 +200,9 @@ public struct FabricCore: Sendable {
         let request = try Self.decode(EndpointCreateRequest.self, message)
         guard !request.name.isEmpty else {
             throw Rejection(.emptyName, "ENDPOINT_CREATE needs a non-empty string \"name\"")
+        }
+        guard request.name.utf8.count <= Self.maximumNameLength else {
+            throw Rejection(.nameTooLong, "an endpoint name is at most \(Self.maximumNameLength) bytes of UTF-8, this one has \(request.name.utf8.count)")
         }
         guard self.endpoints.slot(named: request.name) == nil else {
             throw Rejection(.nameInUse, "endpoint name already exists: \(request.name)")
@@ -356,8 +364,10 @@ public struct FabricCore: Sendable {
     @inline(__always)
     private mutating func route(from sender: Int, destination: MACAddress, source: MACAddress) -> SlotRoute {
         self.statistics.framesSwitched &+= 1
-        if source != self.endpoints[sender].mac, !source.isGroup, self.endpoints.slot(forMAC: source) == nil {
-            if let known = self.learnedMACs.value(for: source.rawValue) {
+        if source != self.endpoints[sender].mac, !source.isGroup {
+            if let owner = self.endpoints.slot(forMAC: source) {
+                self.macConflict(source, sender: sender, owner: owner)
+            } else if let known = self.learnedMACs.value(for: source.rawValue) {
                 if known != sender {
                     self.learnedMACs.insert(source.rawValue, sender)
                 }
@@ -372,6 +382,14 @@ public struct FabricCore: Sendable {
         }
         self.statistics.framesFlooded &+= 1
         return .flood(from: sender)
+    }
+
+    /// The rare path of `route`: a frame from one endpoint with another's own MAC as source.
+    private mutating func macConflict(_ mac: MACAddress, sender: Int, owner: Int) {
+        self.statistics.macConflicts &+= 1
+        if self.firstMACConflict == nil {
+            self.firstMACConflict = (mac, self.endpoints[sender].name, self.endpoints[owner].name)
+        }
     }
 
     /// Calls `body` for each PACKET_IN a route produces, in a fixed order: a flood in endpoint

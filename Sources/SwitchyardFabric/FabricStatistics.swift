@@ -8,6 +8,9 @@ public struct FabricStatistics: Hashable, Sendable {
     public var framesRejected: UInt64 = 0
     /// Source MACs not learned because the table was full.
     public var learningTableFull: UInt64 = 0
+    /// Frames whose source MAC is another endpoint's own (two fabrics joined by VXLAN that
+    /// allocate from one range, a client that forges): switched, never learned.
+    public var macConflicts: UInt64 = 0
 
     public init() {}
 }

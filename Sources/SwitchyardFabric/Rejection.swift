@@ -10,6 +10,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case duplicateHello = "duplicate_hello"
         case badPayload = "bad_payload"
         case emptyName = "empty_name"
+        /// ENDPOINT_CREATE: a name over `FabricCore.maximumNameLength` bytes.
+        case nameTooLong = "name_too_long"
         case nameInUse = "name_in_use"
         case endpointLimit = "endpoint_limit"
         case invalidMAC = "invalid_mac"

@@ -113,7 +113,11 @@ public struct DNSMessage: Hashable, Sendable {
                 if end == nil {
                     end = position + 2
                 }
-                position = Int(size & 0x3F) << 8 | Int(low)
+                // "A prior occurrence of the same name" (RFC 1035 section 4.1.4): a pointer to
+                // its own offset or forward is malformed (and the way to build loops).
+                let target = Int(size & 0x3F) << 8 | Int(low)
+                guard target < position else { return nil }
+                position = target
             case 0:
                 if size == 0 {
                     return (DNSName(labels: labels), end ?? position + 1)

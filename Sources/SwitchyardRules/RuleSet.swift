@@ -291,7 +291,13 @@ public struct RuleSet {
         if decision.redirect != nil {
             self.entries[index].counters.redirected &+= 1
         }
-        if !decision.mirrors.isEmpty {
+    }
+
+    /// Rule `id` delivered a mirror copy. Counted by whoever delivers it: an endpoint that got
+    /// the frame already in the same switching (flooded, promiscuous) gets no second copy, and
+    /// that is not counted.
+    public mutating func countMirrored(rule id: Int) {
+        if let index = self.entries.firstIndex(where: { $0.id == id }) {
             self.entries[index].counters.mirrored &+= 1
         }
     }

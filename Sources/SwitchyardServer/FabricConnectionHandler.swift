@@ -76,10 +76,17 @@ final class FabricConnectionHandler: ChannelInboundHandler {
 
     var framesDropped: UInt64 { self.flow.framesDropped }
     var isStalled: Bool { self.flow.isStalled }
+    /// The largest frame this transport can carry out: a larger one is dropped and counted
+    /// for this connection, and the connection keeps working (a UDP datagram cannot hold a
+    /// 65,549-byte frame; sending it would fail the channel's write).
+    let maximumFrameLength: Int
+    /// Frames dropped because they were over `maximumFrameLength` (also in `framesDropped`).
+    private(set) var framesTooBig: UInt64 = 0
 
-    init(engine: FabricEngine, allocator: ByteBufferAllocator, transport: Transport = .v1) {
+    init(engine: FabricEngine, allocator: ByteBufferAllocator, transport: Transport = .v1, maximumFrameLength: Int = ProtocolLimits.maximumFrameLength) {
         self.engine = engine
         self.transport = transport
+        self.maximumFrameLength = maximumFrameLength
         if case .qemu = transport {
             self.isQEMU = true
         } else {
@@ -294,6 +301,10 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.flow.countDropped()
             return .dropped
         }
+        guard frame.count <= self.maximumFrameLength else {
+            self.refuseTooBig(frame.count)
+            return .dropped
+        }
         let hasRoom = self.flow.isWritable && self.pending.count < self.engine.outboundQueueLimit
         let refused = self.engine.budget.refuses(backlog: self.queuedBytes + self.pending.count)
         let admission = self.flow.admit(hasRoom: hasRoom, refusedByBudget: refused)
@@ -309,6 +320,18 @@ final class FabricConnectionHandler: ChannelInboundHandler {
             self.flushPending()
         }
         return admission == .queue ? .queued : .queuedOverCap
+    }
+
+    /// The rare path of `enqueuePacketIn`: a frame this transport cannot carry.
+    private func refuseTooBig(_ length: Int) {
+        self.flow.countDropped()
+        self.framesTooBig &+= 1
+        if self.framesTooBig == 1 {
+            self.engine.logger.notice(
+                "a \(length)-byte frame is over this connection's limit of \(self.maximumFrameLength) bytes: dropped and counted in its STATS entry (logged once per connection)",
+                metadata: ["connection": "\(self.id.rawValue)"]
+            )
+        }
     }
 
     enum EnqueueResult {

@@ -12,6 +12,8 @@ struct Retarget {
     var frame: ByteBuffer
     var delay: Duration
     var copies: Int
+    /// The mirroring rule's id (its `mirrored` counter counts copies delivered); nil for a redirect.
+    var mirroredBy: Int?
 }
 
 /// Carrying out the rules' decisions: drops, copies, corruption, holding frames on the delay
@@ -45,7 +47,10 @@ extension FabricEngine {
         }
         // A mirror sees each matched frame as it was sent, whatever happens to it after.
         for target in decision.mirrors {
-            self.retargeted.append(Retarget(endpoint: target, frame: ByteBuffer(bytes: frame), delay: .zero, copies: 1))
+            // One copy per target and switching, however many deliveries matched.
+            if !self.retargeted.contains(where: { $0.endpoint == target && $0.mirroredBy != nil }) {
+                self.retargeted.append(Retarget(endpoint: target, frame: ByteBuffer(bytes: frame), delay: .zero, copies: 1, mirroredBy: decision.rule))
+            }
         }
         guard !decision.dropped else {
             self.framesDroppedByRules &+= 1
@@ -66,7 +71,7 @@ extension FabricEngine {
             Self.flip(corruption, in: &bytes)
         }
         if let redirect = decision.redirect {
-            self.retargeted.append(Retarget(endpoint: redirect, frame: bytes, delay: decision.delay, copies: decision.copies))
+            self.retargeted.append(Retarget(endpoint: redirect, frame: bytes, delay: decision.delay, copies: decision.copies, mirroredBy: nil))
             return
         }
         if self.recordsDeliveries {
@@ -109,7 +114,15 @@ extension FabricEngine {
         let work = self.retargeted
         self.retargeted.removeAll(keepingCapacity: true)
         for retarget in work {
-            for delivery in self.core.deliveries(to: retarget.endpoint) {
+            // An endpoint gets a frame at most once per switching, whatever the reasons
+            // (flood, promiscuous copy, mirror, redirect); a rule's copies stay copies.
+            guard !self.reachedThisFrame.contains(retarget.endpoint) else { continue }
+            self.reachedThisFrame.append(retarget.endpoint)
+            let deliveries = self.core.deliveries(to: retarget.endpoint)
+            if let rule = retarget.mirroredBy, !deliveries.isEmpty {
+                self.rules.countMirrored(rule: rule)
+            }
+            for delivery in deliveries {
                 for _ in 0..<retarget.copies {
                     self.deliver(delivery, retarget.frame, after: retarget.delay, now: now, from: handler)
                 }
@@ -211,18 +224,33 @@ extension FabricEngine {
         }
         if request.op != "list" {
             self.rulesInForce = !self.rules.isEmpty
-            self.capture?.rulesChanged(self.rules.entries.map(\.rule.description))
+            if let capture = self.capture {
+                // Kept up to date change by change: describing every rule on each of 10,000
+                // adds would cost more than the adds.
+                switch request.op {
+                case "add": self.ruleDescriptions.append(self.rules.entries[self.rules.entries.count - 1].rule.description)
+                default: self.ruleDescriptions = self.rules.entries.map(\.rule.description)
+                }
+                capture.rulesChanged(self.ruleDescriptions)
+            }
         }
-        return Message(.rules, json: RulesReply(seed: self.rules.seed, rules: self.ruleEntries, added: added))
+        if let added {
+            // The rule added, not every rule in force: `list` is for that.
+            let entry = self.rules.entries[self.rules.entries.count - 1]
+            return Message(.rules, json: RulesReply(seed: self.rules.seed, rules: [Self.replyEntry(entry)], added: added))
+        }
+        return Message(.rules, json: RulesReply(seed: self.rules.seed, rules: self.ruleEntries, added: nil))
     }
 
     var ruleEntries: [RulesReply.Entry] {
-        self.rules.entries.map { entry in
-            let c = entry.counters
-            return RulesReply.Entry(
-                id: entry.id, rule: entry.rule.description, matched: c.matched, dropped: c.dropped, duplicated: c.duplicated,
-                delayed: c.delayed, corrupted: c.corrupted, reordered: c.reordered, mirrored: c.mirrored, redirected: c.redirected
-            )
-        }
+        self.rules.entries.map(Self.replyEntry)
+    }
+
+    private static func replyEntry(_ entry: RuleSet.Entry) -> RulesReply.Entry {
+        let c = entry.counters
+        return RulesReply.Entry(
+            id: entry.id, rule: entry.rule.description, matched: c.matched, dropped: c.dropped, duplicated: c.duplicated,
+            delayed: c.delayed, corrupted: c.corrupted, reordered: c.reordered, mirrored: c.mirrored, redirected: c.redirected
+        )
     }
 }

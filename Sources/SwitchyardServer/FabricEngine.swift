@@ -55,7 +55,12 @@ final class FabricEngine {
     var frameNumber: UInt64 = 0
     /// Mirror and redirect deliveries of the current frame, carried out once the core is done.
     var retargeted: [Retarget] = []
+    /// While rules are in force: the endpoints the current frame was delivered (or held) for,
+    /// so that a mirror or redirect does not give one of them a second copy.
+    var reachedThisFrame: [UInt32] = []
     var framesDroppedByRules: UInt64 = 0
+    /// The rules in force as text, for the capture's manifest (kept in step with `rules`).
+    var ruleDescriptions: [String] = []
     /// What QEMU ports refused: frames of length 0 or over the limit, halves at disconnect.
     var qemuFramesRefused: UInt64 = 0
     /// The VXLAN uplinks, if any (their counters are in STATS).
@@ -65,6 +70,7 @@ final class FabricEngine {
     /// Bytes held for all connections: written but not yet sent, and half-received messages.
     private(set) var budget: BufferBudget
     private var connectionsRefused = 0
+    private var loggedMACConflict = false
 
     init(
         eventLoop: any EventLoop,
@@ -83,6 +89,7 @@ final class FabricEngine {
             _ = try? self.rules.add(rule)
         }
         self.rulesInForce = !self.rules.isEmpty
+        self.ruleDescriptions = self.rules.entries.map(\.rule.description)
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection, firstAllocatedMAC: configuration.firstAllocatedMAC)
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
@@ -278,9 +285,12 @@ final class FabricEngine {
         }
         self.isSwitching = true
         let route = self.core.switchPacketOut(version: version, endpointID: endpoint, frame: frame, from: handler.id) { delivery in
-            if ruled, self.rules.applies(sender: endpoint, destination: delivery.endpoint) {
-                self.deliverUnderRules(delivery, sender: endpoint, frame: frame, from: handler)
-                return
+            if ruled {
+                self.reachedThisFrame.append(delivery.endpoint)
+                if self.rules.applies(sender: endpoint, destination: delivery.endpoint) {
+                    self.deliverUnderRules(delivery, sender: endpoint, frame: frame, from: handler)
+                    return
+                }
             }
             self.deliver(delivery, frame, from: handler)
         }
@@ -293,6 +303,9 @@ final class FabricEngine {
         }
         if !self.retargeted.isEmpty {
             self.deliverRetargeted(from: handler)
+        }
+        if ruled {
+            self.reachedThisFrame.removeAll(keepingCapacity: true)
         }
         if let capture = self.unretainedCapture {
             let timestamp = self.readTimestamp
@@ -407,6 +420,12 @@ final class FabricEngine {
             handler.flushPending()
         }
         self.touched.removeAll(keepingCapacity: true)
+        if !self.loggedMACConflict, self.core.statistics.macConflicts > 0, let conflict = self.core.firstMACConflict {
+            self.loggedMACConflict = true
+            self.logger.warning(
+                "\(conflict.sender) sent a frame from \(conflict.mac), the MAC of local endpoint \(conflict.owner): two fabrics joined by VXLAN allocate from one range? Give each its own (switchyardd --mac-start). Counted in STATS as mac_conflicts; logged once"
+            )
+        }
         if !self.isDelivering {
             self.handlers.releaseRetired()
         }
@@ -458,7 +477,7 @@ final class FabricEngine {
             framesRejected: core.framesRejected,
             endpoints: self.core.allEndpoints.count,
             connections: self.handlers.all.map {
-                StatsReply.Connection(id: $0.id.rawValue, dropped: $0.framesDropped, stalled: $0.isStalled)
+                StatsReply.Connection(id: $0.id.rawValue, dropped: $0.framesDropped, stalled: $0.isStalled, tooBig: $0.framesTooBig > 0 ? $0.framesTooBig : nil)
             },
             capture: captureStatistics
         )
@@ -468,6 +487,7 @@ final class FabricEngine {
         reply.qemuFramesRefused = self.qemuFramesRefused
         reply.vxlanDatagramsRefused = self.vxlanPort?.datagramsRefused
         reply.vxlanFramesTooBig = self.vxlanPort?.framesTooBig
+        reply.macConflicts = core.macConflicts
         reply.bufferedBytes = self.budget.bufferedBytes
         reply.bufferBudget = self.budget.limit
         return reply

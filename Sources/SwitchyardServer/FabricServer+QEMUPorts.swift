@@ -148,7 +148,12 @@ extension FabricServer {
             if bound.isDatagram {
                 try await bound.channel.eventLoop.submit {
                     guard let engine = engine.value.engine else { throw ChannelError.ioOnClosedChannel }
-                    let handler = FabricConnectionHandler(engine: engine, allocator: bound.channel.allocator, transport: .qemu(bound.port.value))
+                    // The largest UDP payload: 65,535 less the IP and UDP headers.
+                    let isIPv6 = bound.channel.localAddress?.protocol == .inet6
+                    let handler = FabricConnectionHandler(
+                        engine: engine, allocator: bound.channel.allocator, transport: .qemu(bound.port.value),
+                        maximumFrameLength: isIPv6 ? 65_535 - 8 : 65_535 - 20 - 8
+                    )
                     try bound.channel.pipeline.syncOperations.addHandlers(QEMUDatagramAdapter(), handler)
                 }.get()
             }

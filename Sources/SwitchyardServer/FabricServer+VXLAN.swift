@@ -37,11 +37,13 @@ extension FabricServer {
                 .channelOption(.autoRead, value: false)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(Self.noChecksum, value: 1)
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+                // A vector read splits the buffer evenly between its messages: each gets room
+                // for the largest datagram and one byte more, so a full slice means cut.
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: VXLANPort.vectorReadMessages * VXLANPort.receiveSliceLength))
                 .channelOption(.maxMessagesPerRead, value: 64)
                 // UDP has no flow control: room for bursts, and many datagrams per syscall.
                 .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
-                .channelOption(.datagramVectorReadMessageCount, value: 32)
+                .channelOption(.datagramVectorReadMessageCount, value: VXLANPort.vectorReadMessages)
                 .bind(host: vxlan.listenHost, port: vxlan.listenPort).get()
         } catch {
             throw FabricServerError(code: .cannotBind, host: vxlan.listenHost, port: vxlan.listenPort, detail: "VXLAN: \(error)")

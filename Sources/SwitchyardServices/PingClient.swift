@@ -37,6 +37,8 @@ public struct PingClient: Sendable {
     public struct Report: Sendable {
         public var sent = 0
         public var received = 0
+        /// Replies beyond the first to a ping (a `duplicate` rule), shown as ping(8) shows them.
+        public var duplicates = 0
         /// Round-trip times of the answered pings.
         public var roundTrips: [Duration] = []
 
@@ -94,6 +96,8 @@ public struct PingClient: Sendable {
                 next = next.advanced(by: self.interval)
                 try await clock.sleep(until: next, tolerance: nil)
             }
+            // Echoes still waiting answered the previous ping again; they are not this one's.
+            try await self.takeDuplicates(on: exchange, target: target, into: &report, output: output, progress: progress)
             let start = clock.now
             try exchange.send(frame: request, from: endpointID)
             report.sent += 1
@@ -104,11 +108,31 @@ public struct PingClient: Sendable {
                 report.roundTrips.append(start.duration(to: clock.now))
                 progress(report)
                 output("[cli] got reply from \(target) \(PythonBytesLiteral.render(reply.udp.payload))", false)
+                try await self.takeDuplicates(on: exchange, target: target, into: &report, output: output, progress: progress)
             } else {
                 output("[cli] timeout: no reply from \(target) within \(self.timeout.secondsDescription) s", true)
             }
         }
         return report
+    }
+
+    /// Takes the echoes already received: copies of an answered ping's reply, each marked
+    /// `DUP!` as ping(8) marks them and counted apart. Copies come back to back (a rule
+    /// duplicates a delivery in one batch), so what has arrived by now is all there is.
+    private func takeDuplicates(
+        on exchange: some FrameExchange,
+        target: String,
+        into report: inout Report,
+        output: (_ line: String, _ isFailure: Bool) -> Void,
+        progress: (Report) -> Void
+    ) async throws {
+        guard report.received > 0 else { return }
+        while let frame = try await exchange.nextFrame(timeout: .zero) {
+            guard let duplicate = self.echo(frame) else { continue }
+            report.duplicates += 1
+            progress(report)
+            output("[cli] got reply from \(target) \(PythonBytesLiteral.render(duplicate.udp.payload)) (DUP!)", false)
+        }
     }
 
     /// The echo of our datagram, if `frame` is one.
@@ -127,7 +151,8 @@ extension PingClient.Report {
         let loss = self.sent == 0 ? 0 : (self.sent - self.received) * 100 / self.sent
         var lines = [
             "--- \(target) udp ping statistics ---",
-            "\(self.sent) packets transmitted, \(self.received) received, \(loss)% packet loss",
+            "\(self.sent) packets transmitted, \(self.received) received, "
+                + (self.duplicates > 0 ? "+\(self.duplicates) duplicates, " : "") + "\(loss)% packet loss",
         ]
         if !self.roundTrips.isEmpty {
             let ms = self.roundTrips.map { $0.seconds * 1e3 }

@@ -31,6 +31,9 @@ public struct StatsReply: Codable, Hashable, Sendable {
     /// frames not sent because their encapsulation passed `--vxlan-mtu`.
     public var vxlanDatagramsRefused: UInt64?
     public var vxlanFramesTooBig: UInt64?
+    /// Frames from a remote or a v1 client whose source MAC is one the fabric gave to another
+    /// endpoint (two fabrics allocating from one range): not learned, still switched.
+    public var macConflicts: UInt64?
 
     public init(
         framesSwitched: UInt64,
@@ -60,11 +63,20 @@ public struct StatsReply: Codable, Hashable, Sendable {
         public var dropped: UInt64
         /// True while frames to it are being dropped.
         public var stalled: Bool
+        /// Of `dropped`, the frames its transport cannot carry (a VM's UDP port, say); absent
+        /// when none were.
+        public var tooBig: UInt64?
 
-        public init(id: UInt64, dropped: UInt64, stalled: Bool) {
+        public init(id: UInt64, dropped: UInt64, stalled: Bool, tooBig: UInt64? = nil) {
             self.id = id
             self.dropped = dropped
             self.stalled = stalled
+            self.tooBig = tooBig
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, dropped, stalled
+            case tooBig = "too_big"
         }
     }
 
@@ -141,5 +153,6 @@ public struct StatsReply: Codable, Hashable, Sendable {
         case qemuFramesRefused = "qemu_frames_refused"
         case vxlanDatagramsRefused = "vxlan_datagrams_refused"
         case vxlanFramesTooBig = "vxlan_frames_too_big"
+        case macConflicts = "mac_conflicts"
     }
 }

@@ -20,6 +20,11 @@ struct SwitchyardARP: AsyncParsableCommand {
     )
 
     /// A bare `switchyard-arp` names no action: a usage error, not success.
+    /// Options may come before the subcommand too.
+    static func main() async {
+        await Self.main(SubcommandArguments.reordered(Array(CommandLine.arguments.dropFirst()), subcommands: Set(Self.configuration.subcommands.compactMap { $0.configuration.commandName })))
+    }
+
     func run() async throws {
         throw ValidationError("missing subcommand: switchyard-arp who-has IP")
     }

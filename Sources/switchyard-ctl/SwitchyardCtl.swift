@@ -15,6 +15,11 @@ struct SwitchyardCtl: AsyncParsableCommand {
         subcommands: [Rules.self, Add.self, Delete.self, Clear.self]
     )
 
+    /// Options may come before the subcommand too.
+    static func main() async {
+        await Self.main(SubcommandArguments.reordered(Array(CommandLine.arguments.dropFirst()), subcommands: Set(Self.configuration.subcommands.compactMap { $0.configuration.commandName })))
+    }
+
     func run() async throws {
         throw ValidationError("missing subcommand: rules, add, del or clear")
     }

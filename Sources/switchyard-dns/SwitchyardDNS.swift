@@ -41,11 +41,13 @@ struct SwitchyardDNS: AsyncParsableCommand {
     var ttl: UInt32 = 60
 
     func validate() throws {
-        _ = try self.zone()
+        // The flags alone: a hosts file is read in `run`, where a file that cannot be read or
+        // parsed is an error (exit 2), not a usage error.
+        _ = try self.zone(readingHosts: false)
         guard !self.name.isEmpty else { throw ValidationError("--name needs an endpoint name") }
     }
 
-    func zone() throws -> DNSZone {
+    func zone(readingHosts: Bool) throws -> DNSZone {
         guard let domain = DNSName(self.domain), !domain.labels.isEmpty else {
             throw ValidationError("--domain \(self.domain) is not a valid domain name")
         }
@@ -54,14 +56,19 @@ struct SwitchyardDNS: AsyncParsableCommand {
             for text in self.record {
                 try zone.add(record: text)
             }
-            if let path = self.hosts {
-                let text = try TextFile.read(path, what: "hosts file")
-                try zone.add(hostsFile: text, path: path)
-            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard readingHosts, let path = self.hosts else { return zone }
+        do {
+            let text = try TextFile.read(path, what: "hosts file")
+            try zone.add(hostsFile: text, path: path)
         } catch let error as DNSZone.RecordError {
-            throw ValidationError(error.description)
+            StandardOutput.error("switchyard-dns: \(error.description)")
+            throw ToolExit.error
         } catch let error as TextFile.ReadError {
-            throw ValidationError(error.description)
+            StandardOutput.error("switchyard-dns: \(error.description)")
+            throw ToolExit.error
         }
         return zone
     }
@@ -71,7 +78,7 @@ struct SwitchyardDNS: AsyncParsableCommand {
         var service = DNSService()
         service.name = self.name
         service.ip = self.ip
-        service.zone = try self.zone()
+        service.zone = try self.zone(readingHosts: true)
         service.ttl = self.ttl
         let configured = service
         let connection = self.connection

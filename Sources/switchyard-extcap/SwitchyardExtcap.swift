@@ -109,6 +109,35 @@ struct SwitchyardExtcap: AsyncParsableCommand {
     private func runCapture() async throws {
         // A closed FIFO is a write error (EPIPE), not a signal that kills us.
         signal(SIGPIPE, SIG_IGN)
+        let fifo = self.fifo!
+        do {
+            try await self.capture(into: fifo)
+        } catch {
+            // The error is on stderr, where Wireshark shows it; the reader must also see the
+            // FIFO's end, or it waits in open(2) for a writer that never comes.
+            Self.releaseReader(of: fifo)
+            throw error
+        }
+    }
+
+    /// Opens and closes `path` for writing when it is a FIFO and a reader waits on it (within
+    /// a few seconds): the reader gets end of file at once.
+    static func releaseReader(of path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { return }
+        for _ in 0..<60 {
+            let descriptor = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            if descriptor >= 0 {
+                close(descriptor)
+                return
+            }
+            guard errno == ENXIO else { return }
+            // No reader yet (Wireshark opens it after starting us).
+            usleep(50_000)
+        }
+    }
+
+    private func capture(into fifo: String) async throws {
         let filterText = self.filter ?? ""
         do {
             _ = filterText.isEmpty ? nil : try PcapFilter(expression: filterText)
@@ -117,7 +146,6 @@ struct SwitchyardExtcap: AsyncParsableCommand {
             throw ToolExit.error
         }
         let connection = self.connection
-        let fifo = self.fifo!
         let name = self.name ?? "wireshark-\(getpid())"
         try await ToolFailure.reporting("switchyard-extcap") {
             do {

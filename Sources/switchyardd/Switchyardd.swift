@@ -176,6 +176,20 @@ struct Switchyardd: AsyncParsableCommand {
         if unixPath == nil, LoopbackCheck.classify(host) != .loopback {
             logger.warning("listening on \(host), which is not loopback: anyone who can reach it can join the fabric")
         }
+        // Every other listener the flags open, the same way: each is a way onto the fabric.
+        for port in self.qemu.compactMap({ try? QEMUPortSpecification.parse($0).get() }) {
+            switch port.address {
+            case .tcp(let portHost, _), .udp(let portHost, _):
+                if LoopbackCheck.classify(portHost) != .loopback {
+                    logger.warning("QEMU port \(port.name) listens on \(portHost), which is not loopback: anyone who can reach it can join the fabric as a VM")
+                }
+            case .unix:
+                break
+            }
+        }
+        if let vxlan = try? self.vxlanConfiguration(), LoopbackCheck.classify(vxlan.listenHost) != .loopback {
+            logger.warning("VXLAN listens on \(vxlan.listenHost), which is not loopback: VXLAN has no authentication, so only configured remotes' addresses are accepted, and those can be forged")
+        }
         var configuration = ServerConfiguration(
             host: host,
             port: self.port,

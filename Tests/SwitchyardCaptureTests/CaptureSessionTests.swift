@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 @testable import SwitchyardCapture
-import SwitchyardTestSupport
+import SwitchyardTestKit
 import Testing
 
 @Test(arguments: [
@@ -57,11 +57,8 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
 /// The writer thread carries its name (Foundation on Linux names only the current thread, and
 /// the kernel keeps 15 characters), so `top -H` and `perf` tell it from the switching thread;
 /// and it runs 10 nice levels below the process, so that switching comes first on a busy machine.
-@Test func theWriterThreadIsNamedAndYieldsToSwitching() async throws {
-    guard FileManager.default.fileExists(atPath: "/proc/self/task") else {
-        print("skipped: /proc/self/task is missing")
-        return
-    }
+@Test(.requires(.path("/proc/self/task", "procfs's task list")))
+func theWriterThreadIsNamedAndYieldsToSwitching() async throws {
     /// The `comm` and nice value of a task's stat line (the name is in parentheses and may hold
     /// spaces; nice is the 17th field after it).
     func stat(_ path: String) -> (name: String, nice: Int)? {
@@ -72,21 +69,21 @@ func rotatedFilesAreNumberedDumpcapStyle(base: String, index: Int, expected: Str
         return (String(line[line.index(after: open)..<close]), nice)
     }
     let session = try await CaptureSession.start(CaptureConfiguration(path: try temporaryPath("named.pcap")), logger: Logger(label: "test"))
-    let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { stat("/proc/self/task/\($0)/stat") }
+    // The thread names itself once it runs, which may be a moment after the session starts.
+    let writers = try await eventually("a thread named capture-writer") { () -> [(name: String, nice: Int)]? in
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { stat("/proc/self/task/\($0)/stat") }
+        let writers = tasks.filter { $0.name == "capture-writer" }
+        return writers.isEmpty ? nil : writers
+    }
     _ = await session.finish()
     let process = try #require(stat("/proc/self/stat"))
-    let writers = tasks.filter { $0.name == "capture-writer" }
-    #expect(!writers.isEmpty, "thread names: \(tasks.map(\.name))")
     #expect(writers.allSatisfy { $0.nice == min(19, process.nice + 10) }, "nice values: \(writers), process \(process.nice)")
 }
 
 /// The writer's plain-pcap loop flushes when a record would spill the stream buffer; when that
 /// flush fails, every frame is counted once: none as captured, all as not written.
-@Test func aFailedSpillCountsEveryFrameAsNotWritten() async throws {
-    guard FileManager.default.fileExists(atPath: "/dev/full") else {
-        print("skipped: /dev/full is missing")
-        return
-    }
+@Test(.requires(.path("/dev/full", "the full device")))
+func aFailedSpillCountsEveryFrameAsNotWritten() async throws {
     var configuration = CaptureConfiguration(path: "/dev/full")
     configuration.bufferBytes = 64 << 20
     let session = try await CaptureSession.start(configuration, logger: Logger(label: "test"))

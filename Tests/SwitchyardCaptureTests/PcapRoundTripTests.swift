@@ -1,7 +1,7 @@
 import Foundation
 @testable import SwitchyardCapture
 import SwitchyardPackets
-import SwitchyardTestSupport
+import SwitchyardTestKit
 import Testing
 
 func sampleFrame(_ index: Int, payloadLength: Int = 10) -> [UInt8] {

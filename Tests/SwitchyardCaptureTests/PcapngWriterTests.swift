@@ -1,7 +1,7 @@
 import Foundation
 @testable import SwitchyardCapture
 import SwitchyardPackets
-import SwitchyardTestSupport
+import SwitchyardTestKit
 import Testing
 
 /// The pcapng writer against libpcap's reader and our index, without processes.

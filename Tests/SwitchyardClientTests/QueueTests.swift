@@ -20,6 +20,29 @@ import Testing
         #expect(try await queue.next(timeout: .seconds(5), on: Self.loop) == Self.frame(1))
     }
 
+    /// The lost wake-up behind the suite's old hangs: the timer fires on the event loop before
+    /// the waiting task has registered; the wait must end at once, not wait with no timer.
+    @Test(.timeLimit(.minutes(1)))
+    func aTimeoutThatFiresBeforeTheWaitBeginsStillEndsIt() async throws {
+        let queue = FrameQueue()
+        queue.expire(1)  // the timer of the first wait (id 1), ahead of it
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(try await queue.next(timeout: .seconds(20), on: Self.loop) == nil)
+        #expect(start.duration(to: clock.now) < .seconds(10), "ended by the early timer, not the later one")
+        queue.push(Self.frame(3))
+        #expect(try await queue.next(timeout: .seconds(5), on: Self.loop) == Self.frame(3), "a later wait is not ended by it")
+    }
+
+    /// The same race for real: thousands of waits whose timers fire at once.
+    @Test(.timeLimit(.minutes(1)))
+    func manyTinyTimeoutsAllEnd() async throws {
+        let queue = FrameQueue()
+        for _ in 0..<5_000 {
+            #expect(try await queue.next(timeout: .nanoseconds(1), on: Self.loop) == nil)
+        }
+    }
+
     @Test func aCancelledWaitThrowsAndTheNextFrameIsStillThere() async throws {
         let queue = FrameQueue()
         let waiting = Task { try await queue.next() }

@@ -1,5 +1,5 @@
 import SwitchyardPackets
-import SwitchyardTestSupport
+import SwitchyardTestKit
 import Testing
 
 /// DHCP and DNS messages built by scapy 2.8.0 (PyPI), so our parsers and builders are checked

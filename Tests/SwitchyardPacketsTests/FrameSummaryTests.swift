@@ -1,5 +1,5 @@
 import SwitchyardPackets
-import SwitchyardTestSupport
+import SwitchyardTestKit
 import Testing
 
 /// Frames built by scapy 2.8.0 (PyPI) for the sniffer's summary lines: each decoder is checked

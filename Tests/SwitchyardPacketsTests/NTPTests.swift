@@ -1,5 +1,5 @@
 import SwitchyardPackets
-import SwitchyardTestSupport
+import SwitchyardTestKit
 import Testing
 
 /// Known instants (seconds since the Unix epoch from Python's calendar.timegm) and their NTP

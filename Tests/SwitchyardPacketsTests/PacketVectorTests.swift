@@ -1,5 +1,5 @@
 import SwitchyardPackets
-import SwitchyardTestSupport
+import SwitchyardTestKit
 import Testing
 
 /// Frames produced by scapy 2.8.0 (PyPI), e.g.

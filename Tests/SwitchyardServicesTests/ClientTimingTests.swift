@@ -1,6 +1,7 @@
 import SwitchyardClient
 import SwitchyardPackets
 @testable import SwitchyardServices
+import SwitchyardTestKit
 import Testing
 
 /// Resolvers, pings and queries with an injected clock: retries, timeouts, intervals and round

@@ -1,6 +1,7 @@
 import SwitchyardPackets
 import SwitchyardServices
 import Synchronization
+import SwitchyardTestKit
 import Testing
 
 /// The DHCP client against the real responder, in memory and on a manual clock.

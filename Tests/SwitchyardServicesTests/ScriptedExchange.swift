@@ -1,5 +1,6 @@
 import SwitchyardClient
 import Synchronization
+import SwitchyardTestKit
 
 /// A fabric connection in memory on a `ManualClock`: records what is sent, and answers each
 /// send with what `respond` returns after the delay it gives. Waiting for a frame moves the

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+@_exported import SwitchyardTestKit
 
 /// A real process started from a test: its stdout and stderr are collected, and the test can
 /// wait for a line, signal it and wait for its exit status. A process still running when the
@@ -87,19 +88,23 @@ public final class ChildProcess: Sendable {
 
     /// Waits until stdout (or stderr) has a line starting with `prefix`; returns that line.
     public func waitForLine(startingWith prefix: String, on stream: Stream = .stdout, timeout: Duration = .seconds(20)) async throws -> String {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while clock.now < deadline {
-            let text = stream == .stdout ? self.stdout : self.stderr
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
-                return String(line)
+        enum Seen { case line(String), exited }
+        let seen: Seen
+        do {
+            seen = try await eventually("a line starting with \"\(prefix)\"", within: timeout, every: .milliseconds(20)) { () -> Seen? in
+                let text = stream == .stdout ? self.stdout : self.stderr
+                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+                    return .line(String(line))
+                }
+                return self.process.isRunning ? nil : .exited
             }
-            if !self.process.isRunning {
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        } catch is TestFailure {
+            seen = .exited
         }
-        throw TestFailure("\(self.command): no line starting with \"\(prefix)\"; stdout: \(self.stdout) stderr: \(self.stderr)")
+        guard case .line(let line) = seen else {
+            throw TestFailure("\(self.command): no line starting with \"\(prefix)\"; stdout: \(self.stdout) stderr: \(self.stderr)")
+        }
+        return line
     }
 
     public func signal(_ signal: Int32) {
@@ -109,24 +114,18 @@ public final class ChildProcess: Sendable {
     /// Waits for the process to exit (killing it after `timeout`) and returns its status.
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while self.process.isRunning {
-            if clock.now > deadline {
-                self.signal(SIGKILL)
-                self.process.waitUntilExit()
-                throw TestFailure("\(self.command) did not exit within \(timeout); stderr: \(self.stderr)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        do {
+            try await eventually("\(self.command) to exit", within: timeout, every: .milliseconds(20)) { !self.process.isRunning }
+        } catch is TestFailure {
+            // Killed and reaped before the failure is reported, never waited on from a thread
+            // of the concurrency pool: `waitUntilExit` would block it.
+            self.signal(SIGKILL)
+            try? await eventually("\(self.command) to die", within: .seconds(10), every: .milliseconds(20)) { !self.process.isRunning }
+            throw TestFailure("\(self.command) did not exit within \(timeout); stderr: \(self.stderr)")
         }
-        self.process.waitUntilExit()
         // The pipes' last bytes: the readers finish at EOF (a grandchild holding a pipe open
-        // should not hang a test, hence the bound). Polled, not waited on: a blocked thread
-        // of the two-thread concurrency pool would stall every other test.
-        let readersDeadline = clock.now.advanced(by: .seconds(10))
-        while self.readers.wait(timeout: .now()) == .timedOut, clock.now < readersDeadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        // should not hang a test, hence the bound). Polled, not waited on.
+        try? await eventually("\(self.command)'s output to end", within: .seconds(10)) { self.readers.wait(timeout: .now()) == .success }
         return self.process.terminationStatus
     }
 
@@ -156,10 +155,3 @@ public enum ProcessLaunch {
     }
 }
 
-public struct TestFailure: Error, CustomStringConvertible {
-    public var description: String
-
-    public init(_ description: String) {
-        self.description = description
-    }
-}

@@ -6,22 +6,9 @@ import Glibc
 
 /// A network namespace a test makes for itself: a unique name, deleted when the test lets go
 /// of it (also when the test fails), so nothing is left behind and no traffic leaves it.
+/// Tests that make one say `.requires(.namespaces)`.
 public final class NetworkNamespace: Sendable {
     public let name: String
-
-    /// Why namespace tests cannot run here, or nil when they can (root, `ip`, /dev/net/tun).
-    public static var unavailableReason: String? {
-        if getuid() != 0 {
-            return "network namespaces and TAP devices need root"
-        }
-        if Tools.which("ip") == nil {
-            return "ip (iproute2) is missing"
-        }
-        if !FileManager.default.fileExists(atPath: "/dev/net/tun") {
-            return "/dev/net/tun is missing"
-        }
-        return nil
-    }
 
     public init() async throws {
         self.name = "sy-" + UUID().uuidString.prefix(8).lowercased()

@@ -73,19 +73,25 @@ public func runCommand(_ executable: String, _ arguments: [String], environment:
 
 extension Tools {
     public static func which(_ name: String) -> String? {
-        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin:/usr/sbin:/sbin")
-            .split(separator: ":")
-            .map { "\($0)/\(name)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
+        SwitchyardTestKit.which(name)
     }
-
-    public static var tcpdumpAvailable: Bool { which("tcpdump") != nil }
-    public static var tsharkAvailable: Bool { which("tshark") != nil }
 
     /// A fresh temporary directory for one test's files.
     public static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try SwitchyardTestKit.temporaryDirectory()
     }
+}
+
+extension Requirement {
+    /// `../shared/peer` beside the checkout, and python3 to run it.
+    public static let peer = Requirement {
+        Tools.peerAvailable ? nil : "the reference peer (\(Tools.peer.path)) or python3 is missing"
+    }
+
+    /// Network namespaces with TAP devices: root, iproute2, /dev/net/tun.
+    public static let namespaces = Requirement.all(.root, .tool("ip", package: "iproute2"), .tun)
+
+    public static let tcpdump = Requirement.tool("tcpdump", package: "tcpdump")
+    public static let tshark = Requirement.tool("tshark", package: "tshark")
+    public static let qemu = Requirement.tool("qemu-system-x86_64", package: "qemu-system-x86")
 }

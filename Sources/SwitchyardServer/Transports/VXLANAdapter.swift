@@ -47,6 +47,10 @@ final class VXLANAdapter: ChannelDuplexHandler {
         guard let remote = self.port.remoteIndex(of: envelope.remoteAddress) else {
             return self.refuse("a datagram from \(envelope.remoteAddress), which is not a configured remote")
         }
+        guard envelope.data.readableBytes < VXLANPort.receiveSliceLength else {
+            // Cannot happen with today's limits; if it does, never switch a cut frame.
+            return self.refuse("a datagram cut to \(envelope.data.readableBytes) bytes by the receive buffer")
+        }
         let datagram: ByteBuffer
         switch VXLANHeader.decapsulate(envelope.data, vni: self.port.vni) {
         case .success(let frame):

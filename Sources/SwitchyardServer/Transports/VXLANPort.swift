@@ -18,6 +18,11 @@ final class VXLANPort {
     static let overhead = 20 + 8 + 8
     /// Sockets (source ports in 49152–65535) the encapsulated frames are spread over.
     static let sourcePorts = 16
+    /// Datagrams one receive system call takes (recvmmsg).
+    static let vectorReadMessages = 16
+    /// Room per received datagram: any UDP payload (at most 65,527 bytes over IPv6, 65,507
+    /// over IPv4) and one byte more. A datagram that fills it was cut by the kernel.
+    static let receiveSliceLength = 65_536 + 1
 
     let vni: UInt32
     /// Largest outer IP packet; larger encapsulations are dropped and counted.

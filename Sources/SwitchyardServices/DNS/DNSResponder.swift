@@ -103,6 +103,9 @@ public struct DNSResponder: Sendable {
                 code = DNSMessage.ResponseCode.notImplemented
             } else if query.questions.count != 1 {
                 code = DNSMessage.ResponseCode.formatError
+            } else if Self.zoneTransferTypes.contains(query.questions[0].type) {
+                // Zone transfers are TCP's (RFC 5936 section 4.2) and this server does none.
+                code = DNSMessage.ResponseCode.notImplemented
             } else {
                 (code, authoritative) = self.resolve(query.questions[0], into: &reply)
             }
@@ -118,6 +121,9 @@ public struct DNSResponder: Sendable {
         let answerCount = bytes.count >= 8 ? Int(bytes[6]) << 8 | Int(bytes[7]) : 0
         return .success(Response(bytes: bytes, question: questionText, code: code, answers: answerCount, truncated: truncated))
     }
+
+    /// IXFR (251) and AXFR (252).
+    static let zoneTransferTypes: Set<UInt16> = [251, 252]
 
     /// QR set, the query's opcode and RD copied, RA clear (no recursion here).
     static func replyFlags(query: UInt16, code: UInt16, authoritative: Bool) -> UInt16 {

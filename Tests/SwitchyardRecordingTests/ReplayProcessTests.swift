@@ -5,45 +5,22 @@ import Testing
 
 /// switchyard-replay against real services, with the golden recordings in captures/.
 @Suite struct ReplayProcessTests {
-    static let echoSession = Tools.packageRoot.appendingPathComponent("captures/echo-session.pcap").path
-    static let ntpSession = Tools.packageRoot.appendingPathComponent("captures/ntp-session.pcap").path
-    static let fixedClock = "fixed:2026-01-01T00:00:00Z"
-    static let namespaceSession = Tools.packageRoot.appendingPathComponent("captures/ns-session.pcap").path
-
-    static func replay(_ arguments: [String]) async throws -> ChildProcess {
-        let process = try ChildProcess(Tools.executable("switchyard-replay"), arguments)
-        try await process.waitForExit()
-        return process
-    }
-
-    static func startEcho(_ port: Int, _ extra: [String] = []) async throws -> ChildProcess {
-        let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(port)"] + extra)
-        _ = try await echo.waitForLine(startingWith: "[svc_echo] ready")
-        return echo
-    }
-
-    static func startNTP(_ port: Int, _ extra: [String] = []) async throws -> ChildProcess {
-        let ntpd = try ChildProcess(Tools.executable("switchyard-ntpd"), ["--port", "\(port)", "--clock", Self.fixedClock] + extra)
-        _ = try await ntpd.waitForLine(startingWith: "[svc_ntp] ready")
-        return ntpd
-    }
-
     @Test func goldenRecordingsReplayWithoutDifferences() async throws {
         let fabric = try await FabricProcess.ours()
-        let echo = try await Self.startEcho(fabric.port)
-        let ntpd = try await Self.startNTP(fabric.port)
-        let echoReplay = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)"])
+        let echo = try await Fixtures.startEcho(fabric.port)
+        let ntpd = try await Fixtures.startNTP(fabric.port)
+        let echoReplay = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)"])
         #expect(echoReplay.exitStatus == 0, "\(echoReplay.stdout) \(echoReplay.stderr)")
         #expect(echoReplay.stdout == "replayed 3 frames, expected 3 replies: 3 matched, 0 differed, 0 missing; 0 unexpected\n")
-        let ntpReplay = try await Self.replay([Self.ntpSession, "--port", "\(fabric.port)"])
+        let ntpReplay = try await Fixtures.replay([Fixtures.ntpSession, "--port", "\(fabric.port)"])
         #expect(ntpReplay.exitStatus == 0, "\(ntpReplay.stdout) \(ntpReplay.stderr)")
         #expect(ntpReplay.stdout == "replayed 1 frame, expected 1 reply: 1 matched, 0 differed, 0 missing; 0 unexpected\n")
         // The Linux kernel's ARP, nc and ntpdig, recorded in a namespace, played without it.
-        let kernelReplay = try await Self.replay([Self.namespaceSession, "--port", "\(fabric.port)"])
+        let kernelReplay = try await Fixtures.replay([Fixtures.namespaceSession, "--port", "\(fabric.port)"])
         #expect(kernelReplay.exitStatus == 0, "\(kernelReplay.stdout) \(kernelReplay.stderr)")
         #expect(kernelReplay.stdout == "replayed 4 frames, expected 4 replies: 4 matched, 0 differed, 0 missing; 0 unexpected\n")
         for mode in [["--timing", "recorded"], ["--topspeed"]] {
-            let paced = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)"] + mode)
+            let paced = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)"] + mode)
             #expect(paced.exitStatus == 0, "\(mode): \(paced.stdout)")
         }
         await echo.stop()
@@ -51,19 +28,19 @@ import Testing
         await fabric.process.stop()
     }
 
-    @Test(.enabled(if: Tools.which("editcap") != nil, "editcap (Wireshark) is needed to make a pcapng file"))
+    @Test(.requires(.tool("editcap", package: "wireshark-common")))
     func pcapngRecordingsReplayToo() async throws {
         let directory = try Tools.temporaryDirectory()
         let pcapng = directory.appendingPathComponent("echo-session.pcapng").path
-        let convert = try await runCommand("editcap", ["-F", "pcapng", Self.echoSession, pcapng])
+        let convert = try await runCommand("editcap", ["-F", "pcapng", Fixtures.echoSession, pcapng])
         #expect(convert.status == 0, "\(convert.stderr)")
         try FileManager.default.copyItem(
             atPath: Tools.packageRoot.appendingPathComponent("captures/echo-session.manifest.json").path,
             toPath: directory.appendingPathComponent("echo-session.manifest.json").path
         )
         let fabric = try await FabricProcess.ours()
-        let echo = try await Self.startEcho(fabric.port)
-        let replay = try await Self.replay([pcapng, "--port", "\(fabric.port)"])
+        let echo = try await Fixtures.startEcho(fabric.port)
+        let replay = try await Fixtures.replay([pcapng, "--port", "\(fabric.port)"])
         #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
         #expect(replay.stdout == "replayed 3 frames, expected 3 replies: 3 matched, 0 differed, 0 missing; 0 unexpected\n")
         await echo.stop()
@@ -72,17 +49,17 @@ import Testing
 
     @Test func aChangedServiceFailsWithTheFieldNamed() async throws {
         let fabric = try await FabricProcess.ours()
-        let echo = try await Self.startEcho(fabric.port, ["--ttl", "63"])
-        let ntpd = try await Self.startNTP(fabric.port, ["--stratum", "2"])
-        let echoReplay = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)"])
+        let echo = try await Fixtures.startEcho(fabric.port, ["--ttl", "63"])
+        let ntpd = try await Fixtures.startNTP(fabric.port, ["--stratum", "2"])
+        let echoReplay = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)"])
         #expect(echoReplay.exitStatus == 1)
         #expect(echoReplay.stdout.contains("frame 2 (+"))
         #expect(echoReplay.stdout.contains(") differs: ipv4.ttl: expected 64, got 63\n"))
         #expect(echoReplay.stdout.hasSuffix("replayed 3 frames, expected 3 replies: 0 matched, 3 differed, 0 missing; 0 unexpected\n"))
-        let masked = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)", "--ignore", "ipv4.ttl"])
+        let masked = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)", "--ignore", "ipv4.ttl"])
         #expect(masked.exitStatus == 0, "masking ipv4.ttl masks the header checksum too: \(masked.stdout)")
 
-        let ntpReplay = try await Self.replay([Self.ntpSession, "--port", "\(fabric.port)"])
+        let ntpReplay = try await Fixtures.replay([Fixtures.ntpSession, "--port", "\(fabric.port)"])
         #expect(ntpReplay.exitStatus == 1)
         #expect(ntpReplay.stdout.contains("differs: ntp.stratum: expected 1, got 2"), "\(ntpReplay.stdout)")
         await echo.stop()
@@ -92,7 +69,7 @@ import Testing
 
     @Test func aStoppedServiceShowsAsMissingFrames() async throws {
         let fabric = try await FabricProcess.ours()
-        let replay = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)", "--timeout", "0.2"])
+        let replay = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)", "--timeout", "0.2"])
         #expect(replay.exitStatus == 1)
         #expect(replay.stdout.contains("svc_echo is not on the fabric: expecting its frames (it only answered in the recording)"))
         #expect(replay.stdout.contains(") missing: 02:53:59:00:00:01 > 02:53:59:00:00:02, IPv4, length 52: 10.0.0.2.7007 > 10.0.0.1.12345: UDP, length 10"))
@@ -102,13 +79,13 @@ import Testing
 
     @Test func aRestartedServiceWithANewMACIsMappedByName() async throws {
         let fabric = try await FabricProcess.ours()
-        let first = try await Self.startEcho(fabric.port)
+        let first = try await Fixtures.startEcho(fabric.port)
         first.signal(SIGTERM)
         try await first.waitForExit()
         // The second run gets 02:53:59:00:00:02, which is also the recorded client's MAC.
-        let echo = try await Self.startEcho(fabric.port)
+        let echo = try await Fixtures.startEcho(fabric.port)
         #expect(echo.stdout.contains("mac 02:53:59:00:00:02"))
-        let replay = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)"])
+        let replay = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)"])
         #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
         #expect(replay.stdout.hasSuffix("3 matched, 0 differed, 0 missing; 0 unexpected\n"))
         await echo.stop()
@@ -121,13 +98,13 @@ import Testing
         let received = directory.appendingPathComponent("received.pcap").path
         let junit = directory.appendingPathComponent("junit.xml").path
         let fabric = try await FabricProcess.ours(["--capture", again])
-        let echo = try await Self.startEcho(fabric.port)
-        let replay = try await Self.replay([Self.echoSession, "--port", "\(fabric.port)", "--write", received, "--junit", junit, "-q"])
+        let echo = try await Fixtures.startEcho(fabric.port)
+        let replay = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)", "--write", received, "--junit", junit, "-q"])
         #expect(replay.exitStatus == 0)
         await echo.stop()
         fabric.process.signal(SIGTERM)
         try await fabric.process.waitForExit()
-        let original = try PcapReader(path: Self.echoSession).readAll().map(\.bytes)
+        let original = try PcapReader(path: Fixtures.echoSession).readAll().map(\.bytes)
         #expect(try PcapReader(path: again).readAll().map(\.bytes) == original)
         #expect(try PcapReader(path: received).readAll().map(\.bytes) == [original[1], original[3], original[5]])
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
@@ -139,13 +116,13 @@ import Testing
         let directory = try Tools.temporaryDirectory()
         let path = directory.appendingPathComponent("echo.pcap").path
         let fabric = try await FabricProcess.ours(["--capture", path])
-        let echo = try await Self.startEcho(fabric.port)
+        let echo = try await Fixtures.startEcho(fabric.port)
         let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--count", "3"], environment: ["PING_MSG": "marco polo"])
         #expect(try await ping.waitForExit() == 0)
         await echo.stop()
         fabric.process.signal(SIGTERM)
         try await fabric.process.waitForExit()
-        #expect(try PcapReader(path: path).readAll().map(\.bytes) == PcapReader(path: Self.echoSession).readAll().map(\.bytes))
+        #expect(try PcapReader(path: path).readAll().map(\.bytes) == PcapReader(path: Fixtures.echoSession).readAll().map(\.bytes))
     }
 
     @Test func badRecordingsAndFlagsExitTwoWithOneLine() async throws {
@@ -154,25 +131,25 @@ import Testing
         let text = directory.appendingPathComponent("notes.pcap").path
         try Data("not a capture".utf8).write(to: URL(fileURLWithPath: text))
         let bare = directory.appendingPathComponent("bare.pcap").path
-        try FileManager.default.copyItem(atPath: Self.echoSession, toPath: bare)
+        try FileManager.default.copyItem(atPath: Fixtures.echoSession, toPath: bare)
         let cases: [([String], String)] = [
             ([text], "switchyard-replay: cannot read \(text): "),
             (["/nonexistent/x.pcap"], "switchyard-replay: cannot read /nonexistent/x.pcap: "),
             ([bare], "switchyard-replay: \(bare) has no manifest (\(directory.path)/bare.manifest.json): say which endpoints to play with --play MAC"),
-            ([Self.echoSession, "--ignore", "ipv4.colour"], "Error: --ignore ipv4.colour: no such field"),
-            ([Self.echoSession, "--map", "nonsense"], "Error: --map nonsense: want OLD_MAC=NEW_MAC"),
-            ([Self.echoSession, "--bogus"], "Error: Unknown option '--bogus'"),
-            ([Self.echoSession, "--play", "nobody"], "switchyard-replay: \"nobody\" is no endpoint of the recording (its endpoints: svc_echo, cli1)"),
+            ([Fixtures.echoSession, "--ignore", "ipv4.colour"], "Error: --ignore ipv4.colour: no such field"),
+            ([Fixtures.echoSession, "--map", "nonsense"], "Error: --map nonsense: want OLD_MAC=NEW_MAC"),
+            ([Fixtures.echoSession, "--bogus"], "Error: Unknown option '--bogus'"),
+            ([Fixtures.echoSession, "--play", "nobody"], "switchyard-replay: \"nobody\" is no endpoint of the recording (its endpoints: svc_echo, cli1)"),
         ]
         for (arguments, message) in cases {
-            let replay = try await Self.replay(arguments + ["--port", "\(fabric.port)"])
+            let replay = try await Fixtures.replay(arguments + ["--port", "\(fabric.port)"])
             #expect(replay.exitStatus == 2, "\(arguments)")
             #expect(replay.stderr.hasPrefix(message), "\(arguments): \(replay.stderr)")
             #expect(!replay.stderr.contains("Backtrace"))
         }
         await fabric.process.stop()
         // Port 1: nothing listens there.
-        let noFabric = try await Self.replay([Self.echoSession, "--port", "1"])
+        let noFabric = try await Fixtures.replay([Fixtures.echoSession, "--port", "1"])
         #expect(noFabric.exitStatus == 2)
         #expect(noFabric.stderr == "switchyard-replay: cannot reach fabric at 127.0.0.1:1: Connection refused\n")
     }

@@ -8,30 +8,14 @@ import Testing
 @Suite(.serialized) struct WiresharkTests {
     static let dissector = Tools.packageRoot.appendingPathComponent("wireshark/switchyard.lua").path
 
-    static var tsharkMissing: String? {
-        Tools.tsharkAvailable ? nil : "tshark is needed (scripts/install-deps.sh installs it)"
-    }
-
-    static var loopbackCaptureMissing: String? {
-        if let reason = Self.tsharkMissing {
-            return reason
-        }
-        if Tools.which("tcpdump") == nil {
-            return "tcpdump is needed"
-        }
-        return getuid() == 0 ? nil : "capturing on lo needs root"
-    }
-
-    static var installMissing: String? {
-        if let reason = Self.tsharkMissing {
-            return reason
-        }
-        return getuid() == 0 ? nil : "installing into Wireshark's global extcap folder needs root (Debian's 4.0 reads user folders only for other users)"
-    }
+    /// Capturing on lo, and installing into Wireshark's global extcap folder (Debian's 4.0
+    /// reads user folders only for other users), need root.
+    static let loopbackCapture = Requirement.all(.tshark, .tcpdump, .root)
+    static let install = Requirement.all(.tshark, .root)
 
     /// A session that sends every message type: HELLO … ERROR, STATS and RULES included, and
     /// frames big enough to be split across TCP segments.
-    @Test(.enabled(if: Self.loopbackCaptureMissing == nil, "\(Self.loopbackCaptureMissing ?? "")"))
+    @Test(.requires(Self.loopbackCapture))
     func theDissectorNamesEveryMessageTypeAndDecodesTheFrames() async throws {
         let capture = try temporaryPath("v1.pcap")
         let fabric = try await FabricProcess.ours()
@@ -42,7 +26,7 @@ import Testing
         defer { tcpdump.signal(SIGKILL) }
         _ = try await tcpdump.waitForLine(startingWith: "tcpdump: listening on lo", on: .stderr)
         let port = "\(fabric.port)"
-        let echo = try await ReplayProcessTests.startEcho(fabric.port)
+        let echo = try await Fixtures.startEcho(fabric.port)
         let big = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", port, "--count", "2"], environment: ["PING_MSG": String(repeating: "x", count: 20000)])
         #expect(try await big.waitForExit() == 0)
         for tool in [("switchyard-stats", [String]()), ("switchyard-ctl", ["rules"])] {
@@ -134,7 +118,7 @@ import Testing
         var header = [UInt8](repeating: 0, count: 4)
         #expect(read(reader, &header, 4) == 4 && header == [0x0A, 0x0D, 0x0D, 0x0A], "a pcapng section header, at once")
         close(reader)
-        let echo = try await ReplayProcessTests.startEcho(fabric.port)
+        let echo = try await Fixtures.startEcho(fabric.port)
         let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)"])
         _ = try await ping.waitForExit()
         #expect(try await extcap.waitForExit(timeout: .seconds(20)) == 0, "\(extcap.stderr)")
@@ -143,7 +127,7 @@ import Testing
         await echo.stop()
     }
 
-    @Test(.enabled(if: Self.installMissing == nil, "\(Self.installMissing ?? "")"))
+    @Test(.requires(Self.install))
     func tsharkListsAndCapturesFromTheInstalledInterface() async throws {
         let install = try await runCommand(Tools.packageRoot.appendingPathComponent("scripts/install-wireshark.sh").path, [], environment: ["EXTCAP_BINARY": Tools.executable("switchyard-extcap").path])
         #expect(install.status == 0, "\(install)")
@@ -153,8 +137,8 @@ import Testing
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }
         let port = "\(fabric.port)"
-        let echo = try await ReplayProcessTests.startEcho(fabric.port)
-        let ntpd = try await ReplayProcessTests.startNTP(fabric.port)
+        let echo = try await Fixtures.startEcho(fabric.port)
+        let ntpd = try await Fixtures.startNTP(fabric.port)
         let directory = try Tools.temporaryDirectory()
         let all = directory.appendingPathComponent("all.pcapng").path
         let ntpOnly = directory.appendingPathComponent("ntp.pcapng").path

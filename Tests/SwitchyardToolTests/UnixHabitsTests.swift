@@ -10,10 +10,10 @@ import Testing
 /// What users of tcpdump, tcpreplay and ping expect of the tools (issue: "every tool behaves like
 /// a well-made Unix tool"): pipes that work, recordings never lost, errors that say what is wrong.
 @Suite struct UnixHabitsTests {
-    static let golden = Tools.packageRoot.appendingPathComponent("captures/echo-session.pcap").path
+    static let golden = Fixtures.echoSession
 
     /// The documented Wireshark pipe: one pcap header, then records, readable as a stream.
-    @Test(.enabled(if: Tools.tcpdumpAvailable, "tcpdump is needed (scripts/install-deps.sh installs it)"))
+    @Test(.requires(.tcpdump))
     func liveSniffToStdoutPipesIntoTcpdump() async throws {
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }
@@ -22,14 +22,14 @@ import Testing
         ])
         defer { sniff.signal(SIGKILL) }
         _ = try await sniff.waitForLine(startingWith: "[sniff] listening", on: .stderr)
-        try await Self.sendFrames(5, port: fabric.port)
+        try await Fixtures.sendFrames(5, port: fabric.port)
         #expect(try await sniff.waitForExit() == 0, "\(sniff.stderr)")
         // One line per frame (tcpdump adds indented hex lines for this unknown EtherType).
         #expect(sniff.stdout.split(separator: "\n").filter { !$0.hasPrefix("\t") }.count == 3, "\(sniff.stdout)")
         #expect(!sniff.stderr.contains("Invalid header"), "\(sniff.stderr)")
     }
 
-    @Test(.enabled(if: Tools.tcpdumpAvailable && Tools.tsharkAvailable, "tcpdump and tshark are needed"))
+    @Test(.requires(.all(.tcpdump, .tshark)))
     func liveSniffToAFileIsReadByTcpdumpAndTshark() async throws {
         let directory = try Tools.temporaryDirectory()
         let path = directory.appendingPathComponent("live.pcap").path
@@ -38,7 +38,7 @@ import Testing
         let sniff = try ChildProcess(Tools.executable("switchyard-sniff"), ["--port", "\(fabric.port)", "-w", path, "-c", "4"])
         defer { sniff.signal(SIGKILL) }
         _ = try await sniff.waitForLine(startingWith: "[sniff] listening", on: .stderr)
-        try await Self.sendFrames(4, port: fabric.port)
+        try await Fixtures.sendFrames(4, port: fabric.port)
         #expect(try await sniff.waitForExit() == 0, "\(sniff.stderr)")
         let tcpdump = try await runCommand("tcpdump", ["-nn", "-r", path])
         #expect(tcpdump.status == 0, "\(tcpdump.stderr)")
@@ -78,17 +78,17 @@ import Testing
     /// a multi-page `write(2)` at a page boundary (SIGKILL interrupts a write between pages);
     /// then every record before the cut is read. Our own writes always end at a record
     /// boundary (`PcapDumper` tests check that on disk).
-    @Test(.enabled(if: Tools.tcpdumpAvailable, "tcpdump is needed"))
+    @Test(.requires(.tcpdump))
     func sigkillUnderLoadNeverLeavesAPartialRecord() async throws {
         let directory = try Tools.temporaryDirectory()
         for attempt in 0..<3 {
             let path = directory.appendingPathComponent("kill\(attempt).pcap").path
             let fabric = try await FabricProcess.ours(["--capture", path])
-            let (sender, a) = try await CaptureProcessTests.endpoint("a", port: fabric.port)
-            let (observer, b) = try await CaptureProcessTests.endpoint("b", port: fabric.port)
+            let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+            let (observer, b) = try await Fixtures.endpoint("b", port: fabric.port)
             // Odd-sized frames: a 4 KiB stdio buffer would end inside a record almost surely.
-            try CaptureProcessTests.sendNumbered(6000, from: sender, a, to: b, size: 997 + attempt * 211)
-            _ = try await CaptureProcessTests.waitForCapture(observer, written: UInt64(1500 * (attempt + 1)))
+            try Fixtures.sendNumbered(6000, from: sender, a, to: b, size: 997 + attempt * 211)
+            _ = try await Fixtures.waitForCapture(observer, written: UInt64(1500 * (attempt + 1)))
             fabric.process.signal(SIGKILL)
             try await fabric.process.waitForExit()
             await sender.close()
@@ -169,25 +169,16 @@ import Testing
     }
 
     /// A device that cannot take the data: its own errno in the report, no manifest beside it.
-    @Test func aFullDeviceIsReportedAsFull() async throws {
+    @Test(.requires(.path("/dev/full", "the full device")), .requires(Requirement { FileManager.default.fileExists(atPath: "/dev/full.manifest.json") ? "/dev/full.manifest.json exists already" : nil }))
+    func aFullDeviceIsReportedAsFull() async throws {
         let manifest = "/dev/full.manifest.json"
-        guard FileManager.default.fileExists(atPath: "/dev/full"), !FileManager.default.fileExists(atPath: manifest) else {
-            print("skipped: /dev/full is missing, or \(manifest) exists already")
-            return
-        }
         let fabric = try await FabricProcess.ours(["--capture", "/dev/full"])
         defer { fabric.process.signal(SIGKILL) }
-        let (sender, a) = try await CaptureProcessTests.endpoint("a", port: fabric.port)
-        let (observer, b) = try await CaptureProcessTests.endpoint("b", port: fabric.port)
-        try CaptureProcessTests.sendNumbered(100, from: sender, a, to: b, size: 200)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(10))
-        var stats = try await observer.statistics()
-        while stats.capture?.writeError == nil, clock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            stats = try await observer.statistics()
-        }
-        #expect(stats.capture?.writeError == "cannot write capture file /dev/full: No space left on device")
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Fixtures.endpoint("b", port: fabric.port)
+        try Fixtures.sendNumbered(100, from: sender, a, to: b, size: 200)
+        let writeError = try await eventually("a write error in STATS", every: .milliseconds(50)) { try await observer.statistics().capture?.writeError }
+        #expect(writeError == "cannot write capture file /dev/full: No space left on device")
         await sender.close()
         await observer.close()
         fabric.process.signal(SIGTERM)
@@ -196,16 +187,14 @@ import Testing
         try? FileManager.default.removeItem(atPath: manifest)
     }
 
-    @Test func replayWithoutAFabricStillWritesAValidJUnitReport() async throws {
+    @Test(.requires(.tool("python3")))
+    func replayWithoutAFabricStillWritesAValidJUnitReport() async throws {
         let directory = try Tools.temporaryDirectory()
         let junit = directory.appendingPathComponent("j.xml").path
         let replay = try ChildProcess(Tools.executable("switchyard-replay"), [Self.golden, "--port", "1", "--junit", junit])
         #expect(try await replay.waitForExit() == 2)
         #expect(replay.stderr.hasPrefix("switchyard-replay: cannot reach fabric at 127.0.0.1:1"), "\(replay.stderr)")
-        guard let python = Tools.python3 else {
-            print("skipped the XML parse: no python3")
-            return
-        }
+        let python = try #require(Tools.python3)
         let parsed = try await runCommand(python.path, ["-c", """
             import sys, xml.etree.ElementTree as E
             suite = E.parse(sys.argv[1]).getroot().find('testsuite')
@@ -217,7 +206,7 @@ import Testing
     }
 
     /// `--write -`: the pcap alone on stdout, every text line on stderr.
-    @Test(.enabled(if: Tools.tcpdumpAvailable, "tcpdump is needed"))
+    @Test(.requires(.tcpdump))
     func replayWritingToStdoutKeepsItsTextOnStderr() async throws {
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }
@@ -238,10 +227,10 @@ import Testing
     @Test func statsCountBytesWrittenToAPipe() async throws {
         let fabric = try await FabricProcess.ours(["--capture", "-", "--packet-buffered"], readyOn: .stderr)
         defer { fabric.process.signal(SIGKILL) }
-        let (sender, a) = try await CaptureProcessTests.endpoint("a", port: fabric.port)
-        let (observer, b) = try await CaptureProcessTests.endpoint("b", port: fabric.port)
-        try CaptureProcessTests.sendNumbered(10, from: sender, a, to: b, size: 64)
-        let stats = try await CaptureProcessTests.waitForCapture(observer, written: 10)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Fixtures.endpoint("b", port: fabric.port)
+        try Fixtures.sendNumbered(10, from: sender, a, to: b, size: 64)
+        let stats = try await Fixtures.waitForCapture(observer, written: 10)
         let expected: Int64 = 24 + 10 * (16 + 64)
         #expect(stats.capture?.bytesWritten == expected, "\(String(describing: stats.capture))")
         await sender.close()
@@ -312,11 +301,8 @@ import Testing
         #expect(text.contains("(default: 10.0.0.250)"), "\(process.stdout)")
     }
 
-    @Test func ipv6HostsAreWrittenInBrackets() async throws {
-        guard LoopbackProbe.ipv6Available else {
-            print("skipped: no IPv6 loopback on this machine")
-            return
-        }
+    @Test(.requires(Requirement { LoopbackProbe.ipv6Available ? nil : "no IPv6 loopback on this machine" }))
+    func ipv6HostsAreWrittenInBrackets() async throws {
         let process = try ChildProcess(Tools.executable("switchyardd"), ["--host", "::1", "--port", "0", "--log-level", "info"])
         defer { process.signal(SIGKILL) }
         let line = try await process.waitForLine(startingWith: "[fabric] listening on ")
@@ -334,15 +320,6 @@ import Testing
         try FileManager.default.copyItem(atPath: Self.golden, toPath: path)
         try FileManager.default.copyItem(atPath: RecordingManifest.path(forCapture: Self.golden), toPath: RecordingManifest.path(forCapture: path))
         return path
-    }
-
-    /// Sends `count` broadcast frames from a fresh endpoint.
-    static func sendFrames(_ count: Int, port: Int) async throws {
-        let (client, a) = try await CaptureProcessTests.endpoint("sender-\(UUID().uuidString.prefix(8))", port: port)
-        let frame = MACAddress.broadcast.bytes + MACAddress(a.mac)!.bytes + [0x88, 0xB5, 1, 2, 3, 4]
-        try client.send(frames: [[UInt8]](repeating: frame, count: count), from: a.endpointID)
-        _ = try await client.statistics()
-        await client.close()
     }
 }
 
@@ -364,13 +341,13 @@ enum LoopbackProbe {
 /// Replay on a terminal (through `script`, which gives it a pty): a progress line while an
 /// exchange waits, and the absent service named before anything is played.
 @Suite struct ReplayTerminalTests {
-    @Test(.enabled(if: Tools.which("script") != nil, "script (util-linux) gives the replay a terminal"))
+    @Test(.requires(.tool("script", package: "bsdutils")))
     func aSlowReplayShowsProgressEverySecond() async throws {
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }
         let command = "\"$0\" \"$1\" --port \"$2\" --timeout 2.5"
         let replay = try ChildProcess(URL(fileURLWithPath: Tools.which("script")!), [
-            "-qec", "sh -c '\(command)' \(Tools.executable("switchyard-replay").path) \(UnixHabitsTests.golden) \(fabric.port)", "/dev/null",
+            "-qec", "sh -c '\(command)' \(Tools.executable("switchyard-replay").path) \(Fixtures.echoSession) \(fabric.port)", "/dev/null",
         ])
         #expect(try await replay.waitForExit(timeout: .seconds(60)) == 1)
         let text = replay.stdout

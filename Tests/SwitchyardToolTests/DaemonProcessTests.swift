@@ -119,7 +119,7 @@ import Testing
             ("switchyard-ntp", ["--unix", path]),
             ("switchyard-arp", ["who-has", "--unix", path, "10.0.0.2"]),
             ("switchyard-stats", ["--unix", path]),
-            ("switchyard-replay", [ReplayProcessTests.echoSession, "--unix", path]),
+            ("switchyard-replay", [Fixtures.echoSession, "--unix", path]),
         ]
         for (tool, arguments) in commands {
             let process = try ChildProcess(Tools.executable(tool), arguments)

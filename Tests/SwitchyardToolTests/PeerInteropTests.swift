@@ -4,7 +4,7 @@ import Testing
 
 /// Wire compatibility with the original tools, stood for by the independent Python peer in
 /// `../shared/peer`. Skipped (with the reason printed) where that folder is absent.
-@Suite(.enabled(if: Tools.peerAvailable, "../shared/peer or python3 is missing: skipping interoperability with the reference peer"))
+@Suite(.requires(.peer))
 struct PeerInteropTests {
     @Test func conformanceSuitePassesAgainstAFreshSwitchyardd() async throws {
         let fabric = try await FabricProcess.ours()
@@ -17,9 +17,7 @@ struct PeerInteropTests {
         await fabric.process.stop()
     }
 
-    enum FabricKind: String, CaseIterable, Sendable {
-        case ours, peer
-    }
+    typealias FabricKind = Fixtures.FabricKind
 
     private func startFabric(_ kind: FabricKind) async throws -> FabricProcess {
         switch kind {

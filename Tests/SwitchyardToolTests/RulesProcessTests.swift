@@ -66,11 +66,11 @@ import Testing
     @Test func aRateBoundsThroughput() async throws {
         let fabric = try await FabricProcess.ours(["--rules", try Self.rulesFile("to b rate 200pps")])
         defer { fabric.process.signal(SIGKILL) }
-        let (sender, a) = try await CaptureProcessTests.endpoint("a", port: fabric.port)
-        let (receiver, b) = try await CaptureProcessTests.endpoint("b", port: fabric.port, subscribe: true)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (receiver, b) = try await Fixtures.endpoint("b", port: fabric.port, subscribe: true)
         let clock = ContinuousClock()
         let start = clock.now
-        try CaptureProcessTests.sendNumbered(100, from: sender, a, to: b, size: 64)
+        try Fixtures.sendNumbered(100, from: sender, a, to: b, size: 64)
         var received = 0
         while received < 100, try await receiver.nextFrame(timeout: .seconds(5)) != nil {
             received += 1
@@ -87,13 +87,13 @@ import Testing
         let rules = "to b duplicate 100% corrupt 100%\nto c redirect d\nfrom a mirror m\n"
         let fabric = try await FabricProcess.ours(["--rules", try Self.rulesFile(rules)])
         defer { fabric.process.signal(SIGKILL) }
-        let (sender, a) = try await CaptureProcessTests.endpoint("a", port: fabric.port)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
         var receivers: [String: (FabricClient, EndpointRecord)] = [:]
         for name in ["b", "c", "d", "m"] {
-            receivers[name] = try await CaptureProcessTests.endpoint(name, port: fabric.port, subscribe: true)
+            receivers[name] = try await Fixtures.endpoint(name, port: fabric.port, subscribe: true)
         }
-        let toB = CaptureProcessTests.frame(from: a, to: receivers["b"]!.1, index: 1, size: 100)
-        let toC = CaptureProcessTests.frame(from: a, to: receivers["c"]!.1, index: 2, size: 100)
+        let toB = Fixtures.frame(from: a, to: receivers["b"]!.1, index: 1, size: 100)
+        let toC = Fixtures.frame(from: a, to: receivers["c"]!.1, index: 2, size: 100)
         try sender.send(frames: [toB, toC], from: a.endpointID)
         let b1 = try #require(try await receivers["b"]!.0.nextFrame(timeout: .seconds(5)))
         let b2 = try #require(try await receivers["b"]!.0.nextFrame(timeout: .seconds(5)))
@@ -105,7 +105,7 @@ import Testing
         #expect(try await receivers["d"]!.0.nextFrame(timeout: .seconds(5))?.bytes == toC, "redirected to d")
         #expect(try await receivers["c"]!.0.nextFrame(timeout: .milliseconds(200)) == nil, "not to c")
         // Rules 1 and 2 decided for those two frames (first match); rule 3 mirrors the next.
-        let toD = CaptureProcessTests.frame(from: a, to: receivers["d"]!.1, index: 3, size: 100)
+        let toD = Fixtures.frame(from: a, to: receivers["d"]!.1, index: 3, size: 100)
         try sender.send(frame: toD, from: a.endpointID)
         #expect(try await receivers["d"]!.0.nextFrame(timeout: .seconds(5))?.bytes == toD)
         #expect(try await receivers["m"]!.0.nextFrame(timeout: .seconds(5))?.bytes == toD, "the mirror's copy")
@@ -162,7 +162,7 @@ import Testing
             let (fabric, echo) = try await Self.lab("to svc_echo loss 50%", seed: 3)
             defer { fabric.process.signal(SIGKILL) }
             defer { echo.signal(SIGKILL) }
-            let replay = try ChildProcess(Tools.executable("switchyard-replay"), [UnixHabitsTests.golden, "--port", "\(fabric.port)", "--timeout", "0.3"])
+            let replay = try ChildProcess(Tools.executable("switchyard-replay"), [Fixtures.echoSession, "--port", "\(fabric.port)", "--timeout", "0.3"])
             let status = try await replay.waitForExit()
             #expect(status == 1, "differences: \(replay.stdout)")
             return replay.stdout.split(separator: "\n").filter { $0.contains("missing") }.map(String.init)

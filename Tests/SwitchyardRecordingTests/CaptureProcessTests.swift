@@ -8,47 +8,7 @@ import Testing
 
 /// `switchyardd --capture` as users run it, with the files read back by libpcap, tcpdump and tshark.
 @Suite struct CaptureProcessTests {
-    /// Connects a client with one endpoint (and optionally a reading subscription).
-    static func endpoint(_ name: String, port: Int, subscribe: Bool = false) async throws -> (FabricClient, EndpointRecord) {
-        let client = try await FabricClient.connect(port: port, clientName: name)
-        let record = try await client.createEndpoint(name: name)
-        if subscribe {
-            try await client.subscribe(endpointID: record.endpointID)
-        }
-        return (client, record)
-    }
-
-    /// Sends `count` numbered frames in bursts of 1000.
-    static func sendNumbered(_ count: Int, from client: FabricClient, _ source: EndpointRecord, to destination: EndpointRecord, size: Int) throws {
-        for start in stride(from: 0, to: count, by: 1000) {
-            let frames = (start..<min(count, start + 1000)).map { Self.frame(from: source, to: destination, index: $0, size: size) }
-            try client.send(frames: frames, from: source.endpointID)
-        }
-    }
-
-    static func frame(from source: EndpointRecord, to destination: EndpointRecord, index: Int, size: Int = 64) -> [UInt8] {
-        var bytes = MACAddress(destination.mac)!.bytes + MACAddress(source.mac)!.bytes + [0x88, 0xB5]
-        bytes += [UInt8(index >> 24 & 0xFF), UInt8(index >> 16 & 0xFF), UInt8(index >> 8 & 0xFF), UInt8(index & 0xFF)]
-        bytes += [UInt8](repeating: 0x5A, count: max(0, size - bytes.count))
-        return bytes
-    }
-
-    /// Waits until the fabric's capture has written `count` frames.
-    static func waitForCapture(_ client: FabricClient, written count: UInt64) async throws -> StatsReply {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(30))
-        while true {
-            let stats = try await client.statistics()
-            let capture = stats.capture
-            let accounted = (capture?.framesWritten ?? 0) + (capture?.framesDropped ?? 0) + (capture?.framesNotWritten ?? 0)
-            if accounted >= count || clock.now > deadline {
-                return stats
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    @Test(.enabled(if: Tools.tcpdumpAvailable && Tools.tsharkAvailable, "tcpdump and tshark are needed (scripts/install-deps.sh installs them)"))
+    @Test(.requires(.all(.tcpdump, .tshark)))
     func echoSessionIsReadableByLibpcapTcpdumpAndTshark() async throws {
         let directory = try Tools.temporaryDirectory()
         let path = directory.appendingPathComponent("session.pcap").path
@@ -96,10 +56,10 @@ import Testing
         let path = directory.appendingPathComponent("block.pcap").path
         // A 1 MiB ring: far smaller than the run, so the fabric must pause its clients.
         let fabric = try await FabricProcess.ours(["--capture", path, "--capture-buffer", "1"])
-        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
-        let (receiver, b) = try await Self.endpoint("b", port: fabric.port)
-        try Self.sendNumbered(100_000, from: sender, a, to: b, size: 128)
-        let stats = try await Self.waitForCapture(receiver, written: 100_000)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (receiver, b) = try await Fixtures.endpoint("b", port: fabric.port)
+        try Fixtures.sendNumbered(100_000, from: sender, a, to: b, size: 128)
+        let stats = try await Fixtures.waitForCapture(receiver, written: 100_000)
         #expect(stats.framesSwitched == 100_000)
         #expect(stats.capture?.framesWritten == 100_000)
         #expect(stats.capture?.framesDropped == 0)
@@ -110,7 +70,7 @@ import Testing
         #expect(fabric.process.stderr.contains("100000 frames captured, 0 dropped by capture buffer, 1 file"))
         let records = try PcapReader(path: path).readAll()
         #expect(records.count == 100_000)
-        #expect(records.enumerated().allSatisfy { index, record in record.bytes == Self.frame(from: a, to: b, index: index, size: 128) })
+        #expect(records.enumerated().allSatisfy { index, record in record.bytes == Fixtures.frame(from: a, to: b, index: index, size: 128) })
     }
 
     /// Drops forced: the capture goes to a pipe nobody reads, so the writer blocks, the 1 MiB
@@ -122,9 +82,9 @@ import Testing
             readStandardOutput: false
         )
         let fabric = try await FabricProcess.attach(process, readyOn: .stderr)
-        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
-        let (observer, b) = try await Self.endpoint("b", port: fabric.port)
-        try Self.sendNumbered(20_000, from: sender, a, to: b, size: 1500)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Fixtures.endpoint("b", port: fabric.port)
+        try Fixtures.sendNumbered(20_000, from: sender, a, to: b, size: 1500)
         // Switching goes on while the writer is stuck: every frame is switched, most dropped.
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(30))
@@ -138,7 +98,7 @@ import Testing
         // Unstick the writer (its pipe breaks): the frames still in the ring are then counted
         // as not written, and every frame is accounted for.
         process.closeUnreadOutput()
-        stats = try await Self.waitForCapture(observer, written: 20_000)
+        stats = try await Fixtures.waitForCapture(observer, written: 20_000)
         let capture = try #require(stats.capture)
         #expect(capture.framesWritten + capture.framesDropped + capture.framesNotWritten == 20_000, "\(capture)")
         #expect(capture.writeError?.contains("Broken pipe") == true, "\(capture)")
@@ -148,15 +108,15 @@ import Testing
         try await fabric.process.waitForExit()
     }
 
-    @Test(.enabled(if: Tools.tcpdumpAvailable, "tcpdump is needed"))
+    @Test(.requires(.tcpdump))
     func rotationKeepsExactlyNBoundedReadableFiles() async throws {
         let directory = try Tools.temporaryDirectory()
         let path = directory.appendingPathComponent("ring.pcap").path
         let fabric = try await FabricProcess.ours(["--capture", path, "--capture-file-size", "1", "--capture-files", "3"])
-        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
-        let (observer, b) = try await Self.endpoint("b", port: fabric.port)
-        try Self.sendNumbered(4000, from: sender, a, to: b, size: 1400)
-        _ = try await Self.waitForCapture(observer, written: 4000)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Fixtures.endpoint("b", port: fabric.port)
+        try Fixtures.sendNumbered(4000, from: sender, a, to: b, size: 1400)
+        _ = try await Fixtures.waitForCapture(observer, written: 4000)
         await sender.close()
         await observer.close()
         fabric.process.signal(SIGTERM)
@@ -176,15 +136,15 @@ import Testing
         #expect(fabric.process.stderr.contains("4000 frames captured, 0 dropped by capture buffer, 6 files"))
     }
 
-    @Test(.enabled(if: Tools.tcpdumpAvailable, "tcpdump is needed"))
+    @Test(.requires(.tcpdump))
     func sigkillLeavesAFileReadableToTheLastFlush() async throws {
         let directory = try Tools.temporaryDirectory()
         let path = directory.appendingPathComponent("killed.pcap").path
         let fabric = try await FabricProcess.ours(["--capture", path])
-        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
-        let (observer, b) = try await Self.endpoint("b", port: fabric.port)
-        try Self.sendNumbered(3000, from: sender, a, to: b, size: 700)
-        _ = try await Self.waitForCapture(observer, written: 3000)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Fixtures.endpoint("b", port: fabric.port)
+        try Fixtures.sendNumbered(3000, from: sender, a, to: b, size: 700)
+        _ = try await Fixtures.waitForCapture(observer, written: 3000)
         // Written means buffered: wait for the flush (at most 100 ms later) to reach the file.
         let size = 24 + 3000 * (16 + 700)
         let clock = ContinuousClock()
@@ -205,10 +165,10 @@ import Testing
 
     @Test func captureToStdoutIsAPcapStreamAndTheReadyLineMovesToStderr() async throws {
         let fabric = try await FabricProcess.ours(["--capture", "-"], readyOn: .stderr)
-        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
-        let (observer, b) = try await Self.endpoint("b", port: fabric.port)
-        try Self.sendNumbered(50, from: sender, a, to: b, size: 64)
-        _ = try await Self.waitForCapture(observer, written: 50)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (observer, b) = try await Fixtures.endpoint("b", port: fabric.port)
+        try Fixtures.sendNumbered(50, from: sender, a, to: b, size: 64)
+        _ = try await Fixtures.waitForCapture(observer, written: 50)
         await sender.close()
         await observer.close()
         fabric.process.signal(SIGTERM)
@@ -216,7 +176,7 @@ import Testing
         let file = try Tools.temporaryDirectory().appendingPathComponent("stdout.pcap")
         try Data(fabric.process.stdoutBytes).write(to: file)
         let records = try PcapReader(path: file.path).readAll()
-        #expect(records.map(\.bytes) == (0..<50).map { Self.frame(from: a, to: b, index: $0) })
+        #expect(records.map(\.bytes) == (0..<50).map { Fixtures.frame(from: a, to: b, index: $0) })
     }
 
     @Test(arguments: [
@@ -262,15 +222,15 @@ import Testing
             "-c", "ulimit -f 256 && exec \"$0\" --port 0 --capture \"$1\"", Tools.executable("switchyardd").path, path,
         ])
         let fabric = try await FabricProcess.attach(shell)
-        let (sender, a) = try await Self.endpoint("a", port: fabric.port)
-        let (receiver, b) = try await Self.endpoint("b", port: fabric.port, subscribe: true)
-        try Self.sendNumbered(2000, from: sender, a, to: b, size: 1000)
+        let (sender, a) = try await Fixtures.endpoint("a", port: fabric.port)
+        let (receiver, b) = try await Fixtures.endpoint("b", port: fabric.port, subscribe: true)
+        try Fixtures.sendNumbered(2000, from: sender, a, to: b, size: 1000)
         var received = 0
         while received < 2000, try await receiver.nextFrame(timeout: .seconds(10)) != nil {
             received += 1
         }
         #expect(received == 2000, "switching goes on")
-        var stats = try await Self.waitForCapture(receiver, written: 2000)
+        var stats = try await Fixtures.waitForCapture(receiver, written: 2000)
         // Writes reach the file at flushes (at least every 100 ms): wait for the one that fails.
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(10))

@@ -23,7 +23,7 @@ import Testing
             let fabric = try await FabricProcess.ours(capture.map { ["--capture", $0] } ?? [])
             let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
             _ = try await echo.waitForLine(startingWith: "[svc_echo] ready")
-            let ntpd = try ChildProcess(Tools.executable("switchyard-ntpd"), ["--port", "\(fabric.port)", "--clock", NamespaceTests.clock])
+            let ntpd = try ChildProcess(Tools.executable("switchyard-ntpd"), ["--port", "\(fabric.port)", "--clock", Fixtures.fixedClock])
             _ = try await ntpd.waitForLine(startingWith: "[svc_ntp] ready")
             let namespace = try await NetworkNamespace()
             // No IPv6 chatter (router solicitations, DAD): the session holds what the test does.
@@ -47,7 +47,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: NetworkNamespace.unavailableReason == nil, "\(NetworkNamespace.unavailableReason ?? "")"))
+    @Test(.requires(.namespaces))
     func theKernelsClientsTalkToFabricServices() async throws {
         let capture = try temporaryPath("ns.pcap")
         let lab = try await Lab.start(capture: capture)
@@ -62,7 +62,6 @@ import Testing
         let links = try await lab.namespace.run(["ip", "-o", "link"])
         #expect(!links.stdout.contains("tap"), "the device is removed on SIGTERM: \(links.stdout)")
 
-        #expect(Tools.tsharkAvailable, "tshark reads the capture (scripts/install-deps.sh installs it)")
         let tshark = try await runCommand("tshark", ["-r", capture, "-Y", "udp.port == 7007 || ntp || arp", "-T", "fields", "-e", "frame.protocols"])
         let protocols = tshark.stdout.split(separator: "\n")
         #expect(protocols.contains { $0.hasSuffix(":arp") }, "\(tshark.stdout)")
@@ -72,7 +71,7 @@ import Testing
 
     /// A session between the kernel and the echo service, recorded, replays against the echo
     /// service with the namespace gone: replay plays the kernel's frames as endpoint ns1.
-    @Test(.enabled(if: NetworkNamespace.unavailableReason == nil, "\(NetworkNamespace.unavailableReason ?? "")"))
+    @Test(.requires(.namespaces))
     func aNamespaceSessionReplaysWithTheNamespaceGone() async throws {
         let capture = try temporaryPath("ns-echo.pcap")
         do {
@@ -96,10 +95,6 @@ import Testing
             // As root the device can be made; check the other refusal: a namespace that does not exist.
             let fabric = try await FabricProcess.ours()
             defer { fabric.process.signal(SIGKILL) }
-            guard NetworkNamespace.unavailableReason == nil else {
-                print("skipped: \(NetworkNamespace.unavailableReason!)")
-                return
-            }
             let tap = try ChildProcess(Tools.executable("switchyard-tap"), ["--port", "\(fabric.port)", "--name", "x", "--netns", "sy-does-not-exist"])
             #expect(try await tap.waitForExit() == 2)
             #expect(tap.stderr.hasPrefix("switchyard-tap: ip link set dev "), "\(tap.stderr)")

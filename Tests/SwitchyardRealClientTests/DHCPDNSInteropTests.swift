@@ -9,41 +9,10 @@ import Testing
 /// switchyard-dhcpd and switchyard-dns with clients we did not write: busybox udhcpc and dig in a
 /// network namespace behind switchyard-tap, and an unmodified QEMU VM's iPXE ROM.
 @Suite struct DHCPDNSInteropTests {
-    static let clock = "fixed:2026-01-01T00:00:00Z"
+    static let clock = Fixtures.fixedClock
 
-    static var namespaceToolsMissing: String? {
-        if let reason = NetworkNamespace.unavailableReason {
-            return reason
-        }
-        for tool in ["udhcpc", "dig"] where Tools.which(tool) == nil {
-            return "\(tool) is missing (scripts/install-deps.sh installs udhcpc and bind9-dnsutils)"
-        }
-        return nil
-    }
 
-    /// Runs `body` with a fabric, the DHCP and DNS services, and stops them all afterwards.
-    static func withServices(
-        fabricArguments: [String] = [], dhcpArguments: [String] = [],
-        _ body: (FabricProcess) async throws -> Void
-    ) async throws {
-        let fabric = try await FabricProcess.ours(fabricArguments)
-        defer { fabric.process.signal(SIGKILL) }
-        let dhcpd = try ChildProcess(Tools.executable("switchyard-dhcpd"), ["--port", "\(fabric.port)", "--clock", Self.clock] + dhcpArguments)
-        defer { dhcpd.signal(SIGKILL) }
-        _ = try await dhcpd.waitForLine(startingWith: "[svc_dhcp] ready")
-        let dns = try ChildProcess(Tools.executable("switchyard-dns"), ["--port", "\(fabric.port)"])
-        defer { dns.signal(SIGKILL) }
-        _ = try await dns.waitForLine(startingWith: "[svc_dns] ready")
-        try await body(fabric)
-        for service in [dhcpd, dns] {
-            service.signal(SIGTERM)
-            #expect(try await service.waitForExit() == 0, "\(service.stderr)")
-        }
-        fabric.process.signal(SIGTERM)
-        #expect(try await fabric.process.waitForExit() == 0)
-    }
-
-    @Test(.enabled(if: Self.namespaceToolsMissing == nil, "\(Self.namespaceToolsMissing ?? "")"))
+    @Test(.requires(.all(.namespaces, .tool("udhcpc", package: "udhcpc"), .tool("dig", package: "bind9-dnsutils"))))
     func udhcpcGetsALeaseAndDigResolvesBothWays() async throws {
         let directory = try Tools.temporaryDirectory()
         let leases = directory.appendingPathComponent("leases").path
@@ -59,7 +28,7 @@ import Testing
             """.write(toFile: script, atomically: true, encoding: .utf8)
         #expect(chmod(script, 0o755) == 0)
 
-        try await Self.withServices(fabricArguments: ["--capture", capture], dhcpArguments: ["--leases", leases]) { fabric in
+        try await Fixtures.withDHCPAndDNS(fabricArguments: ["--capture", capture], dhcpArguments: ["--leases", leases]) { fabric in
             let namespace = try await NetworkNamespace()
             _ = try await namespace.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
             let tap = try ChildProcess(Tools.executable("switchyard-tap"), ["--port", "\(fabric.port)", "--name", "ns1", "--netns", namespace.name, "--tap", "sy0"])
@@ -90,23 +59,22 @@ import Testing
         #expect(fields.contains("\t3") && fields.contains("\t5"), "NXDOMAIN and REFUSED in the capture: \(fields)")
     }
 
-    static let qemu = Tools.which("qemu-system-x86_64")
     static let vmMAC = MACAddress("52:54:00:12:34:57")!
 
     /// iPXE (the NIC's ROM) gets a lease and asks the next server for the boot file by TFTP,
     /// from the leased address.
-    @Test(.enabled(if: Self.qemu != nil, "qemu-system-x86_64 is needed (scripts/install-deps.sh installs qemu-system-x86)"))
+    @Test(.requires(.qemu))
     func anUnmodifiedVMsIPXEGetsALeaseAndAsksForTheBootFile() async throws {
         let directory = try Tools.temporaryDirectory()
         let socket = directory.appendingPathComponent("vm.sock").path
         let capture = directory.appendingPathComponent("ipxe.pcap").path
-        try await Self.withServices(
+        try await Fixtures.withDHCPAndDNS(
             fabricArguments: ["--qemu", "vm=unix:\(socket)", "--capture", capture],
             dhcpArguments: ["--next-server", "10.0.0.4", "--boot-file", "switchyard.ipxe"]
         ) { fabric in
             let watcher = try await FabricClient.connect(port: fabric.port, clientName: "watch")
             _ = try await AttachedEndpoint.attach("watch", on: watcher, promiscuous: true)
-            let vm = try ChildProcess(URL(fileURLWithPath: Self.qemu!), [
+            let vm = try ChildProcess(URL(fileURLWithPath: Tools.which("qemu-system-x86_64")!), [
                 "-machine", "pc", "-accel", "tcg", "-m", "128", "-display", "none", "-serial", "null", "-monitor", "none",
                 "-no-reboot", "-boot", "n", "-netdev", "stream,id=n0,server=off,addr.type=unix,addr.path=\(socket)",
                 "-device", "e1000,netdev=n0,mac=\(Self.vmMAC)",

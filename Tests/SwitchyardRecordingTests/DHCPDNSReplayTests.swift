@@ -22,8 +22,8 @@ import Testing
         await fabric.process.stop()
     }
 
-    @Test func wiresharkReadsTheRecordingsAsTheSessionsTheyAre() async throws {
-        #expect(Tools.tsharkAvailable, "tshark reads the captures (scripts/install-deps.sh installs it)")
+    @Test(.requires(.tshark))
+    func wiresharkReadsTheRecordingsAsTheSessionsTheyAre() async throws {
         let dhcp = try await runCommand("tshark", ["-r", Self.dhcpSession, "-T", "fields", "-e", "dhcp.option.dhcp", "-e", "dhcp.ip.your", "-e", "dhcp.option.ip_address_lease_time", "-e", "_ws.malformed"])
         #expect(dhcp.stdout == """
             1\t0.0.0.0\t\t
@@ -48,38 +48,38 @@ import Testing
     }
 
     @Test func theGoldenSessionsReplayWithoutDifferences() async throws {
-        try await Self.withService("switchyard-dhcpd", ["--clock", ReplayProcessTests.fixedClock], ready: "[svc_dhcp] ready") { port in
-            let replay = try await ReplayProcessTests.replay([Self.dhcpSession, "--port", "\(port)"])
+        try await Self.withService("switchyard-dhcpd", ["--clock", Fixtures.fixedClock], ready: "[svc_dhcp] ready") { port in
+            let replay = try await Fixtures.replay([Self.dhcpSession, "--port", "\(port)"])
             #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
             #expect(replay.stdout == "replayed 4 frames, expected 3 replies: 3 matched, 0 differed, 0 missing; 0 unexpected\n")
         }
         try await Self.withService("switchyard-dns", Self.dnsArguments, ready: "[svc_dns] ready") { port in
-            let replay = try await ReplayProcessTests.replay([Self.dnsSession, "--port", "\(port)"])
+            let replay = try await Fixtures.replay([Self.dnsSession, "--port", "\(port)"])
             #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
             #expect(replay.stdout == "replayed 6 frames, expected 6 replies: 6 matched, 0 differed, 0 missing; 0 unexpected\n")
         }
     }
 
     @Test func aChangedLeaseTimeOrTTLIsNamed() async throws {
-        try await Self.withService("switchyard-dhcpd", ["--clock", ReplayProcessTests.fixedClock, "--lease-time", "600"], ready: "[svc_dhcp] ready") { port in
-            let replay = try await ReplayProcessTests.replay([Self.dhcpSession, "--port", "\(port)"])
+        try await Self.withService("switchyard-dhcpd", ["--clock", Fixtures.fixedClock, "--lease-time", "600"], ready: "[svc_dhcp] ready") { port in
+            let replay = try await Fixtures.replay([Self.dhcpSession, "--port", "\(port)"])
             #expect(replay.exitStatus == 1)
             #expect(replay.stdout.contains(") differs: dhcp.option.51: expected 3600, got 600\n"), "\(replay.stdout)")
             #expect(replay.stdout.hasSuffix("3 differed, 0 missing; 0 unexpected\n"))
         }
         // The lease times masked, and a fresh server (the one above holds a lease now).
-        try await Self.withService("switchyard-dhcpd", ["--clock", ReplayProcessTests.fixedClock, "--lease-time", "600"], ready: "[svc_dhcp] ready") { port in
-            let masked = try await ReplayProcessTests.replay([
+        try await Self.withService("switchyard-dhcpd", ["--clock", Fixtures.fixedClock, "--lease-time", "600"], ready: "[svc_dhcp] ready") { port in
+            let masked = try await Fixtures.replay([
                 Self.dhcpSession, "--port", "\(port)", "--ignore", "dhcp.option.51", "--ignore", "dhcp.option.58", "--ignore", "dhcp.option.59",
             ])
             #expect(masked.exitStatus == 0, "\(masked.stdout)")
         }
         try await Self.withService("switchyard-dns", Self.dnsArguments + ["--ttl", "30"], ready: "[svc_dns] ready") { port in
-            let replay = try await ReplayProcessTests.replay([Self.dnsSession, "--port", "\(port)"])
+            let replay = try await Fixtures.replay([Self.dnsSession, "--port", "\(port)"])
             #expect(replay.exitStatus == 1)
             #expect(replay.stdout.contains(") differs: dns.answer.ttl: expected 60, got 30\n"), "\(replay.stdout)")
             #expect(replay.stdout.contains(") differs: dns.authority.ttl: expected 60, got 30\n"), "\(replay.stdout)")
-            let masked = try await ReplayProcessTests.replay([
+            let masked = try await Fixtures.replay([
                 Self.dnsSession, "--port", "\(port)", "--ignore", "dns.answer.ttl", "--ignore", "dns.authority.ttl", "--ignore", "dns.authority.rdata",
             ])
             #expect(masked.exitStatus == 0, "the SOA's minimum is the TTL too: \(masked.stdout)")
@@ -87,7 +87,7 @@ import Testing
     }
 
     @Test func optionFieldNamesAreChecked() async throws {
-        let replay = try await ReplayProcessTests.replay([Self.dhcpSession, "--port", "1", "--ignore", "dhcp.option.256"])
+        let replay = try await Fixtures.replay([Self.dhcpSession, "--port", "1", "--ignore", "dhcp.option.256"])
         #expect(replay.exitStatus == 2)
         #expect(replay.stderr.hasPrefix("Error: --ignore dhcp.option.256: no such field"), "\(replay.stderr)")
     }
@@ -95,7 +95,7 @@ import Testing
     @Test func regeneratingTheDHCPRecordingGivesTheSameFrameBytes() async throws {
         let path = try temporaryPath("dhcp.pcap")
         let fabric = try await FabricProcess.ours(["--capture", path])
-        let dhcpd = try ChildProcess(Tools.executable("switchyard-dhcpd"), ["--port", "\(fabric.port)", "--clock", ReplayProcessTests.fixedClock])
+        let dhcpd = try ChildProcess(Tools.executable("switchyard-dhcpd"), ["--port", "\(fabric.port)", "--clock", Fixtures.fixedClock])
         _ = try await dhcpd.waitForLine(startingWith: "[svc_dhcp] ready")
         let client = try ChildProcess(Tools.executable("switchyard-dhcp"), ["--port", "\(fabric.port)", "--renew", "--release"])
         #expect(try await client.waitForExit() == 0)
