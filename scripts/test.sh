@@ -1,26 +1,22 @@
 #!/usr/bin/env bash
 # The test command: installs missing system packages, builds everything and runs the whole
-# suite (unit, process and interoperability tests; the last skip without ../shared/peer).
+# suite once (unit, process and interoperability tests). Tests whose requirement is missing
+# (root, /dev/net/tun, QEMU, tshark, ../shared) are reported as skipped with the reason;
+# with CI set they fail instead, since CI installs everything they need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
-# The suite takes about a minute. Rarely (about one run in five on two cores) the whole test
-# process stops making progress: every task suspended, no thread of the concurrency pool left,
-# nothing of ours on any thread's stack; not yet explained. Such a run is cut off after 10
-# minutes and run once more: a failing test is never retried, only a run that hung.
+# Every suite has a time limit, so a test that waits forever fails with its name. This bound
+# is for what no time limit can catch (the test process itself wedged): it is a failure, never
+# a retry.
 status=0
-timeout 600 swift test --skip-build || status=$?
-if [ "$status" -eq 124 ]; then
-    echo "test.sh: the test run did not finish in 10 minutes; running it once more" >&2
-    # timeout stops swift-test, not the test process under it, nor what that process would
-    # have cleaned up: its namespaces (NetworkNamespace names them sy-<8 hex digits>).
-    pkill -KILL -f "$PWD/.build/.*/switchyardPackageTests.xctest" || true
-    sleep 1
+timeout --signal=KILL 900 swift test --skip-build || status=$?
+if [ "$status" -eq 137 ] || [ "$status" -eq 124 ]; then
+    echo "test.sh: the test process did not finish within 15 minutes" >&2
+    # Namespaces the killed process would have deleted (NetworkNamespace names them sy-<8 hex>).
     for ns in $(ip netns list 2>/dev/null | grep -oE '^sy-[0-9a-f]{8}\b' || true); do
         ip netns delete "$ns" || true
     done
-    status=0
-    timeout 600 swift test --skip-build || status=$?
 fi
 exit "$status"

@@ -8,7 +8,7 @@ import Testing
 
 /// switchyard-dhcpd and switchyard-dns with clients we did not write: busybox udhcpc and dig in a
 /// network namespace behind switchyard-tap, and an unmodified QEMU VM's iPXE ROM.
-@Suite struct DHCPDNSInteropTests {
+@Suite(.timeLimit(.minutes(5))) struct DHCPDNSInteropTests {
     static let clock = Fixtures.fixedClock
 
 

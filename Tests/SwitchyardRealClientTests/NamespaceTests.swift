@@ -8,7 +8,7 @@ import Testing
 /// `switchyard-tap`: a Linux network namespace as a fabric client. The kernel's own ARP, UDP
 /// and NTP clients talk to the fabric's services. Needs root, iproute2 and /dev/net/tun (CI
 /// has them); elsewhere these tests are skipped with the reason.
-@Suite struct NamespaceTests {
+@Suite(.timeLimit(.minutes(5))) struct NamespaceTests {
     static let clock = "fixed:2026-01-01T00:00:00Z"
 
     /// A fabric (recording to `capture` if given), echo and NTP services, and a namespace behind

@@ -7,7 +7,7 @@ import Testing
 
 /// `switchyardd --qemu`: VMs' NICs as fabric endpoints. First with a client that speaks QEMU's
 /// framing (no QEMU needed), then with unmodified QEMU VMs booting their NIC's iPXE ROM.
-@Suite struct QEMUPortTests {
+@Suite(.timeLimit(.minutes(5))) struct QEMUPortTests {
     static let vmMAC = MACAddress("52:54:00:12:34:56")!
 
     static func arpRequest(from mac: MACAddress, ip: IPv4Address, asking target: IPv4Address) -> [UInt8] {
@@ -27,29 +27,25 @@ import Testing
 
         let vm = try StreamSocket(unixPath: socket)
         try vm.sendQEMUFrame(Self.arpRequest(from: Self.vmMAC, ip: IPv4Address(10, 0, 0, 50), asking: IPv4Address(10, 0, 0, 2)))
-        let reply = try #require(vm.receiveQEMUFrame(), "the echo service's ARP reply, in QEMU's framing")
+        let reply = try #require(try await vm.receiveQEMUFrame(), "the echo service's ARP reply, in QEMU's framing")
         #expect(Array(reply.prefix(6)) == Self.vmMAC.bytes)
         #expect(try await client.lookUp(name: "vm").mac == "52:54:00:12:34:56")
 
         // A second VM on the same port is vm-2; garbage lengths are skipped, counted, logged once.
         let second = try StreamSocket(unixPath: socket)
         try second.sendQEMUFrame(Self.arpRequest(from: MACAddress("52:54:00:00:00:02")!, ip: IPv4Address(10, 0, 0, 51), asking: IPv4Address(10, 0, 0, 2)))
-        #expect(second.receiveQEMUFrame() != nil)
+        #expect(try await second.receiveQEMUFrame() != nil)
         #expect(try await client.lookUp(name: "vm-2").mac == "52:54:00:00:00:02")
         try second.send([0, 0, 0, 0])
         try second.sendQEMUFrame([1, 2, 3])
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(5))
-        while try await client.statistics().qemuFramesRefused ?? 0 < 2, clock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await eventually("two refused frames in STATS") { try await client.statistics().qemuFramesRefused ?? 0 >= 2 }
         #expect(try await client.statistics().qemuFramesRefused == 2, "counted in STATS")
 
         // The first VM goes; QEMU restarted on the socket joins under the same name.
         _ = consume vm
         let again = try StreamSocket(unixPath: socket)
         try again.sendQEMUFrame(Self.arpRequest(from: Self.vmMAC, ip: IPv4Address(10, 0, 0, 50), asking: IPv4Address(10, 0, 0, 2)))
-        #expect(again.receiveQEMUFrame() != nil)
+        #expect(try await again.receiveQEMUFrame() != nil)
         #expect(try await client.lookUp(name: "vm").mac == "52:54:00:12:34:56")
         #expect(try await client.lookUp(name: "vm-2").mac == "52:54:00:00:00:02", "the other VM is still there")
         await client.close()
@@ -103,12 +99,8 @@ import Testing
         defer { vm.signal(SIGKILL) }
         // iPXE boots in a few seconds under TCG, then asks for an address.
         let watcher = try await FabricClient.connect(port: fabric.port, clientName: "watch")
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(90))
-        var stats = try await watcher.statistics()
-        while stats.framesSwitched < 1, clock.now < deadline, vm.isRunning {
-            try await Task.sleep(for: .milliseconds(200))
-            stats = try await watcher.statistics()
+        try await eventually("the VM's first frame", within: .seconds(90), every: .milliseconds(200)) {
+            try await watcher.statistics().framesSwitched >= 1 || !vm.isRunning
         }
         #expect(try await watcher.lookUp(name: "vm").mac == Self.vmMAC.description)
         await watcher.close()

@@ -11,7 +11,7 @@ import Glibc
 
 /// `switchyardd --vxlan`: fabrics joined into one segment over VXLAN (RFC 7348), and the Linux
 /// kernel's own VXLAN device as a member.
-@Suite struct VXLANTests {
+@Suite(.timeLimit(.minutes(5))) struct VXLANTests {
     static func freeUDPPort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
@@ -89,7 +89,7 @@ import Glibc
         let header: [UInt8] = [0x08, 0, 0, 0, 0, 0, 42, 0]
         try r1.send(header + inner, to: listen)
         #expect(try await local.nextFrame(timeout: .seconds(5))?.bytes == inner, "switched to the local endpoint")
-        #expect(r2.receive(timeoutMilliseconds: 300) == nil, "not relayed from one remote to another")
+        #expect(try await r2.receive(timeoutMilliseconds: 300) == nil, "not relayed from one remote to another")
 
         try r1.send([0x08, 0, 0, 0, 0, 0, 7, 0] + inner, to: listen)   // another VNI
         try r1.send([0x00, 0, 0, 0, 0, 0, 42, 0] + inner, to: listen)  // I flag clear
@@ -98,11 +98,7 @@ import Glibc
         // hashed per flow, so another port of a remote's address is that remote).
         let stranger = try UDPPeer(host: "127.0.0.2")
         try stranger.send(header + inner, to: listen)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(5))
-        while try await local.statistics().vxlanDatagramsRefused ?? 0 < 4, clock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await eventually("four refused datagrams in STATS", within: .seconds(5)) { try await local.statistics().vxlanDatagramsRefused ?? 0 >= 4 }
         #expect(try await local.statistics().vxlanDatagramsRefused == 4)
         #expect(try await local.nextFrame(timeout: .milliseconds(200)) == nil, "none of them switched")
 
@@ -111,7 +107,7 @@ import Glibc
         let out = MACAddress.broadcast.bytes + MACAddress(s.mac)!.bytes + [0x88, 0xB5] + [UInt8](repeating: 5, count: 46)
         try sender.send(frame: out, from: s.endpointID)
         for peer in [r1, r2] {
-            let (datagram, sourcePort) = try #require(peer.receiveWithSource(timeoutMilliseconds: 5000))
+            let (datagram, sourcePort) = try #require(try await peer.receiveWithSource(timeoutMilliseconds: 5000))
             #expect(Array(datagram.prefix(8)) == header)
             #expect(Array(datagram.dropFirst(8)) == out)
             #expect((49152...65535).contains(sourcePort), "a source port from the hash range: \(sourcePort)")
@@ -129,8 +125,8 @@ import Glibc
         let (sender, s) = try await Fixtures.endpoint("s", port: fabric.port)
         let frame = { (size: Int) in MACAddress.broadcast.bytes + MACAddress(s.mac)!.bytes + [0x88, 0xB5] + [UInt8](repeating: 1, count: size - 14) }
         try sender.send(frames: [frame(101), frame(100), frame(101)], from: s.endpointID)
-        #expect(remote.receive(timeoutMilliseconds: 5000)?.count == 8 + 100, "100 + 36 = 136 fits")
-        #expect(remote.receive(timeoutMilliseconds: 300) == nil)
+        #expect(try await remote.receive(timeoutMilliseconds: 5000)?.count == 8 + 100, "100 + 36 = 136 fits")
+        #expect(try await remote.receive(timeoutMilliseconds: 300) == nil)
         #expect(try await sender.statistics().vxlanFramesTooBig == 2)
         await sender.close()
         fabric.process.signal(SIGTERM)
@@ -179,8 +175,9 @@ import Glibc
     }
 }
 
-/// A UDP socket on loopback standing for a VXLAN remote.
-final class UDPPeer {
+/// A UDP socket on loopback standing for a VXLAN remote. Its receives poll with a timeout, on
+/// a thread of their own (never the concurrency pool's).
+final class UDPPeer: @unchecked Sendable {
     let descriptor: Int32
     let port: Int
 
@@ -220,7 +217,15 @@ final class UDPPeer {
     }
 
     /// A datagram and the port it came from.
-    func receiveWithSource(timeoutMilliseconds: Int32) -> ([UInt8], Int)? {
+    func receiveWithSource(timeoutMilliseconds: Int32) async throws -> ([UInt8], Int)? {
+        try await onOwnThread { self.blockingReceiveWithSource(timeoutMilliseconds: timeoutMilliseconds) }
+    }
+
+    func receive(timeoutMilliseconds: Int32) async throws -> [UInt8]? {
+        try await onOwnThread { self.blockingReceiveWithSource(timeoutMilliseconds: timeoutMilliseconds)?.0 }
+    }
+
+    private func blockingReceiveWithSource(timeoutMilliseconds: Int32) -> ([UInt8], Int)? {
         var poller = pollfd(fd: self.descriptor, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return nil }
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -234,11 +239,4 @@ final class UDPPeer {
         return count > 0 ? (Array(buffer.prefix(count)), Int(UInt16(bigEndian: source.sin_port))) : nil
     }
 
-    func receive(timeoutMilliseconds: Int32) -> [UInt8]? {
-        var poller = pollfd(fd: self.descriptor, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        let count = buffer.withUnsafeMutableBytes { recv(self.descriptor, $0.baseAddress, $0.count, 0) }
-        return count > 0 ? Array(buffer.prefix(count)) : nil
-    }
 }

@@ -5,7 +5,7 @@ import Testing
 
 /// Wireshark's view of Switchyard: the protocol v1 dissector on a loopback capture of a
 /// session, and switchyard-extcap as a capture interface run by tshark itself.
-@Suite(.serialized) struct WiresharkTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WiresharkTests {
     static let dissector = Tools.packageRoot.appendingPathComponent("wireshark/switchyard.lua").path
 
     /// Capturing on lo, and installing into Wireshark's global extcap folder (Debian's 4.0
@@ -39,10 +39,8 @@ import Testing
         #expect(try await lonely.waitForExit() == 1)
         // tcpdump drops what it has not written yet when told to stop: wait (bounded) until the
         // last message, the ERROR, is in the file.
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(10))
-        while clock.now < deadline, (try? Data(contentsOf: URL(fileURLWithPath: capture)))?.range(of: Data(#"{"error""#.utf8)) == nil {
-            try await Task.sleep(for: .milliseconds(50))
+        try await eventually("the ERROR in tcpdump's file", every: .milliseconds(50)) {
+            (try? Data(contentsOf: URL(fileURLWithPath: capture)))?.range(of: Data(#""error":"#.utf8)) != nil
         }
         fabric.process.signal(SIGTERM)
         _ = try await fabric.process.waitForExit()

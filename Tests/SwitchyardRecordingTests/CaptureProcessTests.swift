@@ -7,7 +7,7 @@ import SwitchyardTestSupport
 import Testing
 
 /// `switchyardd --capture` as users run it, with the files read back by libpcap, tcpdump and tshark.
-@Suite struct CaptureProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct CaptureProcessTests {
     @Test(.requires(.all(.tcpdump, .tshark)))
     func echoSessionIsReadableByLibpcapTcpdumpAndTshark() async throws {
         let directory = try Tools.temporaryDirectory()
@@ -86,12 +86,9 @@ import Testing
         let (observer, b) = try await Fixtures.endpoint("b", port: fabric.port)
         try Fixtures.sendNumbered(20_000, from: sender, a, to: b, size: 1500)
         // Switching goes on while the writer is stuck: every frame is switched, most dropped.
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(30))
-        var stats = try await observer.statistics()
-        while stats.framesSwitched < 20_000, clock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-            stats = try await observer.statistics()
+        var stats = try await eventually("20,000 frames switched", within: .seconds(30), every: .milliseconds(20)) { () -> StatsReply? in
+            let stats = try await observer.statistics()
+            return stats.framesSwitched >= 20_000 ? stats : nil
         }
         #expect(stats.framesSwitched == 20_000, "switching went on")
         #expect((stats.capture?.framesDropped ?? 0) > 10_000, "most of 30 MB could not be recorded: \(String(describing: stats.capture))")
@@ -147,11 +144,7 @@ import Testing
         _ = try await Fixtures.waitForCapture(observer, written: 3000)
         // Written means buffered: wait for the flush (at most 100 ms later) to reach the file.
         let size = 24 + 3000 * (16 + 700)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(10))
-        while (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) != size, clock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await eventually("the file to reach \(size) bytes") { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == size }
         fabric.process.signal(SIGKILL)
         try await fabric.process.waitForExit()
         let tcpdump = try await runCommand("tcpdump", ["-nn", "-r", path])
@@ -232,11 +225,9 @@ import Testing
         #expect(received == 2000, "switching goes on")
         var stats = try await Fixtures.waitForCapture(receiver, written: 2000)
         // Writes reach the file at flushes (at least every 100 ms): wait for the one that fails.
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(10))
-        while stats.capture?.writeError == nil, clock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            stats = try await receiver.statistics()
+        stats = try await eventually("a write error in STATS", every: .milliseconds(50)) { () -> StatsReply? in
+            let stats = try await receiver.statistics()
+            return stats.capture?.writeError == nil ? nil : stats
         }
         // The errno of the failed write itself (EFBIG under ulimit -f), read before anything
         // else can overwrite it.

@@ -5,7 +5,7 @@ import Testing
 
 /// The golden DHCP and DNS recordings (captures/, made by scripts/make-captures.sh): read by
 /// Wireshark without complaint, replayed bit for bit, and a changed answer named by its field.
-@Suite struct DHCPDNSReplayTests {
+@Suite(.timeLimit(.minutes(3))) struct DHCPDNSReplayTests {
     static let dhcpSession = Tools.packageRoot.appendingPathComponent("captures/dhcp-session.pcap").path
     static let dnsSession = Tools.packageRoot.appendingPathComponent("captures/dns-session.pcap").path
     /// What captures/dns-session.pcap was recorded against: 40 addresses for big.switchyard.test.

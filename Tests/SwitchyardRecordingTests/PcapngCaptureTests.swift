@@ -5,7 +5,7 @@ import Testing
 
 /// pcapng recordings, read back by Wireshark's own readers (tshark, capinfos), by libpcap and
 /// by replay.
-@Suite struct PcapngCaptureTests {
+@Suite(.timeLimit(.minutes(3))) struct PcapngCaptureTests {
 
     /// Ping 3 times through echo with the fabric recording to `path` with `arguments`.
     static func recordPings(_ path: String, _ arguments: [String] = [], count: Int = 3, message: String = "marco polo", rules: String? = nil) async throws {
@@ -157,11 +157,7 @@ import Testing
         let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--count", "5"])
         #expect(try await ping.waitForExit() == 0)
         // The writer flushes at least every 100 ms; wait (bounded) until the ten frames are on disk.
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(10))
-        while clock.now < deadline, (try? PcapReader(path: path).readAll().count) != 10 {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await eventually("ten frames on disk", every: .milliseconds(50)) { (try? PcapReader(path: path).readAll().count) == 10 }
         fabric.process.signal(SIGKILL)
         _ = try await fabric.process.waitForExit()
         let read = try await runCommand("tshark", ["-r", path])

@@ -4,7 +4,7 @@ import SwitchyardTestSupport
 import Testing
 
 /// switchyard-replay against real services, with the golden recordings in captures/.
-@Suite struct ReplayProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct ReplayProcessTests {
     @Test func goldenRecordingsReplayWithoutDifferences() async throws {
         let fabric = try await FabricProcess.ours()
         let echo = try await Fixtures.startEcho(fabric.port)

@@ -26,15 +26,10 @@ public func withInProcessFabric<Result: Sendable>(
             try await server.run()
             return nil
         }
-        let clock = ContinuousClock()
         // A bound against a fabric that never listens, not a timing claim: with the whole suite
         // running in parallel on two cores, binding can wait its turn for seconds.
-        let deadline = clock.now.advanced(by: .seconds(30))
-        while port.withLockedValue({ $0 }) == nil {
-            guard clock.now < deadline else { throw TestFailure("in-process fabric did not start") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        let result = try await body(port.withLockedValue { $0! })
+        let bound = try await eventually("the in-process fabric to listen", within: .seconds(30), every: .milliseconds(5)) { port.withLockedValue { $0 } }
+        let result = try await body(bound)
         group.cancelAll()
         return result
     }

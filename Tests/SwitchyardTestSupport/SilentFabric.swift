@@ -28,12 +28,7 @@ public final class SilentFabric: Sendable {
 
     /// Waits until `count` connections have been accepted.
     public func waitForConnections(_ count: Int, timeout: Duration = .seconds(20)) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while self.accepted.withLockedValue({ $0 }) < count {
-            guard clock.now < deadline else { throw TestFailure("no client connected to the silent fabric") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await eventually("\(count) clients to connect to the silent fabric", within: timeout) { self.accepted.withLockedValue { $0 } >= count }
     }
 
     public func stop() async {

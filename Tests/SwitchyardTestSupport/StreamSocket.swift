@@ -2,9 +2,10 @@
 import Glibc
 #endif
 
-/// A blocking stream socket for tests that speak a raw framing (QEMU's 4-byte length + frame)
-/// to a Unix path or a loopback TCP port, with a receive timeout.
-public final class StreamSocket {
+/// A stream socket for tests that speak a raw framing (QEMU's 4-byte length + frame) to a
+/// Unix path, with a receive timeout. Its receives block, so they run on a thread of their
+/// own (`onOwnThread`), never on the concurrency pool. One test uses one socket at a time.
+public final class StreamSocket: @unchecked Sendable {
     private let descriptor: Int32
 
     public init(unixPath path: String) throws {
@@ -41,7 +42,11 @@ public final class StreamSocket {
     }
 
     /// Exactly `count` bytes, or nil at the timeout or end of stream.
-    public func receive(_ count: Int) -> [UInt8]? {
+    public func receive(_ count: Int) async throws -> [UInt8]? {
+        try await onOwnThread { self.blockingReceive(count) }
+    }
+
+    private func blockingReceive(_ count: Int) -> [UInt8]? {
         var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
@@ -58,9 +63,11 @@ public final class StreamSocket {
         try self.send([UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + frame)
     }
 
-    public func receiveQEMUFrame() -> [UInt8]? {
-        guard let header = self.receive(4) else { return nil }
-        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
-        return self.receive(length)
+    public func receiveQEMUFrame() async throws -> [UInt8]? {
+        try await onOwnThread {
+            guard let header = self.blockingReceive(4) else { return nil }
+            let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
+            return self.blockingReceive(length)
+        }
     }
 }

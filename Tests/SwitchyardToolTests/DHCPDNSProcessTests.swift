@@ -4,7 +4,7 @@ import Testing
 
 /// The DHCP and DNS tools as a user runs them: output, exit codes, and one-line errors for bad
 /// flags and files.
-@Suite struct DHCPDNSProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct DHCPDNSProcessTests {
     @Test func theClientsPrintWhatTheyGot() async throws {
         let directory = try Tools.temporaryDirectory()
         let hosts = directory.appendingPathComponent("hosts").path

@@ -3,7 +3,7 @@ import SwitchyardTestSupport
 import Testing
 
 /// `switchyardd` as a user runs it: ready line, signals, exit codes, error text.
-@Suite struct DaemonProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct DaemonProcessTests {
     @Test(arguments: [SIGTERM, SIGINT])
     func printsOneReadyLineAndExitsZeroOnSignal(signal: Int32) async throws {
         let fabric = try await FabricProcess.ours()
@@ -41,7 +41,7 @@ import Testing
 }
 
 /// The echo service and ping client as processes against our fabric.
-@Suite struct EchoPingProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct EchoPingProcessTests {
     @Test func pingGetsItsEchoAndPrintsTheSeedsLines() async throws {
         let fabric = try await FabricProcess.ours()
         let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
@@ -90,7 +90,7 @@ import Testing
 }
 
 /// Who may connect: loopback TCP by default, Unix-domain sockets with file permissions.
-@Suite struct AccessTests {
+@Suite(.timeLimit(.minutes(3))) struct AccessTests {
     @Test func nonLoopbackAddressesNeedAllowRemote() async throws {
         let refused = try ChildProcess(Tools.executable("switchyardd"), ["--host", "0.0.0.0", "--port", "0"])
         #expect(try await refused.waitForExit() == 64)

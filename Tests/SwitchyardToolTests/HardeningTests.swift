@@ -95,7 +95,7 @@ struct RawConnection {
 }
 
 /// Bad and greedy clients: the fabric survives them and the others see no effect.
-@Suite struct HardeningTests {
+@Suite(.timeLimit(.minutes(3))) struct HardeningTests {
     /// A ping through the fabric between two fresh clients: the fabric still works for others.
     static func fabricStillServes(port: Int, tag: String) async throws {
         let a = try await FabricClient.connect(port: port, clientName: "a")
@@ -159,11 +159,7 @@ struct RawConnection {
             try await Self.fabricStillServes(port: port, tag: "half")
             await quitter.close()
             let observer = try await FabricClient.connect(port: port, clientName: "observer")
-            let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: .seconds(5))
-            while (try? await observer.lookUp(name: "quitter")) != nil, clock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            try await eventually("the quitter's endpoint to go", within: .seconds(5)) { (try? await observer.lookUp(name: "quitter")) == nil }
             await #expect(throws: FabricClientError.self) { try await observer.lookUp(name: "quitter") }
             try await Self.fabricStillServes(port: port, tag: "after")
             await stalled.close()
@@ -231,14 +227,11 @@ struct RawConnection {
             sender.channel.writeAndFlush(flood, promise: nil)
 
             let client = try await FabricClient.connect(port: port, clientName: "watch")
-            let clock = ContinuousClock()
-            var deadline = clock.now.advanced(by: .seconds(10))
-            var stats = try await client.statistics()
             // The sender is held once the channel holds its queue limit (it went unwritable);
             // a half-received message or two is all the rest can be.
-            while (stats.bufferedBytes ?? 0) < queueLimit, clock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-                stats = try await client.statistics()
+            var stats = try await eventually("the queue limit counted as buffered") { () -> StatsReply? in
+                let stats = try await client.statistics()
+                return (stats.bufferedBytes ?? 0) >= queueLimit ? stats : nil
             }
             #expect((stats.bufferedBytes ?? 0) >= queueLimit, "bytes the socket did not take are counted: \(stats.bufferedBytes ?? 0)")
 
@@ -246,11 +239,9 @@ struct RawConnection {
             reader.channel.read()
             let received = try await reader.read(3 + frames)
             #expect(received.dropFirst(3).allSatisfy { $0.header.type == .packetIn && $0.payload.readableBytes == frame.count })
-            deadline = clock.now.advanced(by: .seconds(10))
-            stats = try await client.statistics()
-            while stats.bufferedBytes != 0, clock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-                stats = try await client.statistics()
+            stats = try await eventually("every buffered byte released") { () -> StatsReply? in
+                let stats = try await client.statistics()
+                return stats.bufferedBytes == 0 ? stats : nil
             }
             #expect(stats.bufferedBytes == 0, "every byte written left the budget")
             #expect(stats.framesDelivered == UInt64(frames))
@@ -273,17 +264,13 @@ struct RawConnection {
                 greedy.append(connection)
             }
             let client = try await FabricClient.connect(port: port, clientName: "watch")
-            var stats = try await client.statistics()
-            let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: .seconds(3))
-            while (stats.bufferedBytes ?? 0) < budget, clock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-                stats = try await client.statistics()
+            try await eventually("the greedy clients to fill the budget", within: .seconds(3), every: .milliseconds(50)) {
+                try await client.statistics().bufferedBytes ?? 0 >= budget
             }
             // Frames crossing the fabric take many event-loop turns; a fabric still reading the
             // greedy clients would go on towards their 32 MiB meanwhile.
             try await Self.fabricStillServes(port: port, tag: "budget")
-            stats = try await client.statistics()
+            let stats = try await client.statistics()
             let buffered = try #require(stats.bufferedBytes)
             #expect(buffered >= budget, "the greedy clients did fill the budget")
             // Every connection is paused at the crossing; the read that crossed adds at most

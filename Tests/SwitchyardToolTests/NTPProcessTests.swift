@@ -3,7 +3,7 @@ import SwitchyardTestSupport
 import Testing
 
 /// switchyard-ntpd, switchyard-ntp and switchyard-arp as processes, and with the reference peer.
-@Suite struct NTPProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct NTPProcessTests {
     @Test(.requires(.tshark))
     func clientQueriesTheResponderAndTsharkDecodesTheReply() async throws {
         let directory = try Tools.temporaryDirectory()

@@ -4,7 +4,7 @@ import SwitchyardTestSupport
 import Testing
 
 /// The NTP responder and client logic with fixed clocks, no sockets.
-@Suite struct NTPResponderTests {
+@Suite(.timeLimit(.minutes(3))) struct NTPResponderTests {
     static let server = MACAddress("02:53:59:00:00:01")!
     static let client = MACAddress("02:53:59:00:00:02")!
     static let instant: Int64 = 1_767_225_600 * 1_000_000_000  // 2026-01-01T00:00:00Z

@@ -4,7 +4,7 @@ import Testing
 
 /// Wire compatibility with the original tools, stood for by the independent Python peer in
 /// `../shared/peer`. Skipped (with the reason printed) where that folder is absent.
-@Suite(.requires(.peer))
+@Suite(.requires(.peer), .timeLimit(.minutes(3)))
 struct PeerInteropTests {
     @Test func conformanceSuitePassesAgainstAFreshSwitchyardd() async throws {
         let fabric = try await FabricProcess.ours()

@@ -6,7 +6,7 @@ import SwitchyardWire
 import Testing
 
 /// `switchyardd --rules` and `switchyard-ctl` as users run them.
-@Suite struct RulesProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct RulesProcessTests {
     static func rulesFile(_ lines: String) throws -> String {
         let path = try temporaryPath("lab.rules")
         try lines.write(toFile: path, atomically: true, encoding: .utf8)

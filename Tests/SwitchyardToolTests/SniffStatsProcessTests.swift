@@ -4,7 +4,7 @@ import SwitchyardTestSupport
 import Testing
 
 /// switchyard-sniff and switchyard-stats as processes.
-@Suite struct SniffStatsProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct SniffStatsProcessTests {
     @Test func sniffPrintsFilteredFramesAndStopsAfterCount() async throws {
         let fabric = try await FabricProcess.ours()
         let sniff = try ChildProcess(Tools.executable("switchyard-sniff"), ["--port", "\(fabric.port)", "-c", "2", "udp", "port", "7007"])

@@ -5,7 +5,7 @@ import Testing
 
 /// docs/conventions.md, checked for every executable: a new tool is added to `all` and
 /// inherits every check.
-@Suite struct ToolConventionTests {
+@Suite(.timeLimit(.minutes(3))) struct ToolConventionTests {
     struct Tool: Sendable, CustomStringConvertible {
         var name: String
         /// Arguments that make it a client of the fabric (before --port), if it is one.

@@ -9,7 +9,7 @@ import Testing
 
 /// What users of tcpdump, tcpreplay and ping expect of the tools (issue: "every tool behaves like
 /// a well-made Unix tool"): pipes that work, recordings never lost, errors that say what is wrong.
-@Suite struct UnixHabitsTests {
+@Suite(.timeLimit(.minutes(3))) struct UnixHabitsTests {
     static let golden = Fixtures.echoSession
 
     /// The documented Wireshark pipe: one pcap header, then records, readable as a stream.
@@ -340,7 +340,7 @@ enum LoopbackProbe {
 
 /// Replay on a terminal (through `script`, which gives it a pty): a progress line while an
 /// exchange waits, and the absent service named before anything is played.
-@Suite struct ReplayTerminalTests {
+@Suite(.timeLimit(.minutes(3))) struct ReplayTerminalTests {
     @Test(.requires(.tool("script", package: "bsdutils")))
     func aSlowReplayShowsProgressEverySecond() async throws {
         let fabric = try await FabricProcess.ours()
