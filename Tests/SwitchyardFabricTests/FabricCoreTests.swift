@@ -41,6 +41,9 @@ import Testing
         (EndpointCreateRequest(name: "bcast", mac: "ff:ff:ff:ff:ff:ff"), "mac ff:ff:ff:ff:ff:ff is a group (multicast/broadcast) address"),
         (EndpointCreateRequest(name: "mcast", mac: "01:00:5e:00:00:01"), "mac 01:00:5e:00:00:01 is a group (multicast/broadcast) address"),
         (EndpointCreateRequest(name: ""), #"ENDPOINT_CREATE needs a non-empty string "name""#),
+        (EndpointCreateRequest(name: String(repeating: "n", count: 256)), "an endpoint name is at most 255 bytes of UTF-8, this one has 256"),
+        (EndpointCreateRequest(name: String(repeating: "é", count: 128)), "an endpoint name is at most 255 bytes of UTF-8, this one has 256"),
+        (EndpointCreateRequest(name: String(repeating: "x", count: 100_000)), "an endpoint name is at most 255 bytes of UTF-8, this one has 100000"),
     ])
     func badCreatesGetError(request: EndpointCreateRequest, expected: String) {
         var fabric = CoreHarness()
@@ -49,6 +52,14 @@ import Testing
         let reply = fabric.reply(to: Message(.endpointCreate, json: request), from: c)
         #expect(errorText(reply) == expected)
         #expect(fabric.core.allEndpoints.count == 1)
+    }
+
+    @Test func aNameOf255BytesIsAcceptedAndTheLongerOnesCarryTheirCode() throws {
+        var fabric = CoreHarness()
+        let c = fabric.connect()
+        #expect(fabric.create(String(repeating: "n", count: 255), on: c).name.utf8.count == 255)
+        let reply = fabric.reply(to: Message(.endpointCreate, json: EndpointCreateRequest(name: String(repeating: "n", count: 256))), from: c)
+        #expect(try ControlJSON.decode(ErrorReply.self, from: reply.payload).code == "name_too_long")
     }
 
     @Test func lookupFindsEndpointsOfOtherConnectionsAndErrorsOnUnknownNames() throws {
@@ -200,6 +211,22 @@ import Testing
         var t = Topology()
         _ = t.fabric.send(from: t.a, to: .broadcast, source: MACAddress(t.b.mac)!, on: t.ca)
         #expect(t.fabric.send(from: t.x, to: MACAddress(t.b.mac)!, on: t.cxy) == [Delivery(t.cb, t.b)])
+    }
+
+    /// A frame whose source is another endpoint's own MAC (two fabrics allocating from one
+    /// range) is counted as a conflict, still switched, and the first one is kept for the log.
+    @Test func aSourceMACOfAnotherEndpointIsAConflict() {
+        var t = Topology()
+        #expect(t.fabric.core.statistics.macConflicts == 0 && t.fabric.core.firstMACConflict == nil)
+        let delivered = t.fabric.send(from: t.a, to: .broadcast, source: MACAddress(t.b.mac)!, on: t.ca)
+        #expect(!delivered.isEmpty, "still switched")
+        _ = t.fabric.send(from: t.x, to: .broadcast, source: MACAddress(t.b.mac)!, on: t.cxy)
+        #expect(t.fabric.core.statistics.macConflicts == 2)
+        let first = t.fabric.core.firstMACConflict
+        #expect(first?.mac == MACAddress(t.b.mac)! && first?.sender == t.a.name && first?.owner == t.b.name)
+        _ = t.fabric.send(from: t.a, to: .broadcast, source: MACAddress("02:00:00:00:77:77")!, on: t.ca)
+        _ = t.fabric.send(from: t.a, to: .broadcast, on: t.ca)
+        #expect(t.fabric.core.statistics.macConflicts == 2, "a learned MAC and the sender's own are none")
     }
 
     @Test func groupSourceMACsAreNotLearned() {

@@ -429,6 +429,30 @@ extension ConnectionHandlerTests {
         #expect(try self.frames(fabric, channels) == ["b": 0, "c": 1, "s": 1], "rule 2: c gets it and s a copy")
     }
 
+    /// An endpoint gets a frame at most once per switching: a flood that matches a mirror rule
+    /// on every port mirrors once, and a mirror target that sees the frame anyway (flooded to
+    /// it, or promiscuous) gets no second copy. `mirrored` counts the copies delivered.
+    @Test func aMirrorDeliversOncePerSwitching() throws {
+        let (fabric, channel, a, channels) = try self.lab(["from a mirror s"])
+        try self.send(fabric, channel, from: a, to: "ff:ff:ff:ff:ff:ff")
+        #expect(try self.frames(fabric, channels) == ["b": 1, "c": 1, "s": 1], "flooded to s already: no copies on top")
+        try self.send(fabric, channel, from: a, to: "02:00:00:00:00:0b")
+        #expect(try self.frames(fabric, channels) == ["b": 1, "c": 0, "s": 1], "a unicast: s gets its one copy")
+        #expect(fabric.engine.ruleEntries.map(\.mirrored) == [1])
+        #expect(fabric.engine.ruleEntries.map(\.matched) == [4], "matched per delivery: three for the flood, one for the unicast")
+
+        // A promiscuous subscriber that a rule also mirrors to.
+        let (sniffer, _) = try fabric.connect("p")
+        let p = try fabric.endpoint("p", mac: "02:00:00:00:00:0e", on: sniffer, subscribe: false)
+        try fabric.send([Message(.subscribe, endpointID: p, flags: .promiscuous, json: SubscribeRequest(endpointID: p, promisc: true))], on: sniffer)
+        _ = try fabric.received(on: sniffer)
+        try fabric.send([Message(.rulesRequest, json: RulesRequest(op: "add", rule: "from a mirror p"))], on: channel)
+        _ = try fabric.received(on: channel)
+        try self.send(fabric, channel, from: a, to: "02:00:00:00:00:0c")
+        #expect(try fabric.received(on: sniffer).filter { $0.header.type == .packetIn }.count == 1, "promiscuous, and mirrored: once")
+        #expect(try self.frames(fabric, channels) == ["b": 0, "c": 1, "s": 1])
+    }
+
     @Test func aDelayedFrameLeavesAtItsDeadline() throws {
         let (fabric, channel, a, channels) = try self.lab(["to b delay 100ms"])
         try self.send(fabric, channel, from: a, to: "02:00:00:00:00:0b")

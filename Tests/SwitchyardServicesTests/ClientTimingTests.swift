@@ -59,6 +59,27 @@ import Testing
         #expect(report.summary(target: "10.0.0.2:7007")[1] == "3 packets transmitted, 2 received, 33% packet loss")
     }
 
+    /// A `duplicate` rule answers a ping twice: the copy is marked DUP! as ping(8) marks it,
+    /// counted apart, and never taken as the next ping's reply.
+    @Test func duplicatedRepliesAreMarkedAndCountedApart() async throws {
+        let clock = ManualClock()
+        var ping = PingClient(payload: Array("hi".utf8))
+        ping.count = 3
+        ping.timeout = .milliseconds(400)
+        let request = UDPFrame.build(from: (Self.me, ping.ip, ping.port), to: (Self.service, ping.serviceIP, ping.servicePort), payload: ping.payload)
+        let echo = UDPFrame(parsing: request)!.reply(from: Self.service).bytes
+        // The first two pings come back twice; the third is not answered at all.
+        let exchange = ScriptedExchange(clock: clock) { _, at in
+            at < .milliseconds(3) ? [(.milliseconds(2), echo), (.milliseconds(2), echo)] : []  // sent at 0, 2 and 4 ms
+        }
+        var lines: [String] = []
+        let report = try await ping.ping(request.bytes, from: 1, on: exchange, clock: clock, output: { line, _ in lines.append(line) }, progress: { _ in })
+        #expect(report.sent == 3 && report.received == 2 && report.duplicates == 2, "\(report)")
+        #expect(lines.filter { $0.hasSuffix("(DUP!)") }.count == 2, "\(lines)")
+        #expect(lines.contains("[cli] timeout: no reply from 10.0.0.2:7007 within 0.4 s"), "a copy of an earlier reply does not answer the third ping")
+        #expect(report.summary(target: "10.0.0.2:7007")[1] == "3 packets transmitted, 2 received, +2 duplicates, 33% packet loss")
+    }
+
     @Test func ntpComputesOffsetAndDelayFromItsOwnClock() async throws {
         let waiting = ManualClock()
         var query = NTPClient()

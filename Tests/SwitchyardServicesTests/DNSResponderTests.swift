@@ -89,6 +89,26 @@ import Testing
         return query.encoded()
     }
 
+    /// RFC 1035 4.1.4: a pointer names a prior occurrence; one to its own offset or forward is
+    /// malformed (FORMERR), however valid the name it points to.
+    @Test(arguments: [[UInt8]([0xC0, 0x14]), [0xC0, 0x0C], [0xC0, 0xFF]])
+    func aPointerThatDoesNotPointBackIsAFormatError(pointer: [UInt8]) throws {
+        let header: [UInt8] = [0x00, 0x11, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        let query = header + pointer + [0, 1, 0, 1] + [0, 0] + [3] + Array("abc".utf8) + [0]
+        let reply = try self.send(query)
+        #expect(reply.id == 0x11 && reply.responseCode == DNSMessage.ResponseCode.formatError)
+        #expect(reply.answers.isEmpty)
+    }
+
+    /// Zone transfers are TCP's: over UDP, NOTIMP, as an authoritative server answers; ANY is
+    /// still answered.
+    @Test(arguments: [UInt16(251), 252])
+    func zoneTransfersOverUDPAreNotImplemented(type: UInt16) throws {
+        let reply = try self.ask("switchyard.test", type)
+        #expect(reply.responseCode == DNSMessage.ResponseCode.notImplemented && reply.answers.isEmpty)
+        #expect(try self.ask("switchyard.test", DNSRecord.RecordType.any).responseCode == DNSMessage.ResponseCode.noError)
+    }
+
     @Test func ednsVersionsAndMalformedQueries() throws {
         let badVersion = try self.ask("echo.switchyard.test", edns: 1232, ednsVersion: 1)
         #expect(badVersion.responseCode == 0 && badVersion.additionals.first?.ttl == 1 << 24, "BADVERS (16): 1 in the OPT's extended RCODE")
