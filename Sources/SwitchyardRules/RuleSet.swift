@@ -56,9 +56,27 @@ public struct RuleSet {
         let filter = try rule.match.map { (expression: String) throws(PcapError) in try PcapFilter(expression: expression) }
         let id = self.nextID
         self.nextID += 1
-        self.entries.append(Entry(id: id, rule: rule, filter: filter, passOnly: rule.actions == [.pass]))
-        self.reindex()
+        // Indexed on its own: reindexing every rule on each add made adding n rules cost n².
+        var entry = Entry(id: id, rule: rule, filter: filter, passOnly: rule.actions == [.pass])
+        self.resolve(&entry)
+        self.entries.append(entry)
+        self.everyDelivery = self.everyDelivery || (rule.from == nil && rule.to == nil)
+        self.filterFrame.append(.max)
+        self.filterResult.append(false)
+        self.unretainedFilters.append(filter.map(Unmanaged.passUnretained))
         return id
+    }
+
+    /// Resolves the entry's `from` and `to` to endpoint ids and notes them in `named`.
+    private mutating func resolve(_ entry: inout Entry) {
+        entry.fromID = entry.rule.from.map { self.ids[$0] ?? 0 }
+        entry.toID = entry.rule.to.map { self.ids[$0] ?? 0 }
+        if let from = entry.fromID, from != 0 {
+            self.named.insert(UInt64(from), 0)
+        }
+        if let to = entry.toID, to != 0 {
+            self.named.insert(UInt64(to), 0)
+        }
     }
 
     /// Removes rule `id`; false when there is none.
@@ -90,16 +108,12 @@ public struct RuleSet {
 
     private mutating func reindex() {
         self.everyDelivery = self.entries.contains { $0.rule.from == nil && $0.rule.to == nil }
-        var named = SlotMap()
-        for index in self.entries.indices {
-            let rule = self.entries[index].rule
-            self.entries[index].fromID = rule.from.map { self.ids[$0] ?? 0 }
-            self.entries[index].toID = rule.to.map { self.ids[$0] ?? 0 }
-            for id in [self.entries[index].fromID, self.entries[index].toID].compactMap({ $0 }) where id != 0 {
-                named.insert(UInt64(id), 0)
-            }
+        self.named = SlotMap()
+        var entries = self.entries
+        for index in entries.indices {
+            self.resolve(&entries[index])
         }
-        self.named = named
+        self.entries = entries
         self.filterFrame = Array(repeating: .max, count: self.entries.count)
         self.filterResult = Array(repeating: false, count: self.entries.count)
         self.unretainedFilters = self.entries.map { $0.filter.map(Unmanaged.passUnretained) }

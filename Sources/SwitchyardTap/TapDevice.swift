@@ -80,7 +80,10 @@ public final class TapDevice: Sendable {
 
     /// Gives the kernel one frame; a frame the device refuses (the interface is down) is lost,
     /// as on a cable into a port that is down.
-    public func write(_ frame: [UInt8]) {
-        _ = frame.withUnsafeBytes { Glibc.write(self.descriptor, $0.baseAddress, $0.count) }
+    /// Writes one frame; nil when the device took it, else the reason (a frame the device
+    /// cannot take, over its limits: the kernel's errno).
+    public func write(_ frame: [UInt8]) -> String? {
+        let written = frame.withUnsafeBytes { Glibc.write(self.descriptor, $0.baseAddress, $0.count) }
+        return written == frame.count ? nil : written < 0 ? String(cString: strerror(errno)) : "cut to \(written) bytes"
     }
 }

@@ -146,8 +146,21 @@ struct SwitchyardTapCommand: AsyncParsableCommand {
             stop.withLock { $0 = true }
             finished.wait()
         }
+        // A frame the device refuses (over what the kernel takes) is dropped and counted; the
+        // bridge goes on.
+        var refused = 0
+        defer {
+            if refused > 0 {
+                StandardOutput.error("[tap] \(refused) frame\(refused == 1 ? "" : "s") refused by the device and dropped")
+            }
+        }
         for try await frame in client.frames {
-            device.write(frame.bytes)
+            if let reason = device.write(frame.bytes) {
+                refused += 1
+                if refused == 1 {
+                    StandardOutput.error("switchyard-tap: warning: the device refused a \(frame.bytes.count)-byte frame (\(reason)): dropped; later ones are counted, not logged")
+                }
+            }
         }
     }
 }

@@ -14,6 +14,32 @@ import Testing
         ARPPacket.requestFrame(from: mac, ip: ip, asking: target).bytes
     }
 
+    /// A frame one UDP datagram cannot carry (over 65,507 bytes), switched to a VM's datagram
+    /// port, is dropped and counted for that VM, and the port keeps delivering: it once failed
+    /// the channel's write and stopped the port for good.
+    @Test func aFrameTooBigForADatagramIsDroppedAndThePortGoesOn() async throws {
+        let vm = try UDPPeer()
+        let number = VXLANTests.freeUDPPort()
+        let fabric = try await FabricProcess.ours(["--qemu", "vm=udp:127.0.0.1:\(number)"])
+        defer { fabric.process.signal(SIGKILL) }
+        let vmMAC = MACAddress("52:54:00:00:00:33")!
+        try vm.send(Self.arpRequest(from: vmMAC, ip: IPv4Address(10, 0, 0, 60), asking: IPv4Address(10, 0, 0, 99)), to: number)
+        let (client, me) = try await Fixtures.endpoint("sender", port: fabric.port)
+        _ = try await client.lookUp(name: "vm", retryingFor: .seconds(10), every: .milliseconds(20), clock: ContinuousClock())
+        let frame = { (size: Int) in vmMAC.bytes + MACAddress(me.mac)!.bytes + [0x88, 0xB5] + [UInt8](repeating: 0x3C, count: size - 14) }
+        try client.send(frames: [frame(65_549), frame(65_537), frame(65_508), frame(100)], from: me.endpointID)
+        #expect(try await vm.receive(timeoutMilliseconds: 5000)?.count == 100, "the small frame after the big ones")
+        let stats = try await client.statistics()
+        #expect(stats.connections.compactMap(\.tooBig) == [3], "\(stats.connections)")
+        #expect(!stats.connections.contains { $0.stalled })
+        try client.send(frame: frame(1500), from: me.endpointID)
+        #expect(try await vm.receive(timeoutMilliseconds: 5000)?.count == 1500, "and the port goes on")
+        await client.close()
+        fabric.process.signal(SIGTERM)
+        _ = try await fabric.process.waitForExit()
+        #expect(fabric.process.stderr.components(separatedBy: "over this connection's limit").count == 2, "logged once: \(fabric.process.stderr)")
+    }
+
     @Test func aVMIsAnEndpointNamedByItsPortWithItsOwnMAC() async throws {
         let directory = try Tools.temporaryDirectory()
         let socket = directory.appendingPathComponent("vm.sock").path

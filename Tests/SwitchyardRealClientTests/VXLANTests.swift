@@ -26,11 +26,67 @@ import Glibc
     }
 
     /// Two fabrics on loopback, each the other's remote; B allocates MACs from its own range.
-    static func twoFabrics(captureOnA: String? = nil) async throws -> (FabricProcess, FabricProcess) {
+    static func twoFabrics(captureOnA: String? = nil, extra: [String] = [], ownMACRange: Bool = true) async throws -> (FabricProcess, FabricProcess) {
         let (portA, portB) = (Self.freeUDPPort(), Self.freeUDPPort())
-        let a = try await FabricProcess.ours(["--vxlan", "b=127.0.0.1:\(portB)", "--vxlan-listen", "127.0.0.1:\(portA)"] + (captureOnA.map { ["--capture", $0] } ?? []))
-        let b = try await FabricProcess.ours(["--vxlan", "a=127.0.0.1:\(portA)", "--vxlan-listen", "127.0.0.1:\(portB)", "--mac-start", "02:53:59:00:10:01"])
+        let a = try await FabricProcess.ours(["--vxlan", "b=127.0.0.1:\(portB)", "--vxlan-listen", "127.0.0.1:\(portA)"] + (captureOnA.map { ["--capture", $0] } ?? []) + extra)
+        let b = try await FabricProcess.ours(
+            ["--vxlan", "a=127.0.0.1:\(portA)", "--vxlan-listen", "127.0.0.1:\(portB)"] + (ownMACRange ? ["--mac-start", "02:53:59:00:10:01"] : []) + extra
+        )
         return (a, b)
+    }
+
+    /// Inner frames past 2 KiB, up to what one datagram holds, arrive whole: they were once
+    /// cut to 2,040 bytes (the receive buffer split 32 ways) and the cut frame switched.
+    @Test func jumboFramesFromARemoteArriveWhole() async throws {
+        let remote = try UDPPeer()
+        let listen = Self.freeUDPPort()
+        let fabric = try await FabricProcess.ours(["--vxlan", "r=127.0.0.1:\(remote.port)", "--vxlan-listen", "127.0.0.1:\(listen)"])
+        defer { fabric.process.signal(SIGKILL) }
+        let (local, _) = try await Fixtures.endpoint("local", port: fabric.port, subscribe: true)
+        let header: [UInt8] = [0x08, 0, 0, 0, 0, 0, 42, 0]
+        for size in [1600, 2048, 2100, 9000, 65_000] {
+            let inner = MACAddress.broadcast.bytes + [0x02, 0xAA, 0, 0, 0, 1] + [0x88, 0xB5] + (0..<(size - 14)).map { UInt8(truncatingIfNeeded: $0) }
+            try remote.send(header + inner, to: listen)
+            let received = try await local.nextFrame(timeout: .seconds(5))
+            #expect(received?.bytes.count == size, "a \(size)-byte frame arrives as \(received?.bytes.count ?? 0) bytes")
+            #expect(received?.bytes == inner)
+        }
+        #expect(try await local.statistics().vxlanDatagramsRefused == 0)
+        await local.close()
+    }
+
+    @Test func jumboFramesCrossTwoFabrics() async throws {
+        let (a, b) = try await Self.twoFabrics(extra: ["--vxlan-mtu", "9100"])
+        defer { a.process.signal(SIGKILL) }
+        defer { b.process.signal(SIGKILL) }
+        let (sender, s) = try await Fixtures.endpoint("s", port: a.port)
+        let (far, _) = try await Fixtures.endpoint("far", port: b.port, subscribe: true)
+        let jumbo = MACAddress.broadcast.bytes + MACAddress(s.mac)!.bytes + [0x88, 0xB5] + [UInt8](repeating: 0x6A, count: 9000 - 14)
+        try sender.send(frame: jumbo, from: s.endpointID)
+        #expect(try await far.nextFrame(timeout: .seconds(5))?.bytes == jumbo)
+        await sender.close()
+        await far.close()
+    }
+
+    /// Two fabrics that allocate from one MAC range: the remote's frames carry a local
+    /// endpoint's MAC. Counted, logged once with what to do, never silent.
+    @Test func aMACFromTheSameRangeIsAConflictThatIsLoggedOnce() async throws {
+        let (a, b) = try await Self.twoFabrics(ownMACRange: false)
+        defer { a.process.signal(SIGKILL) }
+        defer { b.process.signal(SIGKILL) }
+        let (nearClient, near) = try await Fixtures.endpoint("near", port: a.port)
+        let (farClient, far) = try await Fixtures.endpoint("far", port: b.port, subscribe: true)
+        #expect(near.mac == far.mac, "both fabrics gave out their first MAC")
+        let flood = MACAddress.broadcast.bytes + MACAddress(near.mac)!.bytes + [0x88, 0xB5, 1, 2, 3, 4]
+        try nearClient.send(frames: [flood, flood], from: near.endpointID)
+        _ = try await farClient.nextFrame(timeout: .seconds(5))
+        try await eventually("two conflicts counted on b") { try await farClient.statistics().macConflicts == 2 }
+        await nearClient.close()
+        await farClient.close()
+        b.process.signal(SIGTERM)
+        _ = try await b.process.waitForExit()
+        #expect(b.process.stderr.components(separatedBy: "--mac-start").count == 2, "logged once, with the remedy: \(b.process.stderr)")
+        #expect(b.process.stderr.contains("the MAC of local endpoint far"), "\(b.process.stderr)")
     }
 
     @Test func aPingOnOneFabricReachesTheEchoServiceOnTheOther() async throws {
@@ -147,13 +203,13 @@ import Glibc
             ["link", "set", vethK, "netns", kernel.name],
             ["link", "set", vethF, "netns", fabricSide.name],
             ["-n", kernel.name, "addr", "add", "192.168.77.1/24", "dev", vethK],
-            ["-n", kernel.name, "link", "set", vethK, "up"],
+            ["-n", kernel.name, "link", "set", vethK, "mtu", "9100", "up"],
             ["-n", fabricSide.name, "addr", "add", "192.168.77.2/24", "dev", vethF],
-            ["-n", fabricSide.name, "link", "set", vethF, "up"],
+            ["-n", fabricSide.name, "link", "set", vethF, "mtu", "9100", "up"],
             ["-n", fabricSide.name, "link", "set", "lo", "up"],
             ["-n", kernel.name, "link", "add", "vx0", "type", "vxlan", "id", "42", "remote", "192.168.77.2", "dstport", "4789", "dev", vethK],
             ["-n", kernel.name, "addr", "add", "10.0.0.50/24", "dev", "vx0"],
-            ["-n", kernel.name, "link", "set", "vx0", "up"],
+            ["-n", kernel.name, "link", "set", "vx0", "mtu", "9000", "up"],
         ] {
             let result = try await runCommand("ip", command)
             #expect(result.status == 0, "ip \(command.joined(separator: " ")): \(result.stderr)")
@@ -161,7 +217,7 @@ import Glibc
         let ip = Tools.which("ip")!
         let fabricProcess = try ChildProcess(URL(fileURLWithPath: ip), [
             "netns", "exec", fabricSide.name, Tools.executable("switchyardd").path, "--port", "0",
-            "--allow-remote", "--vxlan", "kernel=192.168.77.1", "--vxlan-listen", "192.168.77.2:4789",
+            "--allow-remote", "--vxlan", "kernel=192.168.77.1", "--vxlan-listen", "192.168.77.2:4789", "--vxlan-mtu", "9100",
         ])
         defer { fabricProcess.signal(SIGKILL) }
         let fabric = try await FabricProcess.attach(fabricProcess)
@@ -170,6 +226,10 @@ import Glibc
         _ = try await echo.waitForLine(startingWith: "[svc_echo] ready")
         let echoed = try await kernel.run(["nc", "-u", "-w", "1", "10.0.0.2", "7007"], input: "over the tunnel")
         #expect(echoed.stdout == "over the tunnel\n", "\(echoed)")
+        // A jumbo datagram both ways through the kernel's VXLAN device at MTU 9000.
+        let jumbo = String(repeating: "j", count: 8000)
+        let echoedJumbo = try await kernel.run(["nc", "-u", "-w", "1", "10.0.0.2", "7007"], input: jumbo)
+        #expect(echoedJumbo.stdout == jumbo + "\n", "\(echoedJumbo.stdout.count) bytes back")
         let fdb = try await kernel.run(["bridge", "fdb", "show", "dev", "vx0"])
         #expect(fdb.stdout.contains("02:53:59:00:00:02 dst 192.168.77.2"), "the kernel learned the echo's MAC behind the tunnel: \(fdb.stdout)")
     }

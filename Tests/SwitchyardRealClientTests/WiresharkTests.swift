@@ -132,6 +132,13 @@ import Testing
         let list = try await runCommand("tshark", ["-D"])
         #expect(list.stdout.contains(". switchyard (Switchyard fabric)\n"), "\(list.stdout)")
 
+        // No fabric there: tshark stops with the extcap's one-line error, not waiting forever
+        // for a FIFO nobody opens (the extcap opens and closes it).
+        let nowhere = try ChildProcess(URL(fileURLWithPath: Tools.which("tshark")!), ["-i", "switchyard", "-o", "extcap.switchyard.port:1", "-c", "1"])
+        defer { nowhere.signal(SIGKILL) }
+        #expect(try await nowhere.waitForExit(timeout: .seconds(10)) != 0)
+        #expect(nowhere.stderr.contains("switchyard-extcap: cannot reach fabric at 127.0.0.1:1"), "\(nowhere.stderr)")
+
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }
         let port = "\(fabric.port)"

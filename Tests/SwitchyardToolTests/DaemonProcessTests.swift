@@ -103,6 +103,26 @@ import Testing
         await allowed.process.stop()
     }
 
+    /// Every listener off loopback is warned of, not only the v1 one: VXLAN, and QEMU's TCP
+    /// and UDP ports. In a namespace of the test's own, so "every address" is its loopback.
+    @Test(.requires(.namespaces))
+    func everyNonLoopbackListenerIsWarnedOf() async throws {
+        let namespace = try await NetworkNamespace()
+        #expect(try await runCommand("ip", ["-n", namespace.name, "link", "set", "lo", "up"]).status == 0)
+        let fabric = try ChildProcess(URL(fileURLWithPath: Tools.which("ip")!), [
+            "netns", "exec", namespace.name, Tools.executable("switchyardd").path, "--port", "0", "--allow-remote",
+            "--vxlan", "r=127.0.0.2", "--vxlan-listen", "0.0.0.0:4789",
+            "--qemu", "vmu=udp:0.0.0.0:5555", "--qemu", "vmt=tcp:0.0.0.0:5556", "--qemu", "quiet=udp:127.0.0.1:5557",
+        ])
+        defer { fabric.signal(SIGKILL) }
+        _ = try await FabricProcess.attach(fabric)
+        #expect(fabric.stderr.contains("VXLAN listens on 0.0.0.0, which is not loopback"), "\(fabric.stderr)")
+        #expect(fabric.stderr.contains("QEMU port vmu listens on 0.0.0.0, which is not loopback"), "\(fabric.stderr)")
+        #expect(fabric.stderr.contains("QEMU port vmt listens on 0.0.0.0, which is not loopback"), "\(fabric.stderr)")
+        #expect(!fabric.stderr.contains("QEMU port quiet"), "a loopback port is not warned of")
+        #expect(!fabric.stderr.contains("listening on 127.0.0.1, which is not loopback"))
+    }
+
     @Test func everyToolWorksOverAUnixSocketWithTheModeAsked() async throws {
         let directory = try Tools.temporaryDirectory()
         let path = directory.appendingPathComponent("fabric.sock").path
