@@ -19,4 +19,16 @@ if [ "$status" -eq 137 ] || [ "$status" -eq 124 ]; then
         ip netns delete "$ns" || true
     done
 fi
+# The Python SDK and its pytest plugin (python/), in a virtual environment of their own, against
+# the daemon and tools just built.
+python_status=0
+venv=.build/python-venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check "./python[test]"
+SWITCHYARD_BIN="$(swift build --show-bin-path)" timeout --signal=KILL 600 "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests || python_status=$?
+if [ "$status" -eq 0 ]; then
+    status=$python_status
+fi
 exit "$status"
