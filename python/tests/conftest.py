@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -53,3 +53,37 @@ def tool() -> "Callable[[str], str]":
         return str(Path(BIN) / name)
 
     return path
+
+
+def require(missing: str | None) -> None:
+    """Skips the test with the reason when ``missing`` says what is missing; under CI (which
+    installs everything) fails it instead."""
+    if missing is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set, so this test must run, but {missing}", pytrace=False)
+    pytest.skip(missing)
+
+
+@pytest.fixture
+def namespace() -> "Iterator[str]":
+    """A network namespace of the test's own (root, iproute2 and /dev/net/tun needed), deleted after."""
+    import shutil
+    import subprocess
+    import uuid
+
+    missing = None
+    if os.geteuid() != 0:
+        missing = "network namespaces need root"
+    elif shutil.which("ip") is None:
+        missing = "ip (iproute2) is not installed"
+    elif not Path("/dev/net/tun").exists():
+        missing = "/dev/net/tun is missing"
+    require(missing)
+    name = "sy-" + uuid.uuid4().hex[:8]
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"], check=False)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)

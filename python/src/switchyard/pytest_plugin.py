@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import pytest
 
@@ -137,10 +137,14 @@ def switchyard_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         fabric.finish()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _add_section(item, report)
+    return report
+
+
+def _add_section(item: pytest.Item, report: pytest.TestReport) -> None:
     fabric = item.stash.get(_FABRIC, None)
     if fabric is None or not report.failed or report.when not in ("setup", "call"):
         return
