@@ -112,5 +112,6 @@ public struct IPProtocol: RawRepresentable, Hashable, Sendable {
         self.rawValue = rawValue
     }
 
+    public static let icmp = IPProtocol(rawValue: 1)
     public static let udp = IPProtocol(rawValue: 17)
 }

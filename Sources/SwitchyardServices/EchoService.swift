@@ -18,8 +18,13 @@ public struct EchoService: Sendable {
         let record = me.record
         let mac = me.mac
         let responder = EchoResponder(mac: mac, ip: self.ip, port: self.port, timeToLive: self.timeToLive)
+        let host = ServiceHost(mac: mac, ip: self.ip, timeToLive: self.timeToLive)
         ready(record)
         for try await frame in client.frames {
+            if let reply = host.echoReply(to: frame.bytes) {
+                try client.send(frame: reply.bytes, from: record.endpointID)
+                continue
+            }
             switch responder.answer(frame.bytes) {
             case .arpReply(let reply):
                 logger.debug("ARP reply", metadata: ["to": "\(reply.destination)"])

@@ -18,7 +18,7 @@ public struct NTPService: Sendable {
         let mac = me.mac
         let responder = NTPResponder(mac: mac, ip: self.ip, stratum: self.stratum, clock: self.clock)
         ready(record)
-        try await ServiceLoop.serve(on: client, from: record.endpointID, logger: logger) { bytes in
+        try await ServiceLoop.serve(on: client, from: record.endpointID, host: ServiceHost(mac: mac, ip: self.ip), logger: logger) { bytes in
             switch responder.answer(bytes) {
             case .arpReply(let reply):
                 .send(reply, log: nil)

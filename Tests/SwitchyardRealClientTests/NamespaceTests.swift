@@ -69,6 +69,25 @@ import Testing
         #expect(protocols.filter { $0.contains(":udp:data") }.count == 2, "the datagram and its echo: \(tshark.stdout)")
     }
 
+    /// Every service answers ICMP echo for its address, as a host does: the kernel's own ping
+    /// gets its replies, and tcpdump reads them back from the capture.
+    @Test(.requires(.all(.namespaces, .tcpdump, .tool("ping", package: "iputils-ping"))))
+    func theKernelsPingIsAnsweredByEveryService() async throws {
+        let capture = try temporaryPath("ping.pcap")
+        let lab = try await Lab.start(capture: capture)
+        for (address, what) in [("10.0.0.2", "the echo service"), ("10.0.0.3", "the NTP service")] {
+            let ping = try await lab.namespace.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", "-s", "100", address])
+            #expect(ping.status == 0, "\(what): \(ping.stdout) \(ping.stderr)")
+            #expect(ping.stdout.contains("2 packets transmitted, 2 received, 0% packet loss"), "\(what): \(ping.stdout)")
+            #expect(ping.stdout.contains("108 bytes from \(address): icmp_seq=1 ttl=64"), "id, sequence and data echoed: \(ping.stdout)")
+        }
+        try await lab.stop()
+        let read = try await runCommand("tcpdump", ["-nn", "-r", capture, "icmp"])
+        let replies = read.stdout.split(separator: "\n").filter { $0.contains("ICMP echo reply") }
+        #expect(replies.count == 4, "\(read.stdout)")
+        #expect(replies.allSatisfy { $0.contains("> 10.0.0.50: ICMP echo reply, id ") }, "\(read.stdout)")
+    }
+
     /// A session between the kernel and the echo service, recorded, replays against the echo
     /// service with the namespace gone: replay plays the kernel's frames as endpoint ns1.
     @Test(.requires(.namespaces))

@@ -12,17 +12,25 @@ import Glibc
 /// `switchyardd --vxlan`: fabrics joined into one segment over VXLAN (RFC 7348), and the Linux
 /// kernel's own VXLAN device as a member.
 @Suite(.timeLimit(.minutes(5))) struct VXLANTests {
+    /// A UDP port free on loopback now, below both the kernel's ephemeral ports (32768–60999)
+    /// and the range a fabric binds its VXLAN senders in (49152–65535): a port the kernel picks
+    /// could be taken by another fabric's sender before this test's fabric binds it.
     static func freeUDPPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length); return getsockname(fd, $0, &length) }
+        while true {
+            let port = Int.random(in: 20_000..<32_768)
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            close(fd)
+            if bound {
+                return port
+            }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Two fabrics on loopback, each the other's remote; B allocates MACs from its own range.

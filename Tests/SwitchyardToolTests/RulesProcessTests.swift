@@ -23,11 +23,8 @@ import Testing
 
     /// `duplicate 100%` on the way back: ping marks each copy DUP! and counts them apart.
     @Test func pingShowsDuplicatedReplies() async throws {
-        let (fabric, echo) = try await Self.lab("from svc_echo duplicate 100%")
-        defer { fabric.process.signal(SIGKILL) }
-        defer { echo.signal(SIGKILL) }
-        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--count", "3"])
-        #expect(try await ping.waitForExit() == 0, "every ping answered: \(ping.stderr)")
+        let ping = try await Self.pings(3, through: "from svc_echo duplicate 100%")
+        #expect(ping.exitStatus == 0, "every ping answered: \(ping.stderr)")
         let lines = ping.stdout.split(separator: "\n")
         #expect(lines.filter { $0.hasSuffix("(DUP!)") }.count == 3, "\(ping.stdout)")
         #expect(ping.stdout.contains("3 packets transmitted, 3 received, +3 duplicates, 0% packet loss"), "\(ping.stdout)")
@@ -62,6 +59,16 @@ import Testing
         await client.close()
     }
 
+    /// `switchyard-ping --count COUNT` to the echo service through a fabric with `rules`, run to its end.
+    static func pings(_ count: Int, through rules: String) async throws -> ChildProcess {
+        let (fabric, echo) = try await Self.lab(rules)
+        defer { fabric.process.signal(SIGKILL) }
+        defer { echo.signal(SIGKILL) }
+        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--count", "\(count)"])
+        try await ping.waitForExit()
+        return ping
+    }
+
     /// Same seed and frames in the same order: the same frames lost; another seed: others.
     @Test func aSeededLossRepeatsExactlyAndAnotherSeedDiffers() async throws {
         let first = try await Self.lossPattern(seed: 11)
@@ -93,11 +100,8 @@ import Testing
     }
 
     @Test func aDelayShowsInPingRoundTrips() async throws {
-        let (fabric, echo) = try await Self.lab("from svc_echo delay 100ms")
-        defer { fabric.process.signal(SIGKILL) }
-        defer { echo.signal(SIGKILL) }
-        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--count", "3"])
-        #expect(try await ping.waitForExit() == 0, "\(ping.stderr)")
+        let ping = try await Self.pings(3, through: "from svc_echo delay 100ms")
+        #expect(ping.exitStatus == 0, "\(ping.stderr)")
         let rtt = try #require(ping.stdout.split(separator: "\n").first { $0.hasPrefix("rtt min/avg/max = ") })
         let minimum = try #require(Double(rtt.dropFirst("rtt min/avg/max = ".count).split(separator: "/")[0]))
         #expect(minimum >= 100, "\(rtt)")

@@ -20,7 +20,7 @@ public struct DHCPService: Sendable {
         let record = me.record
         var responder = DHCPResponder(mac: me.mac, configuration: self.configuration, clock: self.clock, leases: self.leases)
         ready(record)
-        try await ServiceLoop.serve(on: client, from: record.endpointID, logger: logger) { bytes in
+        try await ServiceLoop.serve(on: client, from: record.endpointID, host: ServiceHost(mac: me.mac, ip: self.configuration.ip), logger: logger) { bytes in
             let action: ServiceAction?
             var leasesChanged = false
             switch responder.answer(bytes) {

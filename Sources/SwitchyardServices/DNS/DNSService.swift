@@ -17,7 +17,7 @@ public struct DNSService: Sendable {
         let record = me.record
         let responder = DNSResponder(mac: me.mac, ip: self.ip, zone: self.zone, ttl: self.ttl)
         ready(record)
-        try await ServiceLoop.serve(on: client, from: record.endpointID, logger: logger) { bytes in
+        try await ServiceLoop.serve(on: client, from: record.endpointID, host: ServiceHost(mac: me.mac, ip: self.ip), logger: logger) { bytes in
             switch responder.answer(bytes) {
             case .arpReply(let reply):
                 .send(reply, log: nil)
