@@ -90,6 +90,11 @@ let package = Package(
             swiftSettings: fuzzSettings
         ),
         .executableTarget(
+            name: "FuzzICMP",
+            dependencies: ["FuzzSupport", .product(name: "SwitchyardPackets", package: root)],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
             name: "FuzzTransports",
             dependencies: [
                 "FuzzSupport",

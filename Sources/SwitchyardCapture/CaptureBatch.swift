@@ -47,6 +47,9 @@ public final class CaptureBatch: @unchecked Sendable {
         case closed(id: UInt32, at: Int64)
         /// The rules in force changed (switchyard-ctl).
         case rulesChanged([String])
+        /// A rule was added at the end: a change of its own, so that adding many rules one by
+        /// one never copies the whole list per add.
+        case ruleAdded(String)
     }
 
     private var records: UnsafeMutablePointer<Record>

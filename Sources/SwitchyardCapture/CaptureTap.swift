@@ -91,6 +91,11 @@ public final class CaptureTap {
         self.batch.append(.rulesChanged(rules))
     }
 
+    /// Notes a rule added after the others.
+    public func ruleAdded(_ rule: String) {
+        self.batch.append(.ruleAdded(rule))
+    }
+
     /// Notes an endpoint removed from the fabric.
     public func endpointClosed(id: UInt32, at timestamp: CaptureTimestamp) {
         self.batch.append(.closed(id: id, at: timestamp.totalNanoseconds))

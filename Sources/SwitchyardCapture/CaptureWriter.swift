@@ -247,6 +247,8 @@ final class CaptureWriter {
                 self.fileEndpoints[id]?.closedNanoseconds = time
             case .rulesChanged(let rules):
                 self.rules = rules
+            case .ruleAdded(let rule):
+                self.rules.append(rule)
             }
             self.manifestDirty = true
         }

@@ -225,13 +225,13 @@ extension FabricEngine {
         if request.op != "list" {
             self.rulesInForce = !self.rules.isEmpty
             if let capture = self.capture {
-                // Kept up to date change by change: describing every rule on each of 10,000
-                // adds would cost more than the adds.
-                switch request.op {
-                case "add": self.ruleDescriptions.append(self.rules.entries[self.rules.entries.count - 1].rule.description)
-                default: self.ruleDescriptions = self.rules.entries.map(\.rule.description)
+                // An add is told as an add: describing (and copying) every rule in force on
+                // each of 10,000 adds would cost more than the adds.
+                if request.op == "add" {
+                    capture.ruleAdded(self.rules.entries[self.rules.entries.count - 1].rule.description)
+                } else {
+                    capture.rulesChanged(self.rules.entries.map(\.rule.description))
                 }
-                capture.rulesChanged(self.ruleDescriptions)
             }
         }
         if let added {

@@ -59,8 +59,6 @@ final class FabricEngine {
     /// so that a mirror or redirect does not give one of them a second copy.
     var reachedThisFrame: [UInt32] = []
     var framesDroppedByRules: UInt64 = 0
-    /// The rules in force as text, for the capture's manifest (kept in step with `rules`).
-    var ruleDescriptions: [String] = []
     /// What QEMU ports refused: frames of length 0 or over the limit, halves at disconnect.
     var qemuFramesRefused: UInt64 = 0
     /// The VXLAN uplinks, if any (their counters are in STATS).
@@ -89,7 +87,6 @@ final class FabricEngine {
             _ = try? self.rules.add(rule)
         }
         self.rulesInForce = !self.rules.isEmpty
-        self.ruleDescriptions = self.rules.entries.map(\.rule.description)
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection, firstAllocatedMAC: configuration.firstAllocatedMAC)
         self.logger = logger
         self.capture = capture.map(CaptureTap.init(session:))
