@@ -32,6 +32,7 @@ let package = Package(
         .executable(name: "switchyard-dhcp", targets: ["switchyard-dhcp"]),
         .executable(name: "switchyard-dig", targets: ["switchyard-dig"]),
         .executable(name: "switchyard-extcap", targets: ["switchyard-extcap"]),
+        .executable(name: "switchyard-tftpd", targets: ["switchyard-tftpd"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
         .library(name: "SwitchyardWire", targets: ["SwitchyardWire"]),
@@ -255,6 +256,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "switchyard-tftpd",
+            dependencies: [
+                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "switchyard-ping",
             dependencies: [
                 "SwitchyardServices", "SwitchyardCommandLine",
@@ -335,7 +344,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-stats", "switchyard-sniff", "switchyard-ntpd",
                 "switchyard-ntp", "switchyard-arp", "switchyard-replay", "switchyard-ctl", "switchyard-tap", "switchyard-dhcpd",
-                "switchyard-dns", "switchyard-dhcp", "switchyard-dig", "switchyard-extcap",
+                "switchyard-dns", "switchyard-dhcp", "switchyard-dig", "switchyard-extcap", "switchyard-tftpd",
             ],
             swiftSettings: swiftSettings
         ),
@@ -356,7 +365,7 @@ let package = Package(
                 "SwitchyardTestSupport", "SwitchyardClient", "SwitchyardPackets", "SwitchyardCapture", "SwitchyardWire",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-arp", "switchyard-ntp", "switchyard-ntpd",
                 "switchyard-replay", "switchyard-tap", "switchyard-dhcpd", "switchyard-dns", "switchyard-ctl", "switchyard-stats",
-                "switchyard-extcap",
+                "switchyard-extcap", "switchyard-tftpd",
             ],
             swiftSettings: swiftSettings
         ),

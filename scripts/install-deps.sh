@@ -2,7 +2,7 @@
 # Installs what Switchyard needs beyond Swift when it is missing: libpcap (headers and
 # pkg-config file), tcpdump and tshark; for the tests with real clients, QEMU (its NICs' iPXE
 # ROMs come with it), iproute2, netcat, ntpdig,
-# busybox udhcpc, dig and ping, python3-venv for the Python SDK's tests. Debian/Ubuntu; runs apt-get as root or
+# busybox udhcpc, dig and ping, curl and tftp-hpa's client, python3-venv for the Python SDK's tests. Debian/Ubuntu; runs apt-get as root or
 # through sudo.
 set -euo pipefail
 
@@ -19,6 +19,8 @@ command -v ntpdig >/dev/null 2>&1 || missing+=(ntpsec-ntpdig)
 command -v udhcpc >/dev/null 2>&1 || missing+=(udhcpc)
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
 command -v ping >/dev/null 2>&1 || missing+=(iputils-ping)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v tftp >/dev/null 2>&1 || missing+=(tftp-hpa)
 # The Python SDK's tests run in a virtual environment (Debian's python3 needs python3-venv).
 python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 

@@ -181,6 +181,10 @@ public final class FabricClient: Sendable {
         try await self.frameQueue.next(timeout: timeout, on: self.channel.eventLoop)
     }
 
+    /// True once the connection has closed and every frame delivered before has been taken:
+    /// `nextFrame` returns nil at once from then on.
+    public var isClosed: Bool { self.frameQueue.isDrained }
+
     /// A frame that has already arrived, or nil: never waits.
     public func receivedFrame() -> ReceivedFrame? {
         self.frameQueue.tryNext()

@@ -39,6 +39,9 @@ final class FrameQueue: Sendable {
     /// Frames waiting now.
     var count: Int { self.state.withLockedValue { $0.buffer.count - $0.head } }
 
+    /// The connection has closed and every frame has been taken.
+    var isDrained: Bool { self.state.withLockedValue { $0.finished && $0.head == $0.buffer.count } }
+
     func push(_ frame: ReceivedFrame) {
         let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedFrame?, any Error>? in
             if let waiter = state.waiter {

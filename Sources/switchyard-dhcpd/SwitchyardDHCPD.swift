@@ -54,7 +54,7 @@ struct SwitchyardDHCPD: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Keep an address for a client: MAC=IP, or NAME=IP for the host name it sends (option 12); repeatable.", valueName: "client=ip"))
     var reserve: [String] = []
 
-    @Option(help: "TFTP server for network boot (siaddr, option 66).")
+    @Option(help: "TFTP server for network boot (siaddr, option 66; with --boot-file, default 10.0.0.6: switchyard-tftpd).")
     var nextServer: IPv4Address?
 
     @Option(help: "Boot file for network boot (file field, option 67).")
@@ -99,7 +99,8 @@ struct SwitchyardDHCPD: AsyncParsableCommand {
             }
             return reservation
         }
-        configuration.nextServer = self.nextServer
+        // A boot file is fetched from switchyard-tftpd unless told otherwise.
+        configuration.nextServer = self.nextServer ?? (self.bootFile != nil ? TFTPServer.defaultIP : nil)
         configuration.bootFile = self.bootFile
         if let problem = configuration.problem() {
             throw ValidationError(problem)

@@ -25,6 +25,7 @@ import Testing
         Tool(name: "switchyard-ntpd", clientArguments: [], terminatedStatus: 0),
         Tool(name: "switchyard-dhcpd", clientArguments: [], terminatedStatus: 0),
         Tool(name: "switchyard-dns", clientArguments: [], terminatedStatus: 0),
+        Tool(name: "switchyard-tftpd", clientArguments: ["--root", "/"], terminatedStatus: 0),
         Tool(name: "switchyard-dhcp", clientArguments: [], terminatedStatus: 1),
         Tool(name: "switchyard-dig", clientArguments: ["echo.switchyard.test"], terminatedStatus: 1),
         Tool(name: "switchyard-sniff", clientArguments: [], terminatedStatus: 0),
