@@ -4,6 +4,7 @@
 # 10 minutes is a hang: the stacks of every thread of the test process are saved beside its
 # log (gdb), and the tests that started but never finished are listed.
 #   scripts/test-soak.sh [N] [--hog]    --hog: a busy loop on every core beside the suite
+# Run it on an otherwise idle machine: its figures are the suite's own.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-30}
@@ -23,6 +24,7 @@ hangs=0 failures=0
 for run in $(seq "$runs"); do
     log="$out/run-$run.log"
     start=$(date +%s)
+    namespaces_before=$(ip netns list 2>/dev/null | grep -oE '^sy-[0-9a-f]{8}\b' || true)
     swift test --skip-build >"$log" 2>&1 &
     pid=$!
     hung=0
@@ -54,8 +56,11 @@ for run in $(seq "$runs"); do
     fi
     echo "run $run: status $status, $seconds s, hung $hung: ${result:-no summary}"
     grep -E '✘ Test .* recorded an issue' "$log" | head -n 5
+    # A namespace this run made and did not delete (only after a hang: the test process was killed).
     for ns in $(ip netns list 2>/dev/null | grep -oE '^sy-[0-9a-f]{8}\b' || true); do
-        ip netns delete "$ns" 2>/dev/null || true
+        if [ "$hung" -eq 1 ] && ! grep -qx "$ns" <<<"$namespaces_before"; then
+            ip netns delete "$ns" 2>/dev/null || true
+        fi
     done
 done
 echo "$runs runs${hog:+ with a CPU hog}: $hangs hung, $failures failed (logs in $out)"
