@@ -90,6 +90,15 @@ let package = Package(
             swiftSettings: fuzzSettings
         ),
         .executableTarget(
+            name: "FuzzTFTP",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardPackets", package: root),
+                .product(name: "SwitchyardServices", package: root),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
             name: "FuzzICMP",
             dependencies: ["FuzzSupport", .product(name: "SwitchyardPackets", package: root)],
             swiftSettings: fuzzSettings
