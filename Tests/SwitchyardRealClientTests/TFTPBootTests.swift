@@ -57,7 +57,8 @@ import Testing
 
     /// An unmodified QEMU with iPXE and no disk: a lease from switchyard-dhcpd (whose next
     /// server is switchyard-tftpd by default), boot.ipxe fetched and run, and the second file
-    /// it chain-loads fetched too: the capture proves the script ran.
+    /// it chain-loads fetched too: the capture proves the script ran. The recording then
+    /// replays against fresh services, and catches a changed boot file.
     @Test(.requires(.all(.qemu, .tshark)))
     func aVMBootsFromTheFabricAndRunsItsScript() async throws {
         let directory = try temporaryDirectory()
@@ -94,5 +95,26 @@ import Testing
         #expect(requested.contains("boot.ipxe") && requested.contains("second.ipxe"), "read requests in the capture: \(files.stdout)")
         let lease = try await runCommand("tshark", ["-r", capture, "-Y", "dhcp.option.dhcp == 5", "-T", "fields", "-e", "dhcp.ip.server"])
         #expect(lease.stdout.contains("10.0.0.6"), "the ACK names switchyard-tftpd as the next server: \(lease.stdout)")
+
+        // The recorded boot replays against fresh services (the VM's frames played, its
+        // transfers' ports the same), and a changed boot file is a difference.
+        let original = try Data(contentsOf: root.appendingPathComponent("boot.ipxe"))
+        for (content, status) in [(original, Int32(0)), (Data("#!ipxe\nchain tftp://10.0.0.6/other.ipxe\n".utf8), 1)] {
+            try content.write(to: root.appendingPathComponent("boot.ipxe"))
+            try await Fixtures.withDHCPAndDNS(dhcpArguments: ["--boot-file", "boot.ipxe"]) { fabric in
+                let tftpd = try ChildProcess(Tools.executable("switchyard-tftpd"), ["--port", "\(fabric.port)", "--root", root.path])
+                defer { tftpd.signal(SIGKILL) }
+                _ = try await tftpd.waitForLine(startingWith: "[svc_tftp] ready")
+                let replay = try await Fixtures.replay([capture, "--port", "\(fabric.port)"])
+                #expect(replay.exitStatus == status, "\(replay.stdout) \(replay.stderr)")
+                if status == 0 {
+                    #expect(replay.stdout.contains(" 0 differed, 0 missing; 0 unexpected"), "\(replay.stdout)")
+                } else {
+                    #expect(replay.stdout.contains("tsize") || replay.stdout.contains("differs"), "\(replay.stdout)")
+                }
+                tftpd.signal(SIGTERM)
+                _ = try await tftpd.waitForExit()
+            }
+        }
     }
 }
