@@ -46,6 +46,7 @@ for run in $(seq "$runs"); do
         echo "  unfinished: $(tr '\n' ' ' <"$out/run-$run.unfinished")"
         pkill -KILL -f 'switchyardPackageTests.xctest'
         kill "$pid" 2>/dev/null
+        scripts/stop-test-children.sh --processes-only
     fi
     wait "$pid"
     status=$?

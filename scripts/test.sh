@@ -14,10 +14,9 @@ status=0
 timeout --signal=KILL 900 swift test --skip-build || status=$?
 if [ "$status" -eq 137 ] || [ "$status" -eq 124 ]; then
     echo "test.sh: the test process did not finish within 15 minutes" >&2
-    # Namespaces the killed process would have deleted (NetworkNamespace names them sy-<8 hex>).
-    for ns in $(ip netns list 2>/dev/null | grep -oE '^sy-[0-9a-f]{8}\b' || true); do
-        ip netns delete "$ns" || true
-    done
+    # What the killed process would have stopped: the tools, peers and VMs its tests started
+    # (found by their paths), and its namespaces (NetworkNamespace names them sy-<8 hex>).
+    scripts/stop-test-children.sh
 fi
 # The Python SDK and its pytest plugin (python/), in a virtual environment of their own, against
 # the daemon and tools just built.

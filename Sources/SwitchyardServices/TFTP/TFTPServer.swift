@@ -58,8 +58,6 @@ public struct TFTPServer {
 
     private var transfers: [UInt16: Transfer] = [:]
     private var transfersStarted = 0
-    /// Counters for STATS-like logging: requests refused, packets ignored.
-    public private(set) var refused = 0
 
     public init(mac: MACAddress, ip: IPv4Address = Self.defaultIP, root: TFTPRoot?, mtu: Int = 1500) {
         self.mac = mac
@@ -91,7 +89,6 @@ public struct TFTPServer {
         do {
             packet = try TFTPPacket(parsing: udp.udp.payload)
         } catch {
-            self.refused += 1
             return ([self.error(TFTPPacket.ErrorCode.illegalOperation, "malformed packet: \(error.description)", from: udp.udp.destinationPort, to: client)], [.refused("malformed packet from \(client.ip):\(client.port): \(error.description)")])
         }
         if udp.udp.destinationPort == TFTPPacket.port {
@@ -147,24 +144,21 @@ public struct TFTPServer {
             }
             return self.start(name, mode: mode, options: options, for: client, now: now)
         case .writeRequest(let name, _, _):
-            self.refused += 1
             return ([self.error(TFTPPacket.ErrorCode.accessViolation, "this server is read-only", from: TFTPPacket.port, to: client)], [.refused("write request for \(name) from \(client.ip)")])
         default:
-            self.refused += 1
             return ([self.error(TFTPPacket.ErrorCode.illegalOperation, "only read requests are taken on port 69", from: TFTPPacket.port, to: client)], [])
         }
     }
 
     private mutating func start(_ name: String, mode: String, options: [TFTPPacket.Option], for client: Client, now: Duration) -> ([EthernetFrame], [Event]) {
-        func refuse(_ code: UInt16, _ text: String, _ server: inout TFTPServer) -> ([EthernetFrame], [Event]) {
-            server.refused += 1
-            return ([server.error(code, text, from: TFTPPacket.port, to: client)], [.refused("\(name) for \(client.ip): \(text)")])
+        func refuse(_ code: UInt16, _ text: String) -> ([EthernetFrame], [Event]) {
+            ([self.error(code, text, from: TFTPPacket.port, to: client)], [.refused("\(name) for \(client.ip): \(text)")])
         }
         let netascii: Bool
         switch mode.lowercased() {
         case "octet": netascii = false
         case "netascii": netascii = true
-        default: return refuse(TFTPPacket.ErrorCode.illegalOperation, "mode \"\(mode)\": octet or netascii", &self)
+        default: return refuse(TFTPPacket.ErrorCode.illegalOperation, "mode \"\(mode)\": octet or netascii")
         }
         let file: TFTPFile
         if let bytes = self.files[name] {
@@ -172,10 +166,10 @@ public struct TFTPServer {
         } else if let root = self.root {
             switch root.open(name) {
             case .success(let opened): file = opened
-            case .failure(let refusal): return refuse(refusal.code, refusal.message, &self)
+            case .failure(let refusal): return refuse(refusal.code, refusal.message)
             }
         } else {
-            return refuse(TFTPPacket.ErrorCode.fileNotFound, "file not found", &self)
+            return refuse(TFTPPacket.ErrorCode.fileNotFound, "file not found")
         }
         if netascii {
             file.convertToNetascii()
@@ -191,12 +185,12 @@ public struct TFTPServer {
             guard ["blksize", "tsize", "timeout", "windowsize"].contains(name) else { continue }
             guard !acknowledged.contains(where: { $0.name.lowercased() == name }) else { continue }
             guard let value = Int(option.value), value >= 0 else {
-                return refuse(TFTPPacket.ErrorCode.optionRefused, "\(name) \(option.value) is not a number", &self)
+                return refuse(TFTPPacket.ErrorCode.optionRefused, "\(name) \(option.value) is not a number")
             }
             switch name {
             case "blksize":
                 guard Self.blockSizes.contains(value) else {
-                    return refuse(TFTPPacket.ErrorCode.optionRefused, "blksize \(value): want \(Self.blockSizes.lowerBound) to \(Self.blockSizes.upperBound)", &self)
+                    return refuse(TFTPPacket.ErrorCode.optionRefused, "blksize \(value): want \(Self.blockSizes.lowerBound) to \(Self.blockSizes.upperBound)")
                 }
                 blockSize = min(value, largestBlock)
                 acknowledged.append(TFTPPacket.Option(option.name, "\(blockSize)"))
@@ -204,20 +198,20 @@ public struct TFTPServer {
                 acknowledged.append(TFTPPacket.Option(option.name, "\(file.size)"))
             case "timeout":
                 guard (1...255).contains(value) else {
-                    return refuse(TFTPPacket.ErrorCode.optionRefused, "timeout \(value): want 1 to 255 seconds", &self)
+                    return refuse(TFTPPacket.ErrorCode.optionRefused, "timeout \(value): want 1 to 255 seconds")
                 }
                 timeout = .seconds(value)
                 acknowledged.append(option)
             default:
                 guard (1...65535).contains(value) else {
-                    return refuse(TFTPPacket.ErrorCode.optionRefused, "windowsize \(value): want 1 to 65535", &self)
+                    return refuse(TFTPPacket.ErrorCode.optionRefused, "windowsize \(value): want 1 to 65535")
                 }
                 window = min(value, Self.maximumWindow)
                 acknowledged.append(TFTPPacket.Option(option.name, "\(window)"))
             }
         }
         guard let port = self.nextTransferPort() else {
-            return refuse(TFTPPacket.ErrorCode.notDefined, "too many transfers at once", &self)
+            return refuse(TFTPPacket.ErrorCode.notDefined, "too many transfers at once")
         }
         var transfer = Transfer(
             name: name, client: client, port: port, file: file, blockSize: blockSize, window: window, timeout: timeout,
@@ -251,12 +245,11 @@ public struct TFTPServer {
             self.transfers[transfer.port] = transfer
             return (frames, [])
         }
-        // The logical block this wire number stands for: the one after what was acknowledged
-        // that has this number (mod 65536), within the window sent.
+        // The block this wire number stands for: the one past what was acknowledged, within the
+        // window sent, whose number it is (block numbers roll over at 65536).
         let sentThrough = min(transfer.acknowledged + transfer.window, transfer.blockCount)
-        guard let block = (transfer.acknowledged + 1...max(transfer.acknowledged + 1, sentThrough)).first(where: { UInt16(truncatingIfNeeded: $0) == wire }),
-              block <= sentThrough
-        else {
+        let block = transfer.acknowledged + Int(wire &- UInt16(truncatingIfNeeded: transfer.acknowledged))
+        guard block > transfer.acknowledged, block <= sentThrough else {
             // A duplicate (or older) ACK: never answered with a retransmission.
             return ([], [])
         }
