@@ -7,8 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # timeout stops swift-test, not the test process under it.
 pkill -KILL -f "switchyardPackageTests.xctest" || true
-bin=$(swift build --show-bin-path 2>/dev/null)
-[ -n "$bin" ] && pkill -KILL -f "^$bin/switchyard" || true
+pkill -KILL -f "^$PWD/\.build/[^ ]*/switchyard" || true
 pkill -KILL -f "shared/peer/switchyardd.py" || true
 pkill -KILL -f "switchyard-test-[0-9A-F-]+/" || true
 if [ "${1:-}" != "--processes-only" ]; then
