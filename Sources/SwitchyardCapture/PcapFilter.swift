@@ -1,8 +1,9 @@
 import CPcap
 
 /// A compiled BPF filter (tcpdump's expression language), applied to frames in memory with
-/// `pcap_offline_filter`.
-public final class PcapFilter {
+/// `pcap_offline_filter`. Sendable: after `init` nothing writes the program, and
+/// `pcap_offline_filter` only reads it, so concurrent matches are safe.
+public final class PcapFilter: @unchecked Sendable {
     public let expression: String
     private let handle: OpaquePointer
     private var program = bpf_program()

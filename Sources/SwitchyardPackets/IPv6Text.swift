@@ -1,7 +1,7 @@
 /// IPv6 addresses as RFC 5952 text: lower-case hex, the longest run of two or more zero
 /// groups shortened to `::`.
-enum IPv6Text {
-    static func format(_ bytes: ArraySlice<UInt8>) -> String {
+public enum IPv6Text {
+    public static func format(_ bytes: ArraySlice<UInt8>) -> String {
         let raw = Array(bytes)
         guard raw.count == 16 else { return "?" }
         let groups = (0..<8).map { UInt16(raw[$0 * 2]) << 8 | UInt16(raw[$0 * 2 + 1]) }

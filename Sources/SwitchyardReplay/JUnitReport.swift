@@ -1,24 +1,13 @@
 import SwitchyardPackets
 
-/// JUnit XML for CI systems: one test case per exchange (a played frame and the frames that
-/// answered it), failing with the differences found.
+/// JUnit XML for CI systems: one test case per flow (a TCP connection, a DNS query, a DHCP
+/// transaction, an ARP exchange), failing with the differences found; one more case for an
+/// expected endpoint that was not on the fabric.
 public enum JUnitReport {
     public static func xml(for report: ReplayReport, suiteName: String) -> String {
         var cases: [String] = []
         var failures = 0
-        for (index, step) in report.plan.steps.enumerated() {
-            let results = report.results.filter { $0.step == index }
-            let unexpected = report.unexpected.filter { $0.step == index }
-            var problems: [String] = []
-            for result in results {
-                switch result.verdict {
-                case .matched: break
-                case .differed(let difference, _): problems.append("frame \(result.expected.number) differs: \(difference.description)")
-                case .missing: problems.append("frame \(result.expected.number) missing: \(FrameSummary.describe(result.expected.bytes))")
-                }
-            }
-            problems += unexpected.map { "unexpected: \(FrameSummary.describe($0.bytes))" }
-            let name = "frame \(step.frame.number): \(FrameSummary.describe(step.frame.bytes))"
+        func addCase(_ name: String, _ problems: [String]) {
             var element = "    <testcase classname=\"\(escape(suiteName))\" name=\"\(escape(name))\""
             if problems.isEmpty {
                 element += "/>"
@@ -27,6 +16,16 @@ public enum JUnitReport {
                 element += ">\n      <failure message=\"\(escape(problems[0]))\">\(escape(problems.joined(separator: "\n")))</failure>\n    </testcase>"
             }
             cases.append(element)
+        }
+        for name in report.absent {
+            addCase("endpoint \(name)", ["\(name) is not on the fabric: its frames are missing"])
+        }
+        for (index, flow) in report.plan.flows.enumerated() {
+            addCase(flow.label, report.problems(ofFlow: index))
+        }
+        let strays = report.unexpected.filter { $0.flow == nil }.map { "unexpected: \(FrameSummary.describe($0.bytes))" }
+        if !strays.isEmpty {
+            addCase("frames of no recorded flow", strays)
         }
         let seconds = report.elapsed.components
         let time = Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18

@@ -1,40 +1,44 @@
 import SwitchyardPackets
 
-/// The replay's decisions as a value: which steps to send when, which arriving frame matches
-/// which expected one, when a step or the whole replay gives up, and the report. No I/O, no
-/// clock of its own: the caller passes `now` with every event and carries out the actions
-/// (`Replayer` does that with a fabric connection and the event loop's timers), so every
-/// pacing mode and timeout is tested in memory.
+/// The replay's decisions as a value: which played frames to send when, which arriving frame
+/// belongs to which flow and matches which expected one, when a flow or the whole replay
+/// gives up, and the report. No I/O, no clock of its own: the caller passes `now` with every
+/// event and carries out the actions (`Replayer` does that with a fabric connection and the
+/// event loop's timers), so every pacing mode and timeout is tested in memory.
+///
+/// Flows run side by side: each waits only for its own replies. With gated pacing a flow
+/// begins once every flow that had ended before it began in the recording has ended here
+/// (so a lease comes before the DNS query that needed it), and flows begin in recorded order.
 public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     public enum Pacing: Sendable, Equatable {
-        /// After each played frame, wait (up to the timeout) for the frames that followed it.
+        /// Each flow sends its next frame once the replies before it (in its flow) came.
         case gated
-        /// Keep the recorded gaps, divided by `speed`, against an absolute start.
+        /// Keep the recorded gaps, divided by `speed`, against one absolute start.
         case recorded(speed: Double)
         /// Send every played frame at once.
         case topSpeed
     }
 
     public enum Action: Hashable, Sendable {
-        /// Send the played frames of these steps, in order, now (one sender: one write).
-        case send(Range<Int>)
+        /// Send these frames, in order, from played endpoint `from` (an index into `plan.played`).
+        case send([[UInt8]], from: Int)
         /// Wake the engine at this time (`timePassed`) unless a frame arrives first.
         case wait(until: Instant)
         /// The replay is over; `report` is final.
         case finished
     }
 
-    private enum Phase: Sendable {
-        case notStarted
-        /// Gated: step `step` was sent; it may wait for its frames until `deadline`.
-        case gated(step: Int, deadline: Instant)
-        /// Recorded: `next` is the next step to send; step i is due at `start` + its offset.
-        case scheduled(next: Int, start: Instant)
-        /// Everything sent: waiting for the frames still outstanding until `deadline`.
-        case draining(deadline: Instant)
-        /// Everything settled: late extras (unexpected frames) are collected until `until`.
-        case grace(until: Instant)
-        case done
+    private struct FlowState: Sendable {
+        var started = false
+        var complete = false
+        /// Next event to play or wait for.
+        var cursor = 0
+        var lastSend: Instant?
+        var startedAt: Instant?
+        /// Per event: its result's index in the report (expected events only).
+        var resultOfEvent: [Int: Int] = [:]
+        var settled: Set<Int> = []
+        var tcp: TCPReplay<Instant>?
     }
 
     /// Delay from `start` to the first recorded send, so the first frame is not late already.
@@ -43,227 +47,460 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
     public static var graceLimit: Duration { .milliseconds(100) }
 
     public private(set) var report: ReplayReport
-    private var matcher: Matcher
-    private let steps: [ReplayPlan.Step]
-    private let ourMACs: Set<MACAddress>
+    private let plan: ReplayPlan
+    private let ourMACs: [MACAddress]
+    private let ourMACSet: Set<MACAddress>
     private let pacing: Pacing
     private let timeout: Duration
-    private var phase = Phase.notStarted
+    private let comparator: FrameComparator
+    private let isCompared: @Sendable ([UInt8]) -> Bool
+    private var flows: [FlowState]
+    private var nextToStart = 0
+    /// Flows in the order they ended in the recording, and how many of them have ended here.
+    private let byEnd: [Int]
+    private var endedPrefix = 0
+    /// Per flow: how many flows (in `byEnd` order) ended in the recording before it began.
+    private let endedBefore: [Int]
+    private var active: Set<Int> = []
+    /// Connections that received segments since the last `endOfBatch` (finished ones too: a
+    /// server's late FIN still gets its ACK).
+    private var touched: Set<Int> = []
+    /// Live flow lookup: recorded keys to their flows, in recorded order.
+    private var flowsByKey: [FlowKey: [Int]] = [:]
+    private var fragments: [FrameClass.FragmentID: Int] = [:]
+    /// Addresses played endpoints have used so far: they answer ARP for them, as hosts do.
+    private var ownedAddresses: [IPv4Address: Int] = [:]
+    private var recordedBackgroundKinds: Set<String>
+    private var startedAt: Instant?
+    private var graceUntil: Instant?
+    private var finishedFlag = false
     private var worstDrift = Duration.zero
-    /// Steps whose exchange is over (gated) or whose frame was sent (recorded, top speed).
-    public private(set) var stepsDone = 0
+    public private(set) var flowsDone = 0
 
     /// - Parameters:
-    ///   - expectedBytes: per step, the expected frames' bytes with their MACs mapped to the
-    ///     live endpoints' (in `plan.steps[i].expected` order).
-    ///   - ourMACs: the played endpoints' live MACs (frames from them are our own sends).
-    public init(plan: ReplayPlan, expectedBytes: [[[UInt8]]], report: ReplayReport, ourMACs: Set<MACAddress>, pacing: Pacing, timeout: Duration, comparator: FrameComparator) {
-        self.report = report
-        self.steps = plan.steps
+    ///   - plan: the plan with its frames' MACs mapped to the live endpoints'.
+    ///   - ourMACs: the played endpoints' live MACs, by index in `plan.played`.
+    ///   - absent: indices in `plan.expected` of endpoints that are not on the fabric: their
+    ///     frames are missing at once, and nothing waits for them.
+    ///   - isCompared: `--expect-filter`; expected frames it refuses are not compared.
+    public init(
+        plan: ReplayPlan, report: ReplayReport, ourMACs: [MACAddress], pacing: Pacing, timeout: Duration,
+        comparator: FrameComparator, absent: Set<Int> = [], isCompared: @escaping @Sendable ([UInt8]) -> Bool = { _ in true }
+    ) {
+        var report = report
+        var plan = plan
+        // --expect-filter: what it leaves out is background, not a frame to wait for.
+        for flowIndex in plan.flows.indices {
+            let before = plan.flows[flowIndex].events.count
+            plan.flows[flowIndex].events.removeAll { !$0.isPlayed && !isCompared($0.frame.bytes) }
+            report.filteredOut += before - plan.flows[flowIndex].events.count
+        }
+        report.plan = plan
+        self.plan = plan
         self.ourMACs = ourMACs
+        self.ourMACSet = Set(ourMACs)
         self.pacing = pacing
         self.timeout = timeout
-        var matcher = Matcher(receivers: plan.played.count, comparator: comparator)
-        for (index, step) in plan.steps.enumerated() {
-            for (expected, bytes) in zip(step.expected, expectedBytes[index]) {
-                var frame = expected.frame
-                frame.bytes = bytes
-                matcher.expect(frame, receiver: expected.receiver, step: index, in: &self.report)
+        self.comparator = comparator
+        self.isCompared = isCompared
+        self.recordedBackgroundKinds = Set(plan.background.map(\.reason))
+        var flows = Array(repeating: FlowState(), count: plan.flows.count)
+        for (flowIndex, flow) in plan.flows.enumerated() {
+            for (eventIndex, event) in flow.events.enumerated() where !event.isPlayed {
+                flows[flowIndex].resultOfEvent[eventIndex] = report.results.count
+                report.results.append(ReplayReport.ExpectedResult(flow: flowIndex, expected: event.frame, verdict: .missing))
+                if let sender = event.sender, absent.contains(sender) {
+                    flows[flowIndex].settled.insert(eventIndex)
+                }
+            }
+            if let connection = flow.connection {
+                flows[flowIndex].tcp = TCPReplay(recorded: connection, timeout: timeout)
+            }
+            var keys: Set<FlowKey> = [flow.key]
+            for event in flow.events {
+                if let key = FrameClass.of(event.frame.bytes).key { keys.insert(key) }
+            }
+            for key in keys {
+                self.flowsByKey[key, default: []].append(flowIndex)
             }
         }
-        self.matcher = matcher
+        self.flows = flows
+        self.report = report
+        let byEnd = plan.flows.indices.sorted { (plan.flows[$0].end, $0) < (plan.flows[$1].end, $1) }
+        self.byEnd = byEnd
+        let ends = byEnd.map { plan.flows[$0].end }
+        self.endedBefore = plan.flows.map { flow in
+            // Binary search: flows whose last frame came before this one's first.
+            var low = 0, high = ends.count
+            while low < high {
+                let middle = (low + high) / 2
+                if ends[middle] < flow.start { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
     }
 
-    public var isFinished: Bool {
-        if case .done = self.phase { true } else { false }
-    }
+    public var isFinished: Bool { self.finishedFlag }
 
     /// Starts the replay.
     public mutating func start(now: Instant) -> [Action] {
-        guard case .notStarted = self.phase else { return [] }
+        guard self.startedAt == nil else { return [] }
+        self.startedAt = now
         var actions: [Action] = []
-        guard !self.steps.isEmpty else {
-            self.enterGrace(now: now, into: &actions)
-            return actions
-        }
-        switch self.pacing {
-        case .gated:
-            self.sendGated(0, now: now, into: &actions)
-        case .topSpeed:
-            var index = 0
-            while index < self.steps.count {
-                var end = index + 1
-                while end < self.steps.count, self.steps[end].sender == self.steps[index].sender {
-                    end += 1
-                }
-                actions.append(.send(index..<end))
-                index = end
-            }
-            self.report.playedFrames = self.steps.count
-            self.stepsDone = self.steps.count
-            self.enterDraining(now: now, into: &actions)
-        case .recorded:
-            self.phase = .scheduled(next: 0, start: now.advanced(by: Self.recordedLeadTime))
-            self.sendDue(now: now, into: &actions)
-        }
+        self.pump(now: now, into: &actions)
         return actions
     }
 
     /// A frame arrived for played endpoint `receiver` (an index into `plan.played`).
     public mutating func received(_ bytes: [UInt8], receiver: Int, now: Instant) -> [Action] {
-        if case .done = self.phase { return [] }
-        guard let source = MACAddress(bytes: bytes, offset: 6), !self.ourMACs.contains(source),
+        guard !self.finishedFlag, self.startedAt != nil else { return [] }
+        guard let source = MACAddress(bytes: bytes, offset: 6), !self.ourMACSet.contains(source),
               let destination = MACAddress(bytes: bytes, offset: 0)
         else { return [] }
         // A flooded frame reaches every played endpoint: the first one speaks for all.
-        if !self.ourMACs.contains(destination), receiver != 0 {
+        if destination.isGroup, receiver != 0 {
             return []
         }
-        self.matcher.arrived(bytes, receiver: receiver, step: self.currentStep, in: &self.report)
         var actions: [Action] = []
-        switch self.phase {
-        case .gated(let step, let deadline):
-            if self.matcher.isStepComplete(step) {
-                self.finishGated(step, now: now, into: &actions)
-            } else {
-                actions.append(.wait(until: deadline))
-            }
-        case .draining(let deadline):
-            if self.matcher.isComplete {
-                self.matcher.giveUp(in: &self.report)
-                self.enterGrace(now: now, into: &actions)
-            } else {
-                actions.append(.wait(until: deadline))
-            }
-        case .scheduled:
-            self.sendDue(now: now, into: &actions)
-        case .grace(let until):
-            actions.append(.wait(until: until))
-        case .notStarted, .done:
-            break
+        self.arrived(bytes, destination: destination, receiver: receiver, now: now, into: &actions)
+        self.pump(now: now, into: &actions)
+        return actions
+    }
+
+    /// Every frame that had arrived has been given to `received`: acknowledge what the live
+    /// servers sent (one ACK per connection per batch).
+    public mutating func endOfBatch(now: Instant) -> [Action] {
+        var actions: [Action] = []
+        let touched = self.touched.sorted()
+        self.touched.removeAll(keepingCapacity: true)
+        for index in touched {
+            guard let ack = self.flows[index].tcp?.takeAcknowledgment(), let client = self.plan.flows[index].connectionClient else { continue }
+            actions.append(.send([ack], from: client))
+            self.report.playedFrames += 1
         }
         return actions
     }
 
     /// Time has passed (a `wait` ended with no frame, or any other wake-up).
     public mutating func timePassed(now: Instant) -> [Action] {
+        guard !self.finishedFlag, self.startedAt != nil else { return [] }
         var actions: [Action] = []
-        switch self.phase {
-        case .gated(let step, let deadline):
-            if now >= deadline || self.matcher.isStepComplete(step) {
-                self.finishGated(step, now: now, into: &actions)
-            } else {
-                actions.append(.wait(until: deadline))
+        for index in self.active.sorted() {
+            if let frames = self.flows[index].tcp?.timePassed(now: now), !frames.isEmpty, let client = self.plan.flows[index].connectionClient {
+                actions.append(.send(frames, from: client))
+                self.report.playedFrames += frames.count
             }
-        case .scheduled:
-            self.sendDue(now: now, into: &actions)
-        case .draining(let deadline):
-            if now >= deadline || self.matcher.isComplete {
-                self.matcher.giveUp(in: &self.report)
-                self.enterGrace(now: now, into: &actions)
-            } else {
-                actions.append(.wait(until: deadline))
-            }
-        case .grace(let until):
-            if now >= until {
-                self.finish(now: now, into: &actions)
-            } else {
-                actions.append(.wait(until: until))
-            }
-        case .notStarted, .done:
-            break
         }
+        self.pump(now: now, into: &actions)
         return actions
     }
 
     /// SIGINT/SIGTERM: stop where it is; what was compared so far is the report.
     public mutating func interrupt() {
-        guard !self.isFinished else { return }
+        guard !self.finishedFlag else { return }
         self.report.interrupted = true
-        self.phase = .done
+        self.finishConnections()
+        self.finishedFlag = true
     }
 
-    /// The step a frame arriving now belongs to (for "unexpected after frame N").
-    private var currentStep: Int {
-        switch self.phase {
-        case .gated(let step, _): step
-        case .scheduled(let next, _): max(0, next - 1)
-        case .notStarted: 0
-        case .draining, .grace, .done: max(0, self.steps.count - 1)
+    // MARK: - Arrivals
+
+    private mutating func arrived(_ bytes: [UInt8], destination: MACAddress, receiver: Int, now: Instant, into actions: inout [Action]) {
+        let frameClass = FrameClass.of(bytes)
+        if frameClass.isResolution, frameClass.role == .opens {
+            self.answerAddressRequest(bytes, into: &actions)
         }
-    }
-
-    private mutating func sendGated(_ step: Int, now: Instant, into actions: inout [Action]) {
-        var step = step
-        while step < self.steps.count {
-            actions.append(.send(step..<(step + 1)))
-            self.report.playedFrames += 1
-            guard self.matcher.isStepComplete(step) else {
-                let deadline = now.advanced(by: self.timeout)
-                self.phase = .gated(step: step, deadline: deadline)
-                actions.append(.wait(until: deadline))
-                return
-            }
-            // Nothing to wait for after this one.
-            self.stepsDone = step + 1
-            step += 1
-        }
-        self.enterGrace(now: now, into: &actions)
-    }
-
-    private mutating func finishGated(_ step: Int, now: Instant, into actions: inout [Action]) {
-        self.matcher.giveUp(step: step, in: &self.report)
-        self.stepsDone = step + 1
-        self.sendGated(step + 1, now: now, into: &actions)
-    }
-
-    private mutating func sendDue(now: Instant, into actions: inout [Action]) {
-        guard case .scheduled(var next, let start) = self.phase, case .recorded(let speed) = self.pacing else { return }
-        let first = self.steps[0].frame.timestamp.totalNanoseconds
-        while next < self.steps.count {
-            let target = Self.target(start: start, first: first, step: self.steps[next], speed: speed)
-            guard target <= now else {
-                self.phase = .scheduled(next: next, start: start)
-                actions.append(.wait(until: target))
-                return
-            }
-            actions.append(.send(next..<(next + 1)))
-            self.worstDrift = max(self.worstDrift, target.duration(to: now))
-            self.report.playedFrames += 1
-            next += 1
-            self.stepsDone = next
-        }
-        self.report.worstSendDrift = self.worstDrift
-        self.enterDraining(now: now, into: &actions)
-    }
-
-    /// When a step is due: its recorded offset divided by the speed, after `start`. Recorded
-    /// times are untrusted input: an out-of-range offset is clamped, not trapped on.
-    static func target(start: Instant, first: Int64, step: ReplayPlan.Step, speed: Double) -> Instant {
-        let offset = Double(step.frame.timestamp.totalNanoseconds &- first) / speed
-        let nanoseconds = Int64(exactly: offset.rounded()) ?? (offset < 0 ? 0 : Int64.max / 4)
-        return start.advanced(by: .nanoseconds(max(0, nanoseconds)))
-    }
-
-    private mutating func enterDraining(now: Instant, into actions: inout [Action]) {
-        if self.matcher.isComplete {
-            self.matcher.giveUp(in: &self.report)
-            self.enterGrace(now: now, into: &actions)
+        if let kind = frameClass.background {
+            self.countBackground(kind)
             return
         }
-        let deadline = now.advanced(by: self.timeout)
-        self.phase = .draining(deadline: deadline)
-        actions.append(.wait(until: deadline))
+        guard self.isCompared(bytes) else {
+            self.countBackground(nil)
+            return
+        }
+        guard let flowIndex = self.liveFlow(of: frameClass, bytes: bytes) else {
+            if frameClass.isResolution, frameClass.role == .opens {
+                self.countBackground(nil)
+            } else if destination.isGroup {
+                self.countBackground("a \(frameClass.key?.description.split(separator: " ").first ?? "frame") flood of no recorded flow")
+            } else {
+                self.report.unexpected.append(ReplayReport.Unexpected(flow: nil, bytes: bytes))
+            }
+            return
+        }
+        if self.flows[flowIndex].tcp != nil {
+            guard let segment = TCPFrame(parsing: bytes), let client = self.plan.flows[flowIndex].connectionClient else { return }
+            self.touched.insert(flowIndex)
+            if let frames = self.flows[flowIndex].tcp?.received(segment, now: now), !frames.isEmpty {
+                actions.append(.send(frames, from: client))
+                self.report.playedFrames += frames.count
+            }
+            return
+        }
+        // The first expected frame of the flow still outstanding.
+        let flow = self.plan.flows[flowIndex]
+        guard let eventIndex = flow.events.indices.first(where: { !flow.events[$0].isPlayed && !self.flows[flowIndex].settled.contains($0) }),
+              let resultIndex = self.flows[flowIndex].resultOfEvent[eventIndex]
+        else {
+            if frameClass.isResolution {
+                self.countBackground(nil)
+            } else {
+                self.report.unexpected.append(ReplayReport.Unexpected(flow: flowIndex, bytes: bytes))
+            }
+            return
+        }
+        self.flows[flowIndex].settled.insert(eventIndex)
+        if let difference = self.comparator.difference(expected: flow.events[eventIndex].frame.bytes, received: bytes) {
+            self.report.results[resultIndex].verdict = .differed(difference, received: bytes)
+        } else {
+            self.report.results[resultIndex].verdict = .matched
+        }
     }
 
-    private mutating func enterGrace(now: Instant, into actions: inout [Action]) {
-        let until = now.advanced(by: min(self.timeout, Self.graceLimit))
-        self.phase = .grace(until: until)
-        actions.append(.wait(until: until))
+    private mutating func countBackground(_ kind: String?) {
+        self.report.liveBackground += 1
+        if let kind, !self.recordedBackgroundKinds.contains(kind) {
+            self.recordedBackgroundKinds.insert(kind)
+            self.report.newBackgroundKinds.append(kind)
+        }
     }
 
-    private mutating func finish(now: Instant, into actions: inout [Action]) {
-        self.phase = .done
-        actions.append(.finished)
+    /// The recorded flow a live frame belongs to: of the flows with its key, the first that
+    /// has begun and still waits for something, else the last that has begun.
+    private mutating func liveFlow(of frameClass: FrameClass, bytes: [UInt8]) -> Int? {
+        if let fragment = frameClass.fragment, let known = self.fragments[fragment] {
+            return known
+        }
+        guard var key = frameClass.key else { return nil }
+        var candidates = self.flowsByKey[key] ?? []
+        if candidates.isEmpty, key.kind == .udp {
+            // A reply from another port of the host the flow's opener wrote to (TFTP).
+            if let source = FlowTracker.source(of: bytes) {
+                let destination = key.low == source ? key.high : key.low
+                candidates = self.flowsByKey.first { entry in
+                    entry.key.kind == .udp && (entry.key.low == destination || entry.key.high == destination)
+                        && (entry.key.low.address == source.address || entry.key.high.address == source.address)
+                }?.value ?? []
+                if !candidates.isEmpty {
+                    self.flowsByKey[key] = candidates
+                }
+            }
+            if candidates.isEmpty {
+                // An ICMP error quoting a DNS query names only its 5-tuple.
+                key.kind = .dns
+                candidates = self.flowsByKey.first { $0.key.kind == .dns && $0.key.low == key.low && $0.key.high == key.high }?.value ?? []
+            }
+        }
+        let begun = candidates.filter { self.flows[$0].started }
+        let flow = begun.first { !self.flows[$0].complete } ?? begun.last
+        if let flow, let fragment = frameClass.fragment {
+            self.fragments[fragment] = flow
+        }
+        return flow
+    }
+
+    /// A played endpoint answers ARP for the addresses it has used, whenever it is asked.
+    private mutating func answerAddressRequest(_ bytes: [UInt8], into actions: inout [Action]) {
+        guard let frame = EthernetFrame(parsing: bytes), frame.etherType == .arp,
+              let request = ARPPacket(parsing: frame.payload), request.operation == .request,
+              let owner = self.ownedAddresses[request.targetProtocolAddress],
+              let reply = ARPPacket.replyFrame(to: frame, ownerOf: request.targetProtocolAddress, mac: self.ourMACs[owner])
+        else { return }
+        actions.append(.send([reply.bytes], from: owner))
+    }
+
+    // MARK: - Sending and waiting
+
+    /// Starts what may start, sends what is due, gives up what waited too long, and says when
+    /// to wake next.
+    private mutating func pump(now: Instant, into actions: inout [Action]) {
+        guard let startedAt = self.startedAt, !self.finishedFlag else { return }
+        if let until = self.graceUntil {
+            if now >= until {
+                self.finishConnections()
+                self.finishedFlag = true
+                actions.append(.finished)
+            } else {
+                actions.append(.wait(until: until))
+            }
+            return
+        }
+        var wake: Instant?
+        func wakeAt(_ instant: Instant) {
+            wake = wake.map { min($0, instant) } ?? instant
+        }
+        var progressed = true
+        while progressed {
+            progressed = false
+            // Begin flows in recorded order, each when its turn has come.
+            startFlows: while self.nextToStart < self.plan.flows.count {
+                let index = self.nextToStart
+                switch self.pacing {
+                case .gated:
+                    guard self.endedPrefix >= self.endedBefore[index] else { break startFlows }
+                case .recorded(let speed):
+                    let due = self.due(self.plan.flows[index].start, start: startedAt, speed: speed)
+                    guard due <= now else {
+                        wakeAt(due)
+                        break startFlows
+                    }
+                case .topSpeed:
+                    break
+                }
+                self.flows[index].started = true
+                self.flows[index].startedAt = now
+                self.active.insert(index)
+                self.nextToStart += 1
+                if self.flows[index].tcp != nil {
+                    self.own(self.plan.flows[index].connection!.synFrame.ip.source, by: self.plan.flows[index].connectionClient!)
+                    if let frames = self.flows[index].tcp?.start(now: now) {
+                        actions.append(.send(frames, from: self.plan.flows[index].connectionClient!))
+                        self.report.playedFrames += frames.count
+                    }
+                }
+            }
+            for index in self.active.sorted() {
+                if self.advance(index, now: now, startedAt: startedAt, into: &actions, wake: &wake) {
+                    progressed = true
+                }
+            }
+        }
+        if self.nextToStart == self.plan.flows.count, self.active.isEmpty {
+            if let drift = self.recordedDrift {
+                self.report.worstSendDrift = drift
+            }
+            let until = now.advanced(by: min(self.timeout, Self.graceLimit))
+            self.graceUntil = until
+            actions.append(.wait(until: until))
+            return
+        }
+        if let wake {
+            actions.append(.wait(until: wake))
+        }
+    }
+
+    private var recordedDrift: Duration? {
+        if case .recorded = self.pacing { self.worstDrift } else { nil }
+    }
+
+    /// Moves one flow on as far as it can go now. True when it completed.
+    private mutating func advance(_ index: Int, now: Instant, startedAt: Instant, into actions: inout [Action], wake: inout Instant?) -> Bool {
+        func wakeAt(_ instant: Instant) {
+            wake = wake.map { min($0, instant) } ?? instant
+        }
+        let flow = self.plan.flows[index]
+        if flow.skipReason != nil {
+            return self.complete(index)
+        }
+        if self.flows[index].tcp != nil {
+            if self.flows[index].tcp!.isDone {
+                return self.complete(index)
+            }
+            if let time = self.flows[index].tcp!.wakeTime {
+                wakeAt(time)
+            }
+            return false
+        }
+        var batch: [[UInt8]] = []
+        var batchSender = -1
+        func flush() {
+            if !batch.isEmpty {
+                actions.append(.send(batch, from: batchSender))
+                batch = []
+            }
+        }
+        while self.flows[index].cursor < flow.events.count {
+            let eventIndex = self.flows[index].cursor
+            let event = flow.events[eventIndex]
+            if event.isPlayed {
+                if case .recorded(let speed) = self.pacing {
+                    let due = self.due(event.frame.timestamp.totalNanoseconds, start: startedAt, speed: speed)
+                    guard due <= now else {
+                        wakeAt(due)
+                        break
+                    }
+                    self.worstDrift = max(self.worstDrift, due.duration(to: now))
+                }
+                if batchSender != event.participant { flush() }
+                batchSender = event.participant
+                batch.append(event.frame.bytes)
+                self.noteOwnership(event)
+                self.report.playedFrames += 1
+                self.flows[index].lastSend = now
+                self.flows[index].cursor += 1
+                continue
+            }
+            if self.flows[index].settled.contains(eventIndex) || self.pacing != .gated {
+                self.flows[index].cursor += 1
+                continue
+            }
+            let deadline = (self.flows[index].lastSend ?? self.flows[index].startedAt ?? now).advanced(by: self.timeout)
+            guard now >= deadline else {
+                wakeAt(deadline)
+                break
+            }
+            // Given up: missing (its result says so already).
+            self.flows[index].settled.insert(eventIndex)
+            self.flows[index].cursor += 1
+        }
+        flush()
+        guard self.flows[index].cursor == flow.events.count else { return false }
+        // Everything sent: what is still outstanding waits until the timeout after the last send.
+        let outstanding = flow.events.indices.filter { !flow.events[$0].isPlayed && !self.flows[index].settled.contains($0) }
+        guard !outstanding.isEmpty else { return self.complete(index) }
+        let deadline = (self.flows[index].lastSend ?? self.flows[index].startedAt ?? now).advanced(by: self.timeout)
+        guard now >= deadline else {
+            wakeAt(deadline)
+            return false
+        }
+        self.flows[index].settled.formUnion(outstanding)
+        return self.complete(index)
+    }
+
+    private mutating func complete(_ index: Int) -> Bool {
+        guard !self.flows[index].complete else { return false }
+        self.flows[index].complete = true
+        self.active.remove(index)
+        self.flowsDone += 1
+        while self.endedPrefix < self.byEnd.count, self.flows[self.byEnd[self.endedPrefix]].complete {
+            self.endedPrefix += 1
+        }
+        return true
+    }
+
+    private mutating func noteOwnership(_ event: ReplayPlan.Event) {
+        let bytes = event.frame.bytes
+        guard bytes.count >= 34, bytes[12] == 0x08 else { return }
+        if bytes[13] == 0x00 {
+            self.own(IPv4Address(rawValue: bytes.bigEndianUInt32(at: 26)), by: event.participant)
+        } else if bytes[13] == 0x06, let arp = ARPPacket(parsing: bytes[14...]) {
+            self.own(arp.senderProtocolAddress, by: event.participant)
+        }
+    }
+
+    private mutating func own(_ address: IPv4Address, by participant: Int) {
+        guard address.rawValue != 0, self.ownedAddresses[address] == nil else { return }
+        self.ownedAddresses[address] = participant
+    }
+
+    private func due(_ recorded: Int64, start: Instant, speed: Double) -> Instant {
+        let first = self.plan.flows.first?.start ?? recorded
+        let offset = Double(recorded &- first) / speed
+        let nanoseconds = Int64(exactly: offset.rounded()) ?? (offset < 0 ? 0 : Int64.max / 4)
+        return start.advanced(by: Self.recordedLeadTime + .nanoseconds(max(0, nanoseconds)))
+    }
+
+    /// The connections' verdicts go into the report once nothing more can change them.
+    private mutating func finishConnections() {
+        guard self.report.connections.isEmpty else { return }
+        for (index, state) in self.flows.enumerated() {
+            guard let tcp = state.tcp, state.started else { continue }
+            self.report.connections.append(ReplayReport.ConnectionResult(
+                flow: index, outcome: tcp.outcome, serverBytes: tcp.received.count, expectedBytes: tcp.recorded.serverStream.count
+            ))
+        }
+        for (index, state) in self.flows.enumerated() where state.tcp != nil && !state.started {
+            self.report.connections.append(ReplayReport.ConnectionResult(flow: index, outcome: .missing("not played (interrupted)"), serverBytes: 0, expectedBytes: self.plan.flows[index].connection!.serverStream.count))
+        }
     }
 }

@@ -22,6 +22,8 @@ public struct ReplayOptions: Sendable {
     /// Per step when gated; after the last send otherwise.
     public var timeout: Duration = .seconds(1)
     public var ignore: Set<String> = []
+    /// A BPF expression: only expected frames it accepts are compared.
+    public var expectFilter: String?
 
     public init() {}
 }

@@ -1,6 +1,6 @@
 import SwitchyardPackets
 
-/// What a replay found, frame by frame, and how to tell a person about it.
+/// What a replay found, flow by flow, and how to tell a person about it.
 public struct ReplayReport: Sendable {
     public enum Verdict: Sendable {
         case matched
@@ -9,22 +9,40 @@ public struct ReplayReport: Sendable {
     }
 
     public struct ExpectedResult: Sendable {
-        public var step: Int
+        /// Index into `plan.flows`.
+        public var flow: Int
         /// The recorded frame, its MACs mapped to the live ones.
         public var expected: RecordedFrame
         public var verdict: Verdict
     }
 
     public struct Unexpected: Sendable {
-        public var step: Int
+        /// The recorded flow it belongs to, if any.
+        public var flow: Int?
         public var bytes: [UInt8]
+    }
+
+    public struct ConnectionResult: Sendable {
+        public var flow: Int
+        public var outcome: StreamOutcome
+        public var serverBytes: Int
+        public var expectedBytes: Int
     }
 
     public var recordingPath: String
     public var plan: ReplayPlan
     public var playedFrames = 0
     public var results: [ExpectedResult] = []
+    public var connections: [ConnectionResult] = []
     public var unexpected: [Unexpected] = []
+    /// Live frames not compared: what hosts send on their own, and floods of no recorded flow.
+    public var liveBackground = 0
+    /// Kinds of live background the recording never had: worth a note, not a failure.
+    public var newBackgroundKinds: [String] = []
+    /// Expected endpoints that were not on the fabric when the replay began.
+    public var absent: [String] = []
+    /// Recorded expected frames left out by `--expect-filter`.
+    public var filteredOut = 0
     /// With `--timing recorded`: the largest distance between a send and its schedule.
     public var worstSendDrift: Duration?
     public var elapsed: Duration = .zero
@@ -33,45 +51,107 @@ public struct ReplayReport: Sendable {
     /// The recording's first timestamp, for the `+seconds` in reports.
     public var start: Int64
 
-    public var matched: Int { self.results.filter { if case .matched = $0.verdict { true } else { false } }.count }
-    public var differed: Int { self.results.filter { if case .differed = $0.verdict { true } else { false } }.count }
-    public var missing: Int { self.results.filter { if case .missing = $0.verdict { true } else { false } }.count }
+    public init(recordingPath: String, plan: ReplayPlan, start: Int64) {
+        self.recordingPath = recordingPath
+        self.plan = plan
+        self.start = start
+    }
 
-    public var isIdentical: Bool { !self.interrupted && self.differed == 0 && self.missing == 0 && self.unexpected.isEmpty }
+    public var matched: Int { self.results.count { if case .matched = $0.verdict { true } else { false } } }
+    public var differed: Int { self.results.count { if case .differed = $0.verdict { true } else { false } } }
+    public var missing: Int { self.results.count { if case .missing = $0.verdict { true } else { false } } }
+    public var connectionsMatched: Int { self.connections.count { $0.outcome == .matched } }
+    public var connectionsDiffered: Int { self.connections.count { if case .differed = $0.outcome { true } else { false } } }
+    public var connectionsMissing: Int { self.connections.count { if case .missing = $0.outcome { true } else { false } } }
+    public var connectionsSkipped: Int { self.plan.flows.count { $0.skipReason != nil } }
 
-    /// One line: what was played, then what happened to each expected frame (the four
-    /// counts add up to the expected count) and what came that was not expected.
+    /// Identical: every expected frame and stream as recorded, nothing extra, every expected
+    /// endpoint present. A skipped connection is not identical either: it was not checked.
+    public var isIdentical: Bool {
+        !self.interrupted && self.differed == 0 && self.missing == 0 && self.unexpected.isEmpty && self.absent.isEmpty
+            && self.connectionsDiffered == 0 && self.connectionsMissing == 0 && self.connectionsSkipped == 0
+    }
+
+    /// One line: what was played, then what happened to each expected frame (the counts add
+    /// up to the expected count), each TCP connection, what came that was not expected, and
+    /// what was not compared.
     public var summary: String {
-        let expected = self.results.count
         let prefix = self.interrupted ? "interrupted after playing" : "replayed"
-        return "\(prefix) \(Self.count(self.playedFrames, "frame")), expected \(Self.count(expected, "reply", plural: "replies")): "
-            + "\(self.matched) matched, \(self.differed) differed, \(self.missing) missing; \(self.unexpected.count) unexpected"
+        var line = "\(prefix) \(Self.count(self.playedFrames, "frame"))"
+        let connections = self.plan.connectionCount + self.connectionsSkipped
+        if connections > 0 {
+            line += " and \(Self.count(connections, "TCP connection"))"
+        }
+        line += ", expected \(Self.count(self.results.count, "reply", plural: "replies")): \(self.matched) matched, \(self.differed) differed, \(self.missing) missing"
+        if connections > 0 {
+            line += "; streams: \(self.connectionsMatched) matched, \(self.connectionsDiffered) differed, \(self.connectionsMissing) missing"
+            if self.connectionsSkipped > 0 {
+                line += ", \(self.connectionsSkipped) skipped"
+            }
+        }
+        line += "; \(self.unexpected.count) unexpected"
+        let background = self.plan.background.count + self.liveBackground
+        if background > 0 {
+            line += "; \(Self.count(background, "background frame")), not compared"
+        }
+        return line
     }
 
     static func count(_ value: Int, _ singular: String, plural: String? = nil) -> String {
         "\(value) \(value == 1 ? singular : plural ?? singular + "s")"
     }
 
-    /// One block per difference, missing or unexpected frame.
-    public func details() -> [String] {
+    /// The report's lines for one flow's differences, missing and unexpected frames.
+    public func problems(ofFlow flow: Int) -> [String] {
         var lines: [String] = []
-        for result in self.results {
-            let label = "frame \(result.expected.number) (+\(self.offset(result.expected)) s)"
-            switch result.verdict {
-            case .matched:
-                continue
-            case .differed(let difference, let received):
-                lines.append("\(label) differs: \(difference.description)")
-                lines.append("  expected: \(FrameSummary.describe(result.expected.bytes))")
-                lines.append("  received: \(FrameSummary.describe(received))")
-                lines += FrameComparator.hexContext(expected: result.expected.bytes, received: received, offset: difference.offset).map { "  " + $0 }
-            case .missing:
-                lines.append("\(label) missing: \(FrameSummary.describe(result.expected.bytes))")
+        for result in self.results where result.flow == flow {
+            lines += self.lines(for: result)
+        }
+        for connection in self.connections where connection.flow == flow {
+            switch connection.outcome {
+            case .matched: break
+            case .differed(let text): lines.append("\(self.plan.flows[flow].label) differs: \(text)")
+            case .missing(let text): lines.append("\(self.plan.flows[flow].label) missing: \(text)")
             }
         }
-        for frame in self.unexpected {
-            let after = self.plan.steps.indices.contains(frame.step) ? " after frame \(self.plan.steps[frame.step].frame.number)" : ""
-            lines.append("unexpected\(after): \(FrameSummary.describe(frame.bytes))")
+        if let reason = self.plan.flows[flow].skipReason {
+            lines.append("\(self.plan.flows[flow].label) skipped: \(reason)")
+        }
+        for frame in self.unexpected where frame.flow == flow {
+            lines.append("unexpected in \(self.plan.flows[flow].label): \(FrameSummary.describe(frame.bytes))")
+        }
+        return lines
+    }
+
+    private func lines(for result: ExpectedResult) -> [String] {
+        let label = "frame \(result.expected.number) (+\(self.offset(result.expected)) s)"
+        switch result.verdict {
+        case .matched:
+            return []
+        case .differed(let difference, let received):
+            return ["\(label) differs: \(difference.description)",
+                    "  expected: \(FrameSummary.describe(result.expected.bytes))",
+                    "  received: \(FrameSummary.describe(received))"]
+                + FrameComparator.hexContext(expected: result.expected.bytes, received: received, offset: difference.offset).map { "  " + $0 }
+        case .missing:
+            return ["\(label) missing: \(FrameSummary.describe(result.expected.bytes))"]
+        }
+    }
+
+    /// One block per difference, missing or unexpected frame, flow by flow.
+    public func details() -> [String] {
+        var lines: [String] = []
+        for name in self.absent {
+            lines.append("\(name) is not on the fabric: its frames are missing")
+        }
+        for flow in self.plan.flows.indices {
+            lines += self.problems(ofFlow: flow)
+        }
+        for frame in self.unexpected where frame.flow == nil {
+            lines.append("unexpected: \(FrameSummary.describe(frame.bytes))")
+        }
+        for kind in self.newBackgroundKinds {
+            lines.append("note: the live endpoints sent background the recording does not have (\(kind)); not compared")
         }
         return lines
     }

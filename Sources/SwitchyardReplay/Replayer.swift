@@ -56,25 +56,26 @@ public struct Replayer: Sendable {
         let clock = ContinuousClock()
         let began = clock.now
 
-        // Which recorded endpoints are live now: they are the system under test.
-        var liveRecords: [String: EndpointRecord] = [:]
-        for endpoint in recording.manifest?.endpoints ?? [] where liveRecords[endpoint.name] == nil {
-            if let record = try? await client.lookUp(name: endpoint.name) {
-                liveRecords[endpoint.name] = record
-            }
-        }
-        let plan = try ReplayPlan.make(recording: recording, live: Set(liveRecords.keys), play: self.options.play, expect: self.options.expect)
-        planned?(plan)
-        progress?(0, plan.steps.count)
-
+        // Roles come from the recording; the fabric only says where the expected endpoints are now.
+        var plan = try ReplayPlan.make(recording: recording, play: self.options.play, expect: self.options.expect)
         var map = MACMap()
-        for participant in plan.expected {
-            if let record = liveRecords[participant.name], let mac = MACAddress(record.mac) {
+        var absent: Set<Int> = []
+        for (index, participant) in plan.expected.enumerated() where recording.manifest != nil {
+            if let record = try? await client.lookUp(name: participant.name), let mac = MACAddress(record.mac) {
                 for recorded in participant.allMACs {
                     map.map(recorded, to: mac)
                 }
+            } else {
+                absent.insert(index)
             }
         }
+        plan.notes += plan.played.map { "played \($0.name): \($0.reason)" }
+        plan.notes += plan.expected.enumerated().map { index, participant in
+            absent.contains(index)
+                ? "expected \(participant.name): \(participant.reason); it is NOT on the fabric, so its frames will be missing"
+                : "expected \(participant.name): \(participant.reason)"
+        }
+        plan.notes += plan.ignored.map { "not replayed \($0.name): \($0.reason)" }
         for (old, new) in self.options.maps {
             map.map(old, to: new)
         }
@@ -82,27 +83,36 @@ public struct Replayer: Sendable {
         // Endpoints for the played clients, with their recorded names and (when free) MACs.
         var endpointIDs: [UInt32] = []
         var receiverOfEndpoint: [UInt32: Int] = [:]
+        var ourMACs: [MACAddress] = []
         for (index, participant) in plan.played.enumerated() {
             let record = try await self.createEndpoint(for: participant, mac: map.translate(participant.recordedMAC), on: client)
-            if let mac = MACAddress(record.mac) {
-                for recorded in participant.allMACs {
-                    map.map(recorded, to: mac)
-                }
+            let mac = MACAddress(record.mac) ?? participant.recordedMAC
+            for recorded in participant.allMACs {
+                map.map(recorded, to: mac)
             }
             try await client.subscribe(endpointID: record.endpointID)
             endpointIDs.append(record.endpointID)
             receiverOfEndpoint[record.endpointID] = index
+            ourMACs.append(mac)
         }
-        let ourMACs = Set(plan.played.map { map.translate($0.recordedMAC) })
+        plan = plan.mapped(by: map)
+        planned?(plan)
+        progress?(0, plan.flows.count)
 
-        let report = ReplayReport(recordingPath: recording.path, plan: plan, start: recording.frames[0].timestamp.totalNanoseconds)
-        let expectedBytes = plan.steps.map { $0.expected.map { map.apply(to: $0.frame.bytes) } }
-        let playedBytes = plan.steps.map { map.apply(to: $0.frame.bytes) }
+        let filter: PcapFilter?
+        do {
+            filter = try self.options.expectFilter.map { try PcapFilter(expression: $0) }
+        } catch let error as PcapError {
+            throw ReplayError(.badOptions, "--expect-filter: \(error.message)")
+        }
+        var report = ReplayReport(recordingPath: recording.path, plan: plan, start: recording.frames[0].timestamp.totalNanoseconds)
+        report.absent = absent.sorted().map { plan.expected[$0].name }
         let pacing: ReplayEngine<ContinuousClock.Instant>.Pacing =
             self.options.topSpeed ? .topSpeed : self.options.timing == .recorded ? .recorded(speed: self.options.speed) : .gated
         var engine = ReplayEngine<ContinuousClock.Instant>(
-            plan: plan, expectedBytes: expectedBytes, report: report, ourMACs: ourMACs,
-            pacing: pacing, timeout: self.options.timeout, comparator: FrameComparator(ignoring: self.options.ignore)
+            plan: plan, report: report, ourMACs: ourMACs, pacing: pacing, timeout: self.options.timeout,
+            comparator: FrameComparator(ignoring: self.options.ignore), absent: absent,
+            isCompared: { bytes in filter?.matches(bytes) ?? true }
         )
 
         // This side only moves bytes and waits: the engine decides.
@@ -113,32 +123,38 @@ public struct Replayer: Sendable {
                 var wakeAt: ContinuousClock.Instant?
                 for action in actions {
                     switch action {
-                    case .send(let steps):
-                        try client.send(frames: playedBytes[steps], from: endpointIDs[plan.steps[steps.lowerBound].sender])
+                    case .send(let frames, let from):
+                        try client.send(frames: frames, from: endpointIDs[from])
                     case .wait(let until):
                         wakeAt = until
                     case .finished:
                         break
                     }
                 }
-                if engine.stepsDone != reported {
-                    reported = engine.stepsDone
-                    progress?(reported, plan.steps.count)
+                if engine.flowsDone != reported {
+                    reported = engine.flowsDone
+                    progress?(reported, plan.flows.count)
                 }
-                guard let wakeAt else { break }
+                guard !engine.isFinished else { break }
+                // The engine names its next wake-up; the timeout is only a backstop.
+                let until = wakeAt ?? clock.now.advanced(by: self.options.timeout)
                 try Task.checkCancellation()
-                let wait = clock.now.duration(to: wakeAt)
-                if wait > .zero, let frame = try await client.nextFrame(timeout: wait) {
-                    guard let receiver = receiverOfEndpoint[frame.endpointID] else { continue }
-                    received?(frame.bytes)
-                    actions = engine.received(frame.bytes, receiver: receiver, now: clock.now)
-                    // Frames already here are taken before the engine is woken by time.
-                    if actions.isEmpty {
-                        actions = [.wait(until: wakeAt)]
-                    }
-                } else {
+                let wait = clock.now.duration(to: until)
+                guard wait > .zero, var frame = try await client.nextFrame(timeout: wait) else {
                     actions = engine.timePassed(now: clock.now)
+                    continue
                 }
+                // Everything that has arrived is taken as one batch, then acknowledged once.
+                actions = []
+                while true {
+                    if let receiver = receiverOfEndpoint[frame.endpointID] {
+                        received?(frame.bytes)
+                        actions += engine.received(frame.bytes, receiver: receiver, now: clock.now)
+                    }
+                    guard actions.count < 256, let next = client.receivedFrame() else { break }
+                    frame = next
+                }
+                actions += engine.endOfBatch(now: clock.now)
             }
         } catch is CancellationError {
             // SIGINT/SIGTERM: what was compared so far is the report.

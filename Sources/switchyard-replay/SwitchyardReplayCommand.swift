@@ -12,11 +12,23 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         commandName: "switchyard-replay",
         abstract: "Replay a recording's clients against live services and diff their replies with the recording.",
         discussion: """
-            Endpoints of the recording that are live on the fabric now are under test: their frames \
-            are expected. Every other endpoint is played: replay creates it (same name, same MAC when \
-            free) and sends its frames. When none is live, the endpoints that only answered in the \
-            recording are expected (so a stopped service shows as missing frames). A service with a \
-            new MAC is mapped by name.
+            Roles come from the recording: an endpoint that started exchanges (a TCP SYN, a DHCP \
+            DISCOVER, a DNS query, the first datagram of a flow, an ARP request) is a client and is \
+            played; one that answered is a service and is expected. --play and --expect override. \
+            An expected service that is not on the fabric is named before the first frame, its \
+            frames are missing and the exit is 1. Played endpoints answer ARP for their addresses.
+
+            Frames are compared inside their flow (ARP by addresses, IP by protocol and 5-tuple, \
+            ICMP echo by id, DHCP by transaction id, DNS by id), so one flow never shifts another. \
+            What hosts send on their own (router solicitations, MLD, duplicate-address probes, ARP \
+            announcements, mDNS, LLMNR) is background: counted, not compared. Flows that overlapped \
+            in the recording run concurrently.
+
+            TCP connections are replayed against the live server's stack: the client's segments \
+            carry their recorded bytes, with acknowledgments, window and timestamps for the live \
+            server; each waits until the server's stream has reached where it was when the segment \
+            was recorded. What is compared is each server's byte stream (and how it ended), not its \
+            segments: segmentation, retransmissions, windows, IP ids and timestamps do not count.
 
             Exit status: 0 identical, 1 differences, 2 errors, bad flags and SIGINT/SIGTERM (with \
             the report so far). Progress is shown on a terminal at least every second.
@@ -60,7 +72,10 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Ignore this field when comparing (see the list below).", valueName: "field"))
     var ignore: [String] = []
 
-    @Option(help: ArgumentHelp("Write a JUnit XML report here, one test case per exchange.", valueName: "file"))
+    @Option(help: ArgumentHelp("Compare only expected frames this BPF filter accepts (tcpdump syntax).", valueName: "expression"))
+    var expectFilter: String?
+
+    @Option(help: ArgumentHelp("Write a JUnit XML report here, one test case per flow.", valueName: "file"))
     var junit: String?
 
     @Option(help: ArgumentHelp("Record what replay received to this pcap file.", valueName: "file"))
@@ -80,6 +95,13 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
             throw ValidationError("--speed must be more than 0, got \(self.speed)")
         }
         try TimeoutOptions.check(self.timeout)
+        if let expression = self.expectFilter {
+            do {
+                _ = try PcapFilter(expression: expression)
+            } catch {
+                throw ValidationError("--expect-filter: \(error.message)")
+            }
+        }
         if self.topspeed, self.timing == .recorded {
             throw ValidationError("--topspeed and --timing recorded contradict each other")
         }
@@ -125,6 +147,7 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         options.topSpeed = self.topspeed
         options.timeout = TimeoutOptions.duration(seconds: self.timeout)
         options.ignore = Set(self.ignore)
+        options.expectFilter = self.expectFilter
         // With the received frames on stdout (--write -), every line goes to stderr.
         let textOnStderr = self.write == "-"
         let say: @Sendable (String) -> Void = { textOnStderr ? StandardOutput.error($0) : StandardOutput.line($0) }

@@ -4,74 +4,126 @@ import SwitchyardPackets
 import Testing
 
 /// The replay engine in memory: time is an instant the test advances by hand, so gated and
-/// recorded pacing, timeouts and drift are checked in microseconds of real time.
+/// recorded pacing, timeouts, concurrency and drift are checked in microseconds of real time.
 @Suite struct ReplayEngineTests {
     typealias Engine = ReplayEngine<ContinuousClock.Instant>
     let t0 = ContinuousClock.now
 
-    /// A session of two exchanges, `gaps` apart in the recording (nanoseconds from the first).
-    func engine(_ pacing: Engine.Pacing, timeout: Duration = .seconds(1), times: [Int64] = [0, 1000, 2000, 3000]) throws -> (Engine, ReplayPlan) {
-        let frames = [udp(from: client, to: service, "a"), udp(from: service, to: client, "a"), udp(from: client, to: service, "b"), udp(from: service, to: client, "b")]
-        var recorded = recording(frames, endpoints: [("svc_echo", service), ("cli1", client)])
+    func engine(
+        _ pacing: Engine.Pacing, timeout: Duration = .seconds(1), frames: [[UInt8]]? = nil, times: [Int64]? = nil,
+        endpoints: [(String, MACAddress)] = [("svc_echo", service), ("cli1", client)], absent: Set<Int> = []
+    ) throws -> Engine {
+        let frames = frames ?? [udp(from: client, to: service, "a"), udp(from: service, to: client, "a"), udp(from: client, to: service, "b"), udp(from: service, to: client, "b")]
+        var recorded = recording(frames, endpoints: endpoints)
         for index in recorded.frames.indices {
-            recorded.frames[index].timestamp = CaptureTimestamp(totalNanoseconds: times[index])
+            recorded.frames[index].timestamp = CaptureTimestamp(totalNanoseconds: times?[index] ?? Int64(index) * 1000)
         }
-        let plan = try ReplayPlan.make(recording: recorded, live: ["svc_echo"], play: [], expect: [])
+        let plan = try ReplayPlan.make(recording: recorded, play: [], expect: [])
         let report = ReplayReport(recordingPath: "s.pcap", plan: plan, start: 0)
-        let engine = Engine(
-            plan: plan, expectedBytes: plan.steps.map { $0.expected.map(\.frame.bytes) }, report: report,
-            ourMACs: [client], pacing: pacing, timeout: timeout, comparator: FrameComparator(ignoring: [])
-        )
-        return (engine, plan)
+        return Engine(plan: plan, report: report, ourMACs: plan.played.map(\.recordedMAC), pacing: pacing, timeout: timeout, comparator: FrameComparator(ignoring: []), absent: absent)
     }
 
-    @Test func gatedSendsEachStepAfterTheLastOnesRepliesCame() throws {
-        var (engine, _) = try self.engine(.gated)
-        #expect(engine.start(now: t0) == [.send(0..<1), .wait(until: t0 + .seconds(1))])
+    func sent(_ actions: [Engine.Action]) -> [String] {
+        actions.flatMap { action -> [String] in
+            guard case .send(let frames, _) = action else { return [] }
+            return frames.map { frame in
+                UDPFrame(parsing: EthernetFrame(parsing: frame)!).map { String(decoding: $0.udp.payload, as: UTF8.self) } ?? FrameSummary.describe(frame)
+            }
+        }
+    }
+
+    @Test func gatedSendsEachFrameAfterTheRepliesBeforeItInItsFlow() throws {
+        var engine = try self.engine(.gated)
+        #expect(engine.start(now: t0) == [.send([udp(from: client, to: service, "a")], from: 0), .wait(until: t0 + .seconds(1))])
         let t1 = t0 + .milliseconds(2)
-        #expect(engine.received(udp(from: service, to: client, "a"), receiver: 0, now: t1) == [.send(1..<2), .wait(until: t1 + .seconds(1))])
-        #expect(engine.stepsDone == 1)
+        #expect(engine.received(udp(from: service, to: client, "a"), receiver: 0, now: t1) == [.send([udp(from: client, to: service, "b")], from: 0), .wait(until: t1 + .seconds(1))])
         let t2 = t1 + .milliseconds(3)
         #expect(engine.received(udp(from: service, to: client, "b"), receiver: 0, now: t2) == [.wait(until: t2 + .milliseconds(100))], "then a grace period for late extras")
         #expect(engine.timePassed(now: t2 + .milliseconds(100)) == [.finished])
         #expect(engine.report.matched == 2 && engine.report.isIdentical)
-        #expect(engine.report.playedFrames == 2)
+        #expect(engine.report.playedFrames == 2 && engine.flowsDone == 1)
     }
 
-    @Test func gatedGivesAStepUpAtItsTimeoutAndGoesOn() throws {
-        var (engine, _) = try self.engine(.gated, timeout: .milliseconds(300))
+    @Test func gatedGivesAReplyUpAtItsTimeoutAndGoesOn() throws {
+        var engine = try self.engine(.gated, timeout: .milliseconds(300))
         _ = engine.start(now: t0)
         #expect(engine.timePassed(now: t0 + .milliseconds(299)) == [.wait(until: t0 + .milliseconds(300))], "not yet")
         let late = t0 + .milliseconds(300)
-        #expect(engine.timePassed(now: late) == [.send(1..<2), .wait(until: late + .milliseconds(300))])
+        #expect(self.sent(engine.timePassed(now: late)) == ["b"])
         // The reply to the first exchange comes now: too late, it is checked against the second.
         let arrival = late + .milliseconds(1)
-        #expect(engine.received(udp(from: service, to: client, "a"), receiver: 0, now: arrival) == [.wait(until: arrival + .milliseconds(100))])
-        #expect(engine.timePassed(now: arrival + .milliseconds(100)) == [.finished])
+        _ = engine.received(udp(from: service, to: client, "a"), receiver: 0, now: arrival)
         #expect(engine.report.missing == 1)
         #expect(engine.report.differed == 1, "the late 'a' differs from the expected 'b'")
     }
 
+    @Test func independentFlowsRunSideBySide() throws {
+        // Two clients' exchanges overlapped in the recording: neither waits for the other.
+        let other = MACAddress("02:53:59:00:00:07")!
+        let frames = [
+            udp(from: client, to: service, "a"),
+            UDPFrame.build(from: (other, IPv4Address(10, 0, 0, 7), 5000), to: (service, IPv4Address(10, 0, 0, 2), 7007), payload: Array("x".utf8)).bytes,
+            udp(from: service, to: client, "a"),
+            UDPFrame.build(from: (service, IPv4Address(10, 0, 0, 2), 7007), to: (other, IPv4Address(10, 0, 0, 7), 5000), payload: Array("x".utf8)).bytes,
+        ]
+        var engine = try self.engine(.gated, frames: frames, endpoints: [("svc_echo", service), ("cli1", client), ("cli2", other)])
+        let first = engine.start(now: t0)
+        #expect(self.sent(first) == ["a", "x"], "both flows begin at once")
+        #expect(first.contains(.send([frames[0]], from: 0)) && first.contains(.send([frames[1]], from: 1)))
+        _ = engine.received(frames[3], receiver: 1, now: t0)
+        _ = engine.received(frames[2], receiver: 0, now: t0)
+        #expect(engine.report.matched == 2, "replies in another order than recorded still match their own flows")
+    }
+
+    @Test func aFlowThatBeganAfterAnotherEndedWaitsForIt() throws {
+        let serverIP = IPv4Address(10, 0, 0, 2), clientIP = IPv4Address(10, 0, 0, 1)
+        let request = arpRequest(from: client, ip: clientIP, asking: serverIP)
+        let frames = [request, arpReply(to: request, owner: serverIP, mac: service), udp(from: client, to: service, "a"), udp(from: service, to: client, "a")]
+        var engine = try self.engine(.gated, frames: frames)
+        #expect(engine.start(now: t0) == [.send([request], from: 0), .wait(until: t0 + .seconds(1))], "the datagram waits for the ARP exchange")
+        #expect(self.sent(engine.received(frames[1], receiver: 0, now: t0)) == ["a"])
+    }
+
+    @Test func backgroundNeverShiftsAComparisonAndPlayedEndpointsAnswerARP() throws {
+        var engine = try self.engine(.gated)
+        _ = engine.start(now: t0)
+        // The live server's kernel asks who has the client's address, and sends an MLD report.
+        let ask = arpRequest(from: service, ip: IPv4Address(10, 0, 0, 2), asking: IPv4Address(10, 0, 0, 1))
+        let answer = engine.received(ask, receiver: 0, now: t0)
+        #expect(answer.first == .send([arpReply(to: ask, owner: IPv4Address(10, 0, 0, 1), mac: client)], from: 0))
+        _ = engine.received(icmp6(from: service, type: 143), receiver: 0, now: t0)
+        _ = engine.received(udp(from: service, to: client, "a"), receiver: 0, now: t0)
+        #expect(engine.report.matched == 1 && engine.report.differed == 0)
+        #expect(engine.report.liveBackground == 2)
+        #expect(engine.report.newBackgroundKinds == ["MLD"], "a kind the recording never had is a note")
+    }
+
+    @Test func anAbsentServiceIsMissingAtOnce() throws {
+        var engine = try self.engine(.gated, absent: [0])
+        let actions = engine.start(now: t0)
+        #expect(self.sent(actions) == ["a", "b"], "nothing waits for a service that is not there")
+        #expect(engine.report.missing == 2)
+    }
+
     @Test func recordedPacingKeepsTheGapsDividedBySpeedAndMeasuresDrift() throws {
-        // Steps at 0 and 100 ms in the recording, played at double speed: 0 and 50 ms after start.
-        var (engine, _) = try self.engine(.recorded(speed: 2), times: [0, 1_000, 100_000_000, 100_001_000])
+        // Sends at 0 and 100 ms in the recording, played at double speed: 0 and 50 ms after start.
+        var engine = try self.engine(.recorded(speed: 2), times: [0, 1_000, 100_000_000, 100_001_000])
         let start = t0 + Engine.recordedLeadTime
         #expect(engine.start(now: t0) == [.wait(until: start)])
-        #expect(engine.timePassed(now: start) == [.send(0..<1), .wait(until: start + .milliseconds(50))])
+        #expect(engine.timePassed(now: start) == [.send([udp(from: client, to: service, "a")], from: 0), .wait(until: start + .milliseconds(50))])
         // Woken 3 ms late: sent at once, and the drift is reported.
         let late = start + .milliseconds(53)
-        #expect(engine.timePassed(now: late) == [.send(1..<2), .wait(until: late + .seconds(1))])
-        #expect(engine.report.worstSendDrift == .milliseconds(3))
+        #expect(self.sent(engine.timePassed(now: late)) == ["b"])
         _ = engine.received(udp(from: service, to: client, "a"), receiver: 0, now: late)
         #expect(engine.received(udp(from: service, to: client, "b"), receiver: 0, now: late) == [.wait(until: late + .milliseconds(100))])
         #expect(engine.timePassed(now: late + .milliseconds(100)) == [.finished])
+        #expect(engine.report.worstSendDrift == .milliseconds(3))
         #expect(engine.report.isIdentical)
     }
 
     @Test func topSpeedSendsEverythingAtOnceInOneWritePerSender() throws {
-        var (engine, _) = try self.engine(.topSpeed, timeout: .milliseconds(500))
-        #expect(engine.start(now: t0) == [.send(0..<2), .wait(until: t0 + .milliseconds(500))])
-        #expect(engine.stepsDone == 2)
+        var engine = try self.engine(.topSpeed, timeout: .milliseconds(500))
+        #expect(engine.start(now: t0) == [.send([udp(from: client, to: service, "a"), udp(from: client, to: service, "b")], from: 0), .wait(until: t0 + .milliseconds(500))])
         _ = engine.received(udp(from: service, to: client, "a"), receiver: 0, now: t0)
         #expect(engine.timePassed(now: t0 + .milliseconds(500)) == [.wait(until: t0 + .milliseconds(600))])
         #expect(engine.timePassed(now: t0 + .milliseconds(600)) == [.finished])
@@ -79,61 +131,50 @@ import Testing
     }
 
     @Test func ourOwnFramesAndOtherEndpointsCopiesOfAFloodAreNotCompared() throws {
-        var (engine, _) = try self.engine(.gated)
+        var engine = try self.engine(.gated)
         _ = engine.start(now: t0)
         #expect(engine.received(udp(from: client, to: service, "a"), receiver: 0, now: t0) == [], "our own send, echoed by a promiscuous path")
         let flood = MACAddress.broadcast.bytes + service.bytes + [0x88, 0xB5, 0, 0]
         #expect(engine.received(flood, receiver: 1, now: t0) == [], "a flood's copy to another played endpoint")
         _ = engine.received(flood, receiver: 0, now: t0)
-        #expect(engine.report.results[0].verdict.isDifference, "the first played endpoint speaks for the flood")
+        #expect(engine.report.unexpected.isEmpty && engine.report.liveBackground == 1, "a flood of no recorded flow is background")
     }
 
     @Test func extrasAreUnexpectedAndInterruptionStopsWithAPartialReport() throws {
-        var (engine, _) = try self.engine(.gated)
+        var engine = try self.engine(.gated)
         _ = engine.start(now: t0)
         _ = engine.received(udp(from: service, to: client, "a"), receiver: 0, now: t0)
+        _ = engine.received(udp(from: service, to: client, "b"), receiver: 0, now: t0)
         _ = engine.received(udp(from: service, to: client, "extra"), receiver: 0, now: t0)
+        #expect(engine.report.unexpected.map(\.flow) == [0], "an extra in a recorded flow is named by it")
         engine.interrupt()
         #expect(engine.isFinished)
         #expect(engine.report.interrupted && !engine.report.isIdentical)
-        #expect(engine.report.matched == 1)
         #expect(engine.timePassed(now: t0 + .seconds(5)) == [], "nothing more after the interruption")
     }
-}
 
-/// The matcher alone: per receiver, in order; give-ups per step and at the end.
-@Suite struct MatcherTests {
-    @Test func framesMatchInOrderPerReceiverAndGiveUpsMarkTheRestMissing() throws {
-        let plan = try ReplayPlan.make(recording: session, live: ["svc_echo"], play: [], expect: [])
-        var report = ReplayReport(recordingPath: "s.pcap", plan: plan, start: 0)
-        var matcher = Matcher(receivers: 1, comparator: FrameComparator(ignoring: []))
-        matcher.expect(plan.steps[0].expected[0].frame, receiver: 0, step: 0, in: &report)
-        matcher.expect(plan.steps[1].expected[0].frame, receiver: 0, step: 1, in: &report)
-        #expect(!matcher.isStepComplete(0) && !matcher.isComplete)
-        matcher.arrived(udp(from: service, to: client, "a"), receiver: 0, step: 0, in: &report)
-        #expect(matcher.isStepComplete(0) && !matcher.isStepComplete(1))
-        matcher.giveUp(step: 1, in: &report)
-        #expect(matcher.isComplete)
-        matcher.arrived(udp(from: service, to: client, "late"), receiver: 0, step: 1, in: &report)
-        #expect(report.matched == 1 && report.missing == 1 && report.unexpected.count == 1)
-    }
-
-    @Test func aChangedFieldIsADifferenceNamedByTheComparator() throws {
-        let plan = try ReplayPlan.make(recording: session, live: ["svc_echo"], play: [], expect: [])
-        var report = ReplayReport(recordingPath: "s.pcap", plan: plan, start: 0)
-        var matcher = Matcher(receivers: 1, comparator: FrameComparator(ignoring: []))
-        matcher.expect(plan.steps[0].expected[0].frame, receiver: 0, step: 0, in: &report)
-        matcher.arrived(udp(from: service, to: client, "a", ttl: 63), receiver: 0, step: 0, in: &report)
-        guard case .differed(let difference, _) = report.results[0].verdict else {
-            Issue.record("not a difference: \(report.results[0].verdict)")
+    @Test func aTCPConnectionRunsThroughTheEngine() throws {
+        var engine = try self.engine(.gated, frames: tcpSession(), endpoints: [("web", service), ("cli1", client)])
+        let syn = engine.start(now: t0)
+        #expect(syn.first == .send([tcpSession()[0]], from: 0))
+        let liveISN: UInt32 = 7000
+        let synAck = tcp(from: service, seq: liveISN, ack: 101, [.syn, .ack], options: [.maximumSegmentSize(1460), .sackPermitted, .timestamps(value: 9, echoReply: 1), .noOperation, .windowScale(7)])
+        guard case .send(let frames, _) = engine.received(synAck, receiver: 0, now: t0).first else {
+            Issue.record("nothing sent after the SYN-ACK")
             return
         }
-        #expect(difference.description.hasPrefix("ipv4.ttl: expected 64, got 63"), "\(difference.description)")
-    }
-}
-
-extension ReplayReport.Verdict {
-    var isDifference: Bool {
-        if case .differed = self { true } else { false }
+        #expect(frames.count == 2)
+        _ = engine.received(tcp(from: service, seq: liveISN + 1, ack: 108, [.ack], "hello, world"), receiver: 0, now: t0)
+        #expect(engine.endOfBatch(now: t0).count == 1, "the server's bytes are acknowledged once per batch")
+        #expect(engine.endOfBatch(now: t0).isEmpty)
+        let fin = engine.received(tcp(from: service, seq: liveISN + 13, ack: 108, [.fin, .ack]), receiver: 0, now: t0)
+        #expect(fin.contains { if case .send = $0 { true } else { false } }, "the client's FIN waited for the server's")
+        #expect(engine.endOfBatch(now: t0).isEmpty, "the FIN carried the acknowledgment")
+        _ = engine.received(tcp(from: service, seq: liveISN + 14, ack: 109, [.ack]), receiver: 0, now: t0)
+        _ = engine.timePassed(now: t0 + .milliseconds(1))
+        #expect(engine.timePassed(now: t0 + .milliseconds(200)) == [.finished])
+        #expect(engine.report.connections.map(\.outcome) == [.matched])
+        #expect(engine.report.isIdentical)
+        #expect(engine.report.summary == "replayed 5 frames and 1 TCP connection, expected 0 replies: 0 matched, 0 differed, 0 missing; streams: 1 matched, 0 differed, 0 missing; 0 unexpected")
     }
 }

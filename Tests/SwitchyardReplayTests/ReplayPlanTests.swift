@@ -32,43 +32,54 @@ let session = recording(
     endpoints: [("svc_echo", service), ("cli1", client)]
 )
 
-@Suite struct ReplayPlanTests {
-    @Test func liveEndpointsAreExpectedAndTheOthersPlayed() throws {
-        let plan = try ReplayPlan.make(recording: session, live: ["svc_echo"], play: [], expect: [])
-        #expect(plan.played.map(\.name) == ["cli1"])
-        #expect(plan.expected.map(\.name) == ["svc_echo"])
-        #expect(plan.steps.map(\.frame.number) == [1, 3])
-        #expect(plan.steps.map { $0.expected.map(\.frame.number) } == [[2], [4]])
-        #expect(plan.notes.isEmpty)
-    }
+func arpRequest(from mac: MACAddress, ip: IPv4Address, asking target: IPv4Address) -> [UInt8] {
+    ARPPacket.requestFrame(from: mac, ip: ip, asking: target).bytes
+}
 
-    @Test func withNothingLiveTheAnsweringEndpointsAreExpected() throws {
-        let plan = try ReplayPlan.make(recording: session, live: [], play: [], expect: [])
+func arpReply(to request: [UInt8], owner ip: IPv4Address, mac: MACAddress) -> [UInt8] {
+    ARPPacket.replyFrame(to: EthernetFrame(parsing: request)!, ownerOf: ip, mac: mac)!.bytes
+}
+
+/// An IPv6 frame with an ICMPv6 message of `type` (checksum not computed: classification only).
+func icmp6(from mac: MACAddress, type: UInt8, source: [UInt8] = [0xfe, 0x80] + Array(repeating: 0, count: 13) + [1]) -> [UInt8] {
+    let destination: [UInt8] = [0xff, 0x02] + Array(repeating: 0, count: 13) + [2]
+    let body: [UInt8] = [type, 0, 0, 0] + Array(repeating: 0, count: 20)
+    let header: [UInt8] = [0x60, 0, 0, 0, 0, UInt8(body.count), 58, 255] + source + destination
+    return [0x33, 0x33, 0, 0, 0, 2] + mac.bytes + [0x86, 0xDD] + header + body
+}
+
+@Suite struct ReplayPlanTests {
+    @Test func rolesComeFromTheRecordingNotFromWhoIsLive() throws {
+        let plan = try ReplayPlan.make(recording: session, play: [], expect: [])
         #expect(plan.played.map(\.name) == ["cli1"])
         #expect(plan.expected.map(\.name) == ["svc_echo"])
-        #expect(plan.notes == ["svc_echo is not on the fabric: expecting its frames (it only answered in the recording)"])
+        #expect(plan.played[0].reason == "it started udp 10.0.0.1:12345 → 10.0.0.2:7007 (frame 1)")
+        #expect(plan.expected[0].reason == "it answered udp 10.0.0.1:12345 → 10.0.0.2:7007 (frame 2)")
+        #expect(plan.flows.count == 1, "one 5-tuple, one flow")
+        #expect(plan.flows[0].events.map(\.frame.number) == [1, 2, 3, 4])
+        #expect(plan.flows[0].events.map(\.isPlayed) == [true, false, true, false])
+        #expect(plan.expectedFrameCount == 2 && plan.playedFrameCount == 2)
     }
 
     @Test func playAndExpectOverrideByNameOrMAC() throws {
-        let plan = try ReplayPlan.make(recording: session, live: ["svc_echo", "cli1"], play: ["02:53:59:00:00:02"], expect: [])
-        #expect(plan.played.map(\.name) == ["cli1"])
-        let unknown = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: session, live: [], play: ["nobody"], expect: []) }
+        let plan = try ReplayPlan.make(recording: session, play: [], expect: ["02:53:59:00:00:01"])
+        #expect(plan.expected.map(\.name) == ["svc_echo"] && plan.expected[0].reason == "--expect")
+        let unknown = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: session, play: ["nobody"], expect: []) }
         #expect(unknown?.message == "\"nobody\" is no endpoint of the recording (its endpoints: svc_echo, cli1)")
-        let everything = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: session, live: [], play: ["cli1", "svc_echo"], expect: []) }
+        let everything = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: session, play: ["cli1", "svc_echo"], expect: []) }
         #expect(everything?.message.hasPrefix("nothing to compare") == true)
-        let nothing = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: session, live: ["svc_echo", "cli1"], play: [], expect: []) }
+        let nothing = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: session, play: [], expect: ["cli1", "svc_echo"]) }
         #expect(nothing?.message.hasPrefix("nothing to play") == true)
     }
 
-    @Test func withoutAManifestPlayTakesMACs() throws {
+    @Test func withoutAManifestEndpointsAreTheirMACs() throws {
         let bare = recording(session.frames.map(\.bytes), endpoints: nil)
-        let missing = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: bare, live: [], play: [], expect: []) }
-        #expect(missing?.message == "s.pcap has no manifest (s.manifest.json): say which endpoints to play with --play MAC")
-        let byName = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: bare, live: [], play: ["cli1"], expect: []) }
-        #expect(byName?.message == "s.pcap has no manifest, so --play takes MAC addresses, not \"cli1\"")
-        let plan = try ReplayPlan.make(recording: bare, live: [], play: [client.description], expect: [])
+        let plan = try ReplayPlan.make(recording: bare, play: [], expect: [])
         #expect(plan.played.map(\.name) == ["replay-025359000002"])
+        #expect(plan.expected.map(\.name) == ["replay-025359000001"])
         #expect(plan.expectedFrameCount == 2)
+        let byName = #expect(throws: ReplayError.self) { try ReplayPlan.make(recording: bare, play: ["cli1"], expect: []) }
+        #expect(byName?.message == "s.pcap has no manifest, so --play and --expect take MAC addresses, not \"cli1\"")
     }
 
     @Test func framesReplayCannotAttributeOrSeeAreSkippedWithAReason() throws {
@@ -81,10 +92,11 @@ let session = recording(
             ],
             endpoints: [("svc_echo", service), ("cli1", client)]
         )
-        let plan = try ReplayPlan.make(recording: mixed, live: ["svc_echo"], play: [], expect: [])
+        // The service spoke first on the flow, so the roles are said, not guessed.
+        let plan = try ReplayPlan.make(recording: mixed, play: ["cli1"], expect: ["svc_echo"])
         #expect(plan.skipped.map(\.frame.number) == [1, 3])
         #expect(plan.skipped.map(\.reason) == ["sent before the first played frame", "sent from 02:aa:00:00:00:09, no endpoint of the recording"])
-        #expect(plan.steps.count == 1 && plan.steps[0].expected.map(\.frame.number) == [4])
+        #expect(plan.flows.count == 1 && plan.flows[0].events.map(\.frame.number) == [2, 4])
     }
 
     @Test func aClientRunTwiceIsOneEndpointWithTwoMACs() throws {
@@ -92,11 +104,69 @@ let session = recording(
             [udp(from: client, to: service, "a"), udp(from: service, to: client, "a"), udp(from: clientAgain, to: service, "b"), udp(from: service, to: clientAgain, "b")],
             endpoints: [("svc_echo", service), ("cli1", client), ("cli1", clientAgain)]
         )
-        let plan = try ReplayPlan.make(recording: twice, live: ["svc_echo"], play: [], expect: [])
+        let plan = try ReplayPlan.make(recording: twice, play: [], expect: [])
         #expect(plan.played.count == 1)
         #expect(plan.played[0].allMACs == [client, clientAgain])
-        #expect(plan.steps.map(\.sender) == [0, 0])
-        #expect(plan.steps.map { $0.expected.map(\.receiver) } == [[0], [0]])
+        #expect(plan.flows.flatMap(\.events).map(\.participant) == [0, 0, 0, 0])
+    }
+
+    @Test func whatHostsSendOnTheirOwnIsBackground() throws {
+        let serverIP = IPv4Address(10, 0, 0, 2), clientIP = IPv4Address(10, 0, 0, 1)
+        let request = arpRequest(from: client, ip: clientIP, asking: serverIP)
+        let askedByServer = arpRequest(from: service, ip: serverIP, asking: clientIP)
+        let frames = [
+            icmp6(from: client, type: 133),                                   // router solicitation
+            icmp6(from: service, type: 143),                                  // MLDv2 report
+            arpRequest(from: client, ip: IPv4Address(rawValue: 0), asking: clientIP), // ARP probe
+            request, arpReply(to: request, owner: serverIP, mac: service),
+            udp(from: client, to: service, "a"),
+            askedByServer, arpReply(to: askedByServer, owner: clientIP, mac: client),
+            udp(from: service, to: client, "a"),
+            UDPFrame.build(from: (service, serverIP, 5353), to: (MACAddress("01:00:5e:00:00:fb")!, IPv4Address(224, 0, 0, 251), 5353), payload: [0, 0, 0, 0]).bytes,
+        ]
+        let plan = try ReplayPlan.make(recording: recording(frames, endpoints: [("svc_echo", service), ("cli1", client)]), play: [], expect: [])
+        #expect(plan.played.map(\.name) == ["cli1"] && plan.expected.map(\.name) == ["svc_echo"])
+        #expect(plan.background.map(\.frame.number) == [1, 2, 3, 7, 8, 10])
+        #expect(plan.background.map(\.reason) == [
+            "IPv6 router solicitation", "MLD", "ARP probe",
+            "an address request from an endpoint under test (played endpoints answer it themselves)",
+            "an address request from an endpoint under test (played endpoints answer it themselves)",
+            "mDNS",
+        ])
+        #expect(plan.flows.map(\.label) == ["arp 10.0.0.1 ↔ 10.0.0.2", "udp 10.0.0.1:12345 → 10.0.0.2:7007"])
+        #expect(plan.flows.map { $0.events.map(\.frame.number) } == [[4, 5], [6, 9]])
+    }
+
+    @Test func aUDPReplyFromAnotherPortJoinsItsFlow() throws {
+        // TFTP: the request goes to port 69, the data comes from a fresh port.
+        let serverIP = IPv4Address(10, 0, 0, 6), clientIP = IPv4Address(10, 0, 0, 50)
+        let frames = [
+            UDPFrame.build(from: (client, clientIP, 2000), to: (service, serverIP, 69), payload: [0, 1]).bytes,
+            UDPFrame.build(from: (service, serverIP, 49152), to: (client, clientIP, 2000), payload: [0, 3, 0, 1]).bytes,
+            UDPFrame.build(from: (client, clientIP, 2000), to: (service, serverIP, 49152), payload: [0, 4, 0, 1]).bytes,
+        ]
+        let plan = try ReplayPlan.make(recording: recording(frames, endpoints: [("svc_tftp", service), ("cli1", client)]), play: [], expect: [])
+        #expect(plan.expected.map(\.name) == ["svc_tftp"], "the server answered; it did not start a flow of its own")
+        #expect(plan.flows.count == 1 && plan.flows[0].events.count == 3)
+    }
+
+    @Test func aTCPConnectionIsReadAsStreams() throws {
+        let plan = try ReplayPlan.make(recording: recording(tcpSession(), endpoints: [("web", service), ("cli1", client)]), play: [], expect: [])
+        #expect(plan.played.map(\.name) == ["cli1"])
+        #expect(plan.flows.count == 1)
+        let connection = try #require(plan.flows[0].connection)
+        #expect(plan.flows[0].label == "tcp.stream 0: 10.0.0.1:40000 → 10.0.0.2:80")
+        #expect(connection.clientSegments.map { String(decoding: $0.payload, as: UTF8.self) } == ["GET /\r\n", ""])
+        #expect(connection.clientSegments.map(\.serverPosition) == [0, 13], "the FIN waited for 12 bytes and the server's FIN")
+        #expect(String(decoding: connection.serverStream, as: UTF8.self) == "hello, world")
+        #expect(connection.serverEnding == .fin && connection.clientEnding == .fin)
+    }
+
+    @Test func aConnectionWithoutItsSYNIsSkippedWithTheReason() throws {
+        let cut = Array(tcpSession().dropFirst(3))
+        let plan = try ReplayPlan.make(recording: recording(cut, endpoints: [("web", service), ("cli1", client)]), play: ["cli1"], expect: ["web"])
+        #expect(plan.flows.count == 1 && plan.flows[0].connection == nil)
+        #expect(plan.flows[0].skipReason == "its SYN is not in the recording (it began before the capture)")
     }
 }
 
@@ -162,15 +232,19 @@ let session = recording(
     }
 }
 
-@Test func junitReportEscapesAndCountsFailures() {
-    let plan = try! ReplayPlan.make(recording: session, live: ["svc_echo"], play: [], expect: [])
+@Test func junitReportHasACasePerFlowAndCountsFailures() throws {
+    let plan = try ReplayPlan.make(recording: session, play: [], expect: [])
     var report = ReplayReport(recordingPath: "s.pcap", plan: plan, start: 0)
     report.results = [
-        .init(step: 0, expected: session.frames[1], verdict: .matched),
-        .init(step: 1, expected: session.frames[3], verdict: .missing),
+        .init(flow: 0, expected: session.frames[1], verdict: .matched),
+        .init(flow: 0, expected: session.frames[3], verdict: .missing),
     ]
+    report.absent = ["svc<ntp>"]
     let xml = JUnitReport.xml(for: report, suiteName: "s&<.pcap")
-    #expect(xml.contains(#"<testsuite name="s&amp;&lt;.pcap" tests="2" failures="1""#))
-    #expect(xml.contains("<failure message=\"frame 4 missing: "))
+    #expect(xml.contains(#"<testsuite name="s&amp;&lt;.pcap" tests="2" failures="2""#))
+    #expect(xml.contains(#"<testcase classname="s&amp;&lt;.pcap" name="udp 10.0.0.1:12345 → 10.0.0.2:7007">"#))
+    #expect(xml.contains("<failure message=\"frame 4 (+0.000003 s) missing: "))
+    #expect(xml.contains("svc&lt;ntp&gt; is not on the fabric"))
     #expect(report.summary == "replayed 0 frames, expected 2 replies: 1 matched, 0 differed, 1 missing; 0 unexpected")
+    #expect(!report.isIdentical)
 }
