@@ -2,8 +2,9 @@
 # Installs what Switchyard needs beyond Swift when it is missing: libpcap (headers and
 # pkg-config file), tcpdump and tshark; for the tests with real clients, QEMU (its NICs' iPXE
 # ROMs come with it), iproute2, netcat, ntpdig,
-# busybox udhcpc, dig and ping, curl and tftp-hpa's client, python3-venv for the Python SDK's tests. Debian/Ubuntu; runs apt-get as root or
-# through sudo.
+# busybox udhcpc, dig and ping, curl and tftp-hpa's client, python3-venv for the Python SDK's
+# tests, memcached (a third-party TCP daemon the replay tests run in a namespace; its own
+# service is kept from starting). Debian/Ubuntu; runs apt-get as root or through sudo.
 set -euo pipefail
 
 missing=()
@@ -21,6 +22,7 @@ command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
 command -v ping >/dev/null 2>&1 || missing+=(iputils-ping)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v tftp >/dev/null 2>&1 || missing+=(tftp-hpa)
+command -v memcached >/dev/null 2>&1 || [ -x /usr/bin/memcached ] || missing+=(memcached)
 # The Python SDK's tests run in a virtual environment (Debian's python3 needs python3-venv).
 python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
@@ -34,4 +36,16 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Packages install daemons (memcached); none of them may start on this host: the tests run
+# their own, in namespaces. policy-rc.d answers "no" to every start while we install.
+placed_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    placed_policy=1
+fi
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+if [ -n "$placed_policy" ]; then
+    $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+exit "${status:-0}"

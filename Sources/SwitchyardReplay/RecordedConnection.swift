@@ -82,23 +82,25 @@ public struct RecordedConnection: Hashable, Sendable {
         for (frame, segment) in parsed[synIndex...] {
             let tcp = segment.tcp
             if fromClient(segment) {
-                guard !tcp.flags.contains(.syn) else { continue }
+                guard !tcp.flags.contains(.syn), clientEnding != .reset else { continue }
                 let offset = tcp.sequenceNumber &- clientISN &- 1
                 let end = offset &+ UInt32(tcp.payload.count)
-                let closing = !tcp.flags.isDisjoint(with: [.fin, .rst])
-                // Keep what is new: retransmissions and pure ACKs are left to the live exchange.
-                guard end > clientCovered || (closing && clientEnding == .open) else { continue }
-                guard offset <= clientCovered, offset < 1 << 31 else {
+                let reset = tcp.flags.contains(.rst)
+                let fin = tcp.flags.contains(.fin) && clientEnding == .open
+                // Keep what is new: retransmissions and pure ACKs are left to the live exchange,
+                // and nothing but a RST follows the client's FIN.
+                guard (end > clientCovered && clientEnding == .open) || fin || reset else { continue }
+                guard offset <= clientCovered || reset, offset < 1 << 31 else {
                     return .failure(Refusal(reason: "client bytes at offset \(clientCovered) are missing from the recording (frame \(frame.number) starts at \(offset))"))
                 }
-                let fresh = Array(tcp.payload.dropFirst(Int(clientCovered - offset)))
+                let fresh = reset ? [] : Array(tcp.payload.dropFirst(Int(clientCovered &- offset)))
                 let position = tcp.flags.contains(.ack) ? tcp.acknowledgmentNumber &- serverISN &- 1 : 0
                 clientSegments.append(ClientSegment(
-                    offset: clientCovered, payload: fresh, flags: tcp.flags.intersection([.fin, .rst, .psh, .urg]),
+                    offset: reset ? offset : clientCovered, payload: fresh, flags: tcp.flags.intersection([.fin, .rst, .psh, .urg]),
                     serverPosition: position < 1 << 31 ? position : 0, timestampValue: tcp.timestamps?.value,
                     identification: segment.ip.identification, frameNumber: frame.number
                 ))
-                clientCovered = max(clientCovered, end)
+                if !reset { clientCovered = max(clientCovered, end) }
                 if tcp.flags.contains(.rst) { clientEnding = .reset } else if tcp.flags.contains(.fin), clientEnding == .open { clientEnding = .fin }
             } else {
                 guard !tcp.flags.contains(.syn) else { continue }

@@ -54,6 +54,6 @@ final class ReplayProgress: Sendable {
 
     private func draw(done: Int, total: Int, final: Bool) {
         let seconds = Int(self.started.duration(to: .now).components.seconds)
-        StandardOutput.error("\u{1B}[2K\r[replay] \(done)/\(total) exchanges, \(seconds) s", newline: final)
+        StandardOutput.error("\u{1B}[2K\r[replay] \(done)/\(total) flows, \(seconds) s", newline: final)
     }
 }

@@ -338,27 +338,32 @@ enum LoopbackProbe {
     }()
 }
 
-/// Replay on a terminal (through `script`, which gives it a pty): a progress line while an
-/// exchange waits, and the absent service named before anything is played.
+/// Replay on a terminal (through `script`, which gives it a pty): the roles before anything
+/// is played, then a progress line while a flow waits for replies that never come (the
+/// fabric drops everything the echo service sends).
 @Suite(.timeLimit(.minutes(3))) struct ReplayTerminalTests {
     @Test(.requires(.tool("script", package: "bsdutils")))
     func aSlowReplayShowsProgressEverySecond() async throws {
-        let fabric = try await FabricProcess.ours()
+        let rules = try Tools.temporaryDirectory().appendingPathComponent("mute.rules").path
+        try "from svc_echo drop\n".write(toFile: rules, atomically: true, encoding: .utf8)
+        let fabric = try await FabricProcess.ours(["--rules", rules])
         defer { fabric.process.signal(SIGKILL) }
-        let command = "\"$0\" \"$1\" --port \"$2\" --timeout 2.5"
+        let echo = try await Fixtures.startEcho(fabric.port)
+        let command = "\"$0\" \"$1\" --port \"$2\" --timeout 1.5"
         let replay = try ChildProcess(URL(fileURLWithPath: Tools.which("script")!), [
             "-qec", "sh -c '\(command)' \(Tools.executable("switchyard-replay").path) \(Fixtures.echoSession) \(fabric.port)", "/dev/null",
         ])
         #expect(try await replay.waitForExit(timeout: .seconds(60)) == 1)
+        await echo.stop()
         let text = replay.stdout
-        let absent = text.range(of: "svc_echo is not on the fabric")
-        // A redraw while the first exchange waits (its timeout is 2.5 s): "0/3 exchanges, N s"
+        let roles = text.range(of: "expected svc_echo: it answered")
+        // A redraw while the flow waits (each reply's timeout is 1.5 s): "0/1 flows, N s"
         // with N of 1 or more (2 on a loaded machine).
-        let firstTick = ["1", "2"].lazy.compactMap { text.range(of: "[replay] 0/3 exchanges, \($0) s") }.first
-        #expect(absent != nil && firstTick != nil, "\(text)")
-        if let absent, let firstTick {
-            #expect(absent.lowerBound < firstTick.lowerBound, "the absent service is named first")
+        let firstTick = ["1", "2", "3"].lazy.compactMap { text.range(of: "[replay] 0/1 flows, \($0) s") }.first
+        #expect(roles != nil && firstTick != nil, "\(text)")
+        if let roles, let firstTick {
+            #expect(roles.lowerBound < firstTick.lowerBound, "the roles are said first")
         }
-        #expect(text.contains("[replay] 1/3 exchanges"), "\(text)")
+        #expect(text.contains("[replay] 1/1 flows"), "\(text)")
     }
 }

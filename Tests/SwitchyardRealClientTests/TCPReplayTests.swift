@@ -1,0 +1,198 @@
+import Foundation
+import SwitchyardCapture
+import SwitchyardTestKit
+import SwitchyardTestSupport
+import Testing
+
+/// Replay of TCP sessions between Linux kernels: a server in one namespace ("web",
+/// 10.0.0.60), its clients in another ("cli", 10.0.0.61), both behind switchyard-tap. Each
+/// session is recorded, then replayed against a fresh server namespace (a new kernel, new
+/// MAC, new initial sequence numbers): replay plays the clients' connections against the live
+/// stack and compares what the server said, stream by stream.
+@Suite(.timeLimit(.minutes(5))) struct TCPReplayNamespaceTests {
+    /// The servers the tests run: a TCP echo (or its changed twin that upper-cases), and an
+    /// HTTP server (Python's http.server) whose Date header is fixed, so a recording replays
+    /// identically (noise such as a changing Date is another issue's work).
+    static let serverScript = #"""
+        import http.server, socket, socketserver, sys, threading
+        port, mode = int(sys.argv[1]), sys.argv[2]
+        if mode in ("echo", "upper"):
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("0.0.0.0", port))
+            listener.listen(64)
+            def serve(connection):
+                while True:
+                    data = connection.recv(65536)
+                    if not data:
+                        break
+                    connection.sendall(data.upper() if mode == "upper" else data)
+                connection.close()
+            print("ready", flush=True)
+            while True:
+                connection, _ = listener.accept()
+                threading.Thread(target=serve, args=(connection,), daemon=True).start()
+        class Handler(http.server.BaseHTTPRequestHandler):
+            server_version = "lab/1"
+            sys_version = ""
+            def date_time_string(self, timestamp=None):
+                return "Thu, 01 Jan 2026 00:00:00 GMT"
+            def log_message(self, *args):
+                pass
+            def do_GET(self):
+                if self.path.startswith("/big/"):
+                    size = int(self.path[5:])
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(size))
+                    self.end_headers()
+                    block = bytes(range(256)) * 256
+                    while size > 0:
+                        self.wfile.write(block[:min(size, len(block))])
+                        size -= len(block)
+                    return
+                body = ("page %s\n" % self.path).encode() * 40
+                if mode == "http-changed":
+                    body = body.replace(b"page", b"PAGE", 1)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            request_queue_size = 64
+        server = Server(("0.0.0.0", port), Handler)
+        print("ready", flush=True)
+        server.serve_forever()
+        """#
+
+    enum Server {
+        case script(port: Int, mode: String)
+        case memcached
+        case none
+    }
+
+    /// A namespace behind switchyard-tap, with a server of `kind` in it when asked.
+    struct Host {
+        let namespace: NetworkNamespace
+        let tap: ChildProcess
+        let server: ChildProcess?
+
+        static func start(fabricPort: Int, name: String, address: String, server: Server) async throws -> Host {
+            let namespace = try await NetworkNamespace()
+            let tap = try ChildProcess(Tools.executable("switchyard-tap"), [
+                "--port", "\(fabricPort)", "--name", name, "--netns", namespace.name, "--address", address,
+            ])
+            _ = try await tap.waitForLine(startingWith: "[tap] ready")
+            let ip = Tools.which("ip") ?? "/usr/sbin/ip"
+            var process: ChildProcess?
+            switch server {
+            case .script(let port, let mode):
+                let script = try temporaryPath("lab-server.py")
+                try TCPReplayNamespaceTests.serverScript.write(toFile: script, atomically: true, encoding: .utf8)
+                process = try ChildProcess(URL(fileURLWithPath: ip), ["netns", "exec", namespace.name, Tools.which("python3")!, script, "\(port)", mode])
+                _ = try await process!.waitForLine(startingWith: "ready")
+            case .memcached:
+                let binary = Tools.which("memcached") ?? "/usr/bin/memcached"
+                process = try ChildProcess(URL(fileURLWithPath: ip), ["netns", "exec", namespace.name, binary, "-u", "root", "-l", "10.0.0.60", "-p", "11211", "-U", "0"])
+                try await eventually("memcached listens", within: .seconds(10)) {
+                    try await namespace.run(["ss", "-Hltn", "sport = :11211"]).stdout.contains("11211")
+                }
+            case .none:
+                break
+            }
+            return Host(namespace: namespace, tap: tap, server: process)
+        }
+
+        func stop() async throws {
+            if let server = self.server {
+                server.signal(SIGKILL)
+                _ = try await server.waitForExit()
+            }
+            self.tap.signal(SIGTERM)
+            #expect(try await self.tap.waitForExit() == 0, "\(self.tap.stderr)")
+        }
+    }
+
+    /// Records `session` (run in the client namespace) between a server of `kind` and the client.
+    func record(_ server: Server, _ session: (NetworkNamespace) async throws -> Void) async throws -> String {
+        let capture = try temporaryPath("tcp-session.pcap")
+        let fabric = try await FabricProcess.ours(["--capture", capture])
+        let web = try await Host.start(fabricPort: fabric.port, name: "web", address: "10.0.0.60/24", server: server)
+        let client = try await Host.start(fabricPort: fabric.port, name: "cli", address: "10.0.0.61/24", server: .none)
+        try await session(client.namespace)
+        try await client.stop()
+        try await web.stop()
+        fabric.process.signal(SIGTERM)
+        #expect(try await fabric.process.waitForExit() == 0)
+        return capture
+    }
+
+    /// Replays `capture` against a fresh server namespace running `server`.
+    func replay(_ capture: String, against server: Server, _ extra: [String] = []) async throws -> ChildProcess {
+        let fabric = try await FabricProcess.ours()
+        defer { fabric.process.signal(SIGKILL) }
+        let web = try await Host.start(fabricPort: fabric.port, name: "web", address: "10.0.0.60/24", server: server)
+        let replay = try ChildProcess(Tools.executable("switchyard-replay"), [capture, "--port", "\(fabric.port)", "--timeout", "3"] + extra)
+        _ = try await replay.waitForExit(timeout: .seconds(120))
+        try await web.stop()
+        return replay
+    }
+
+    @Test(.requires(.all(.namespaces, .tool("python3", package: "python3"))))
+    func aTCPEchoReplaysAgainstAFreshKernelAndAChangedServerIsNamed() async throws {
+        let message = String(repeating: "the quick brown fox jumps over the lazy dog\n", count: 400)
+        let capture = try await self.record(.script(port: 7000, mode: "echo")) { client in
+            let echoed = try await client.run(["nc", "-N", "-w", "5", "10.0.0.60", "7000"], input: message)
+            #expect(echoed.stdout == message + "\n", "\(echoed.stderr)")
+        }
+        let same = try await self.replay(capture, against: .script(port: 7000, mode: "echo"))
+        #expect(same.exitStatus == 0, "\(same.stdout) \(same.stderr)")
+        #expect(same.stdout.contains("played cli: it started tcp.stream 0: 10.0.0.61:"), "\(same.stdout)")
+        #expect(same.stdout.contains("expected web: it answered"), "\(same.stdout)")
+        #expect(same.stdout.contains("and 1 TCP connection") && same.stdout.contains("streams: 1 matched, 0 differed, 0 missing"), "\(same.stdout)")
+
+        let changed = try await self.replay(capture, against: .script(port: 7000, mode: "upper"))
+        #expect(changed.exitStatus == 1, "\(changed.stdout)")
+        #expect(changed.stdout.contains(" → 10.0.0.60:7000 differs: server bytes differ at offset 0: expected \"the quick brown fox"), "\(changed.stdout)")
+        #expect(changed.stdout.contains("got \"THE QUICK BROWN FOX"), "\(changed.stdout)")
+
+        let nobody = try await self.replay(capture, against: .none)
+        #expect(nobody.exitStatus == 1, "\(nobody.stdout)")
+        #expect(nobody.stdout.contains("missing: the server refused the connection (RST to the SYN): nothing listens on port 7000"), "\(nobody.stdout)")
+    }
+
+    @Test(.requires(.all(.namespaces, .tool("python3", package: "python3"), .tool("curl", package: "curl"))))
+    func twentyParallelHTTPConnectionsReplayAndAChangedPageIsNamedByOffset() async throws {
+        let capture = try await self.record(.script(port: 8080, mode: "http")) { client in
+            // xargs, not the shell's `wait`: children of the test runner inherit a blocked
+            // SIGCHLD, and dash's `wait` then sleeps forever.
+            let fetch = try await client.run(["sh", "-c", "seq 1 20 | xargs -P 20 -I N curl -sf -o /dev/null http://10.0.0.60:8080/pageN"])
+            #expect(fetch.status == 0, "\(fetch.stderr)")
+        }
+        let same = try await self.replay(capture, against: .script(port: 8080, mode: "http"))
+        #expect(same.exitStatus == 0, "\(same.stdout) \(same.stderr)")
+        #expect(same.stdout.contains("and 20 TCP connections") && same.stdout.contains("streams: 20 matched, 0 differed, 0 missing"), "\(same.stdout)")
+
+        let changed = try await self.replay(capture, against: .script(port: 8080, mode: "http-changed"))
+        #expect(changed.exitStatus == 1)
+        #expect(changed.stdout.contains("streams: 0 matched, 20 differed"), "\(changed.stdout)")
+        // The body starts after the status line and the headers: the first byte that changed.
+        #expect(changed.stdout.contains("differs: server bytes differ at offset "), "\(changed.stdout)")
+        #expect(changed.stdout.contains(#"\r\n\r\npage /page1\npage /page1\n"…, got …"-Length: 480\r\n\r\nPAGE /page1\n"#), "\(changed.stdout)")
+    }
+
+    /// A third-party daemon from Debian, memcached, with its text protocol over TCP. The
+    /// server's kernel keeps IPv6 on: its router solicitations and MLD reports are background.
+    @Test(.requires(.all(.namespaces, .tool("memcached", package: "memcached"))))
+    func aThirdPartyDaemonReplaysAgainstAFreshInstance() async throws {
+        let capture = try await self.record(.memcached) { client in
+            let session = try await client.run(["sh", "-c", "printf 'set greeting 0 0 5\\r\\nhello\\r\\nget greeting\\r\\nquit\\r\\n' | nc -N -w 5 10.0.0.60 11211"])
+            #expect(session.stdout == "STORED\r\nVALUE greeting 0 5\r\nhello\r\nEND\r\n", "\(session)")
+        }
+        let same = try await self.replay(capture, against: .memcached)
+        #expect(same.exitStatus == 0, "\(same.stdout) \(same.stderr)")
+        #expect(same.stdout.contains("streams: 1 matched, 0 differed, 0 missing"), "\(same.stdout)")
+    }
+}
