@@ -142,6 +142,16 @@ let package = Package(
             ],
             swiftSettings: fuzzSettings
         ),
+        .executableTarget(
+            name: "FuzzReplayFlows",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardReplay", package: root),
+                .product(name: "SwitchyardPackets", package: root),
+                .product(name: "SwitchyardCapture", package: root),
+            ],
+            swiftSettings: fuzzSettings
+        ),
     ],
     swiftLanguageVersions: [.v5]
 )

@@ -8,6 +8,18 @@ import Musl
 /// which are fuzzed (Foundation's `Data(contentsOf:)` leaks a buffer on some failures).
 public enum StdioFile {
     /// The file's bytes, or the system's reason it cannot be read.
+    /// The first `count` bytes of a file (fewer if it is shorter).
+    public static func readPrefix(_ path: String, count: Int) -> Result<[UInt8], StdioFileError> {
+        guard let file = fopen(path, "rb") else {
+            return .failure(StdioFileError(reason: String(cString: strerror(errno))))
+        }
+        defer { fclose(file) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, count, file) }
+        bytes.removeLast(count - read)
+        return .success(bytes)
+    }
+
     public static func read(_ path: String) -> Result<[UInt8], StdioFileError> {
         guard let file = fopen(path, "rb") else {
             return .failure(StdioFileError(reason: String(cString: strerror(errno))))

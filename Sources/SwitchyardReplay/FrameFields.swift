@@ -20,6 +20,8 @@ public enum FrameFields {
         "arp.op", "arp.sha", "arp.spa", "arp.tha", "arp.tpa",
         "ipv4.tos", "ipv4.length", "ipv4.id", "ipv4.flags", "ipv4.ttl", "ipv4.protocol", "ipv4.checksum", "ipv4.src", "ipv4.dst", "ipv4.options",
         "udp.sport", "udp.dport", "udp.length", "udp.checksum", "udp.payload",
+        "tcp.sport", "tcp.dport", "tcp.seq", "tcp.ack", "tcp.hdr_len", "tcp.flags", "tcp.window", "tcp.checksum", "tcp.urgent",
+        "tcp.options", "tcp.payload",
         "ntp.flags", "ntp.stratum", "ntp.poll", "ntp.precision", "ntp.root_delay", "ntp.root_dispersion", "ntp.refid",
         "ntp.reference_ts", "ntp.originate_ts", "ntp.receive_ts", "ntp.transmit_ts", "ntp.timestamps",
         "dhcp.op", "dhcp.htype", "dhcp.hlen", "dhcp.hops", "dhcp.xid", "dhcp.secs", "dhcp.flags",
@@ -85,6 +87,28 @@ public enum FrameFields {
             fields.append(FrameField(name: "ipv4.options", range: (ipStart + 20)..<udpStart, kind: .bytes))
         }
         end = ipStart + ip.totalLength
+        if ip.protocolNumber == .tcp, !ip.isFragment, let tcp = TCPSegment(parsing: ip.payload) {
+            let t = udpStart
+            let headerLength = Int(bytes[t + 12] >> 4) * 4
+            fields += [
+                FrameField(name: "tcp.sport", range: t..<(t + 2), kind: .integer),
+                FrameField(name: "tcp.dport", range: (t + 2)..<(t + 4), kind: .integer),
+                FrameField(name: "tcp.seq", range: (t + 4)..<(t + 8), kind: .integer),
+                FrameField(name: "tcp.ack", range: (t + 8)..<(t + 12), kind: .integer),
+                FrameField(name: "tcp.hdr_len", range: (t + 12)..<(t + 13), kind: .hex),
+                FrameField(name: "tcp.flags", range: (t + 13)..<(t + 14), kind: .hex),
+                FrameField(name: "tcp.window", range: (t + 14)..<(t + 16), kind: .integer),
+                FrameField(name: "tcp.checksum", range: (t + 16)..<(t + 18), kind: .hex),
+                FrameField(name: "tcp.urgent", range: (t + 18)..<(t + 20), kind: .integer),
+            ]
+            if headerLength > TCPSegment.minimumHeaderLength {
+                fields.append(FrameField(name: "tcp.options", range: (t + 20)..<(t + headerLength), kind: .bytes))
+            }
+            if !tcp.payload.isEmpty {
+                fields.append(FrameField(name: "tcp.payload", range: (t + headerLength)..<end, kind: .bytes))
+            }
+            return fields
+        }
         guard ip.protocolNumber == .udp, !ip.isFragment, let udp = UDPDatagram(parsing: ip.payload) else {
             fields.append(FrameField(name: "ipv4.payload", range: udpStart..<end, kind: .bytes))
             return fields
@@ -144,6 +168,10 @@ public enum FrameFields {
             names.insert("ipv4.checksum")
         }
         // RFC 768: the UDP checksum covers the pseudo-header (addresses, length), header and payload.
+        // RFC 9293 3.1: so does the TCP checksum, over its segment.
+        if names.contains(where: { $0.hasPrefix("tcp.") || $0 == "ipv4.src" || $0 == "ipv4.dst" }) {
+            names.insert("tcp.checksum")
+        }
         let udpCovered = ["udp.", "ntp.", "dhcp.", "dns."]
         if names.contains(where: { name in udpCovered.contains { name.hasPrefix($0) } || name == "ipv4.src" || name == "ipv4.dst" }) && !names.contains("udp.checksum") {
             names.insert("udp.checksum")

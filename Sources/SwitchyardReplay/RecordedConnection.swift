@@ -120,6 +120,7 @@ public struct RecordedConnection: Hashable, Sendable {
             }
         }
         pieces.sort { $0.0 < $1.0 }
+        stream.reserveCapacity(pieces.last.map { Int($0.0) + $0.1.count } ?? 0)
         for (offset, payload) in pieces {
             let end = Int(offset) + payload.count
             guard end > stream.count else { continue }

@@ -33,7 +33,9 @@ public struct Recording: Sendable {
         var warnings: [String] = []
         // pcapng says which endpoint sent each frame, and which records are deliveries.
         var index: PcapngIndex?
-        if path != "-", case .success(let bytes) = StdioFile.read(path) {
+        // Only a pcapng file (its section header block, 0x0A0D0D0A) is read whole for it.
+        if path != "-", case .success(let magic) = StdioFile.readPrefix(path, count: 4), magic == [0x0A, 0x0D, 0x0D, 0x0A],
+           case .success(let bytes) = StdioFile.read(path) {
             index = PcapngIndex.read(bytes)
         }
         var packet = 0

@@ -38,7 +38,27 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         /// Per event: its result's index in the report (expected events only).
         var resultOfEvent: [Int: Int] = [:]
         var settled: Set<Int> = []
+        /// Its expected events in order, and the first that may still be unsettled.
+        var expected: [Int] = []
+        var expectedHead = 0
+        var unsettled = 0
+        /// When it wants to be woken, as of its last `advance`.
+        var wake: Instant?
         var tcp: TCPReplay<Instant>?
+
+        mutating func settle(_ event: Int) {
+            if self.settled.insert(event).inserted {
+                self.unsettled -= 1
+            }
+        }
+
+        /// The first expected event still waiting for its frame.
+        mutating func firstUnsettled() -> Int? {
+            while self.expectedHead < self.expected.count, self.settled.contains(self.expected[self.expectedHead]) {
+                self.expectedHead += 1
+            }
+            return self.expectedHead < self.expected.count ? self.expected[self.expectedHead] : nil
+        }
     }
 
     /// Delay from `start` to the first recorded send, so the first frame is not late already.
@@ -109,8 +129,10 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
             for (eventIndex, event) in flow.events.enumerated() where !event.isPlayed {
                 flows[flowIndex].resultOfEvent[eventIndex] = report.results.count
                 report.results.append(ReplayReport.ExpectedResult(flow: flowIndex, expected: event.frame, verdict: .missing))
+                flows[flowIndex].expected.append(eventIndex)
+                flows[flowIndex].unsettled += 1
                 if let sender = event.sender, absent.contains(sender) {
-                    flows[flowIndex].settled.insert(eventIndex)
+                    flows[flowIndex].settle(eventIndex)
                 }
             }
             if let connection = flow.connection {
@@ -147,7 +169,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         guard self.startedAt == nil else { return [] }
         self.startedAt = now
         var actions: [Action] = []
-        self.pump(now: now, into: &actions)
+        self.pump(now: now, only: [], into: &actions)
         return actions
     }
 
@@ -162,8 +184,8 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
             return []
         }
         var actions: [Action] = []
-        self.arrived(bytes, destination: destination, receiver: receiver, now: now, into: &actions)
-        self.pump(now: now, into: &actions)
+        let touched = self.arrived(bytes, destination: destination, receiver: receiver, now: now, into: &actions)
+        self.pump(now: now, only: touched.map { [$0] } ?? [], into: &actions)
         return actions
     }
 
@@ -191,7 +213,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
                 self.report.playedFrames += frames.count
             }
         }
-        self.pump(now: now, into: &actions)
+        self.pump(now: now, only: nil, into: &actions)
         return actions
     }
 
@@ -205,18 +227,19 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     // MARK: - Arrivals
 
-    private mutating func arrived(_ bytes: [UInt8], destination: MACAddress, receiver: Int, now: Instant, into actions: inout [Action]) {
+    /// Takes a live frame; returns the flow it moved on, if any.
+    private mutating func arrived(_ bytes: [UInt8], destination: MACAddress, receiver: Int, now: Instant, into actions: inout [Action]) -> Int? {
         let frameClass = FrameClass.of(bytes)
         if frameClass.isResolution, frameClass.role == .opens {
             self.answerAddressRequest(bytes, into: &actions)
         }
         if let kind = frameClass.background {
             self.countBackground(kind)
-            return
+            return nil
         }
         guard self.isCompared(bytes) else {
             self.countBackground(nil)
-            return
+            return nil
         }
         guard let flowIndex = self.liveFlow(of: frameClass, bytes: bytes) else {
             if frameClass.isResolution, frameClass.role == .opens {
@@ -226,35 +249,34 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
             } else {
                 self.report.unexpected.append(ReplayReport.Unexpected(flow: nil, bytes: bytes))
             }
-            return
+            return nil
         }
         if self.flows[flowIndex].tcp != nil {
-            guard let segment = TCPFrame(parsing: bytes), let client = self.plan.flows[flowIndex].connectionClient else { return }
+            guard let segment = TCPFrame(parsing: bytes), let client = self.plan.flows[flowIndex].connectionClient else { return nil }
             self.touched.insert(flowIndex)
             if let frames = self.flows[flowIndex].tcp?.received(segment, now: now), !frames.isEmpty {
                 actions.append(.send(frames, from: client))
                 self.report.playedFrames += frames.count
             }
-            return
+            return flowIndex
         }
         // The first expected frame of the flow still outstanding.
-        let flow = self.plan.flows[flowIndex]
-        guard let eventIndex = flow.events.indices.first(where: { !flow.events[$0].isPlayed && !self.flows[flowIndex].settled.contains($0) }),
-              let resultIndex = self.flows[flowIndex].resultOfEvent[eventIndex]
-        else {
+        guard let eventIndex = self.flows[flowIndex].firstUnsettled(), let resultIndex = self.flows[flowIndex].resultOfEvent[eventIndex] else {
             if frameClass.isResolution {
                 self.countBackground(nil)
             } else {
                 self.report.unexpected.append(ReplayReport.Unexpected(flow: flowIndex, bytes: bytes))
             }
-            return
+            return nil
         }
-        self.flows[flowIndex].settled.insert(eventIndex)
+        let flow = self.plan.flows[flowIndex]
+        self.flows[flowIndex].settle(eventIndex)
         if let difference = self.comparator.difference(expected: flow.events[eventIndex].frame.bytes, received: bytes) {
             self.report.results[resultIndex].verdict = .differed(difference, received: bytes)
         } else {
             self.report.results[resultIndex].verdict = .matched
         }
+        return flowIndex
     }
 
     private mutating func countBackground(_ kind: String?) {
@@ -312,8 +334,9 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
     // MARK: - Sending and waiting
 
     /// Starts what may start, sends what is due, gives up what waited too long, and says when
-    /// to wake next.
-    private mutating func pump(now: Instant, into actions: inout [Action]) {
+    /// to wake next. `only`: the flows that can have changed (an arrival touches one); nil
+    /// for all (time passed). The others' wake-up times stay as their last `advance` left them.
+    private mutating func pump(now: Instant, only: [Int]?, into actions: inout [Action]) {
         guard let startedAt = self.startedAt, !self.finishedFlag else { return }
         if let until = self.graceUntil {
             if now >= until {
@@ -325,10 +348,8 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
             }
             return
         }
-        var wake: Instant?
-        func wakeAt(_ instant: Instant) {
-            wake = wake.map { min($0, instant) } ?? instant
-        }
+        var startWake: Instant?
+        var toAdvance = only ?? self.active.sorted()
         var progressed = true
         while progressed {
             progressed = false
@@ -341,7 +362,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
                 case .recorded(let speed):
                     let due = self.due(self.plan.flows[index].start, start: startedAt, speed: speed)
                     guard due <= now else {
-                        wakeAt(due)
+                        startWake = due
                         break startFlows
                     }
                 case .topSpeed:
@@ -351,6 +372,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
                 self.flows[index].startedAt = now
                 self.active.insert(index)
                 self.nextToStart += 1
+                toAdvance.append(index)
                 if self.flows[index].tcp != nil {
                     self.own(self.plan.flows[index].connection!.synFrame.ip.source, by: self.plan.flows[index].connectionClient!)
                     if let frames = self.flows[index].tcp?.start(now: now) {
@@ -359,11 +381,12 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
                     }
                 }
             }
-            for index in self.active.sorted() {
-                if self.advance(index, now: now, startedAt: startedAt, into: &actions, wake: &wake) {
+            for index in toAdvance where self.active.contains(index) {
+                if self.advance(index, now: now, startedAt: startedAt, into: &actions) {
                     progressed = true
                 }
             }
+            toAdvance = []
         }
         if self.nextToStart == self.plan.flows.count, self.active.isEmpty {
             if let drift = self.recordedDrift {
@@ -373,6 +396,12 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
             self.graceUntil = until
             actions.append(.wait(until: until))
             return
+        }
+        var wake = startWake
+        for index in self.active {
+            if let time = self.flows[index].wake {
+                wake = wake.map { min($0, time) } ?? time
+            }
         }
         if let wake {
             actions.append(.wait(until: wake))
@@ -384,9 +413,10 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
     }
 
     /// Moves one flow on as far as it can go now. True when it completed.
-    private mutating func advance(_ index: Int, now: Instant, startedAt: Instant, into actions: inout [Action], wake: inout Instant?) -> Bool {
+    private mutating func advance(_ index: Int, now: Instant, startedAt: Instant, into actions: inout [Action]) -> Bool {
+        self.flows[index].wake = nil
         func wakeAt(_ instant: Instant) {
-            wake = wake.map { min($0, instant) } ?? instant
+            self.flows[index].wake = instant
         }
         let flow = self.plan.flows[index]
         if flow.skipReason != nil {
@@ -440,20 +470,21 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
                 break
             }
             // Given up: missing (its result says so already).
-            self.flows[index].settled.insert(eventIndex)
+            self.flows[index].settle(eventIndex)
             self.flows[index].cursor += 1
         }
         flush()
         guard self.flows[index].cursor == flow.events.count else { return false }
         // Everything sent: what is still outstanding waits until the timeout after the last send.
-        let outstanding = flow.events.indices.filter { !flow.events[$0].isPlayed && !self.flows[index].settled.contains($0) }
-        guard !outstanding.isEmpty else { return self.complete(index) }
+        guard self.flows[index].unsettled > 0 else { return self.complete(index) }
         let deadline = (self.flows[index].lastSend ?? self.flows[index].startedAt ?? now).advanced(by: self.timeout)
         guard now >= deadline else {
             wakeAt(deadline)
             return false
         }
-        self.flows[index].settled.formUnion(outstanding)
+        for event in self.flows[index].expected {
+            self.flows[index].settle(event)
+        }
         return self.complete(index)
     }
 
@@ -496,7 +527,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         for (index, state) in self.flows.enumerated() {
             guard let tcp = state.tcp, state.started else { continue }
             self.report.connections.append(ReplayReport.ConnectionResult(
-                flow: index, outcome: tcp.outcome, serverBytes: tcp.received.count, expectedBytes: tcp.recorded.serverStream.count
+                flow: index, outcome: tcp.outcome, serverBytes: tcp.receivedCount, expectedBytes: tcp.recorded.serverStream.count
             ))
         }
         for (index, state) in self.flows.enumerated() where state.tcp != nil && !state.started {

@@ -44,8 +44,13 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
     private var phase = Phase.idle
     private var serverISN: UInt32 = 0
     private var receiveNext: UInt32 = 0
-    /// The live server's stream so far, in order.
-    public private(set) var received: [UInt8] = []
+    /// How many bytes of the live server's stream have arrived in order. They are compared as
+    /// they come, not kept: only the bytes from the first difference on are (a few dozen).
+    public private(set) var receivedCount = 0
+    /// Where the live stream first left the recorded one (a changed byte, or a byte more).
+    private var firstDifference: Int?
+    /// The live bytes from `firstDifference` on, for the report.
+    private var differenceBytes: [UInt8] = []
     private var outOfOrder: [UInt32: ArraySlice<UInt8>] = [:]
     private var outOfOrderBytes = 0
     private var outOfOrderFin: UInt32?
@@ -201,7 +206,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
             if let finSequence { self.outOfOrderFin = finSequence }
             return
         }
-        self.received += payload
+        self.consume(payload)
         self.receiveNext = self.receiveNext &+ UInt32(payload.count)
         self.progress(now)
         // What waited may follow now.
@@ -210,7 +215,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
             self.outOfOrderBytes -= bytes.count
             let skip = Int(self.receiveNext &- start)
             if skip < bytes.count {
-                self.received += bytes.dropFirst(skip)
+                self.consume(bytes.dropFirst(skip))
                 self.receiveNext = self.receiveNext &+ UInt32(bytes.count - skip)
             }
         }
@@ -219,6 +224,30 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
             self.receiveNext = self.receiveNext &+ 1
         }
     }
+
+    /// Compares in-order server bytes with the recorded stream as they arrive.
+    private mutating func consume(_ bytes: ArraySlice<UInt8>) {
+        let start = self.receivedCount
+        self.receivedCount += bytes.count
+        if self.firstDifference == nil {
+            let expected = self.recorded.serverStream
+            let common = max(0, min(bytes.count, expected.count - start))
+            var offset = 0
+            while offset < common, expected[start + offset] == bytes[bytes.startIndex + offset] {
+                offset += 1
+            }
+            if offset < bytes.count {
+                self.firstDifference = start + offset
+                self.differenceBytes = Array(bytes.dropFirst(offset).prefix(Self.contextAfter))
+            }
+        } else if self.differenceBytes.count < Self.contextAfter {
+            self.differenceBytes += bytes.prefix(Self.contextAfter - self.differenceBytes.count)
+        }
+    }
+
+    /// Bytes shown before and after an offset in a report.
+    static var contextBefore: Int { 16 }
+    static var contextAfter: Int { 24 }
 
     /// Recorded client segments whose moment has come: the live server's stream has reached
     /// the recorded position, and the server's window has room.
@@ -313,7 +342,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
             return
         }
         let allSent = self.nextSegment == self.recorded.clientSegments.count && self.sendUnacknowledged == self.sendNext
-        let streamDone = self.received.count >= self.recorded.serverStream.count
+        let streamDone = self.receivedCount >= self.recorded.serverStream.count
             && (self.recorded.serverEnding != .fin || self.serverFin)
         if allSent, streamDone {
             self.finish()
@@ -368,46 +397,51 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
             return .differed("the server accepted the connection; when recorded, it refused it")
         }
         let expected = recorded.serverStream
-        let common = min(expected.count, self.received.count)
-        if let offset = (0..<common).first(where: { expected[$0] != self.received[$0] }) {
-            return .differed("server bytes differ at offset \(offset): " + Self.context(expected: expected, received: self.received, at: offset))
+        let count = self.receivedCount
+        if let offset = self.firstDifference, offset < expected.count {
+            return .differed("server bytes differ at offset \(offset): " + self.context(at: offset))
         }
-        if self.received.count < expected.count {
+        if count < expected.count {
             let why = self.serverReset ? "the server reset the connection" : self.serverFin ? "the server closed the connection" : "the server stopped"
-            return .differed("\(why) at offset \(self.received.count) of \(expected.count): " + Self.context(expected: expected, received: self.received, at: self.received.count))
+            return .differed("\(why) at offset \(count) of \(expected.count): " + self.context(at: count))
         }
-        if self.received.count > expected.count {
-            return .differed("the server sent \(self.received.count - expected.count) bytes more, from offset \(expected.count): " + Self.context(expected: expected, received: self.received, at: expected.count))
+        if count > expected.count {
+            return .differed("the server sent \(count - expected.count) bytes more, from offset \(expected.count): " + self.context(at: expected.count))
         }
         switch (recorded.serverEnding, self.serverFin, self.serverReset) {
         case (_, _, true) where recorded.serverEnding != .reset:
-            return .differed("the server reset the connection at offset \(self.received.count); when recorded, it did not")
+            return .differed("the server reset the connection at offset \(count); when recorded, it did not")
         case (.reset, _, false):
-            return .differed("the server did not reset the connection at offset \(self.received.count), as it did when recorded")
+            return .differed("the server did not reset the connection at offset \(count), as it did when recorded")
         case (.fin, false, _):
-            return .differed("the server did not close the connection after offset \(self.received.count), as it did when recorded")
+            return .differed("the server did not close the connection after offset \(count), as it did when recorded")
         default:
             return .matched
         }
     }
 
-    /// Both sides' bytes around `offset`: text where printable, hex otherwise.
-    static func context(expected: [UInt8], received: [UInt8], at offset: Int) -> String {
-        func excerpt(_ bytes: [UInt8]) -> String {
-            let start = max(0, offset - 16)
-            let end = min(bytes.count, offset + 24)
-            guard start < end else { return "(end of stream)" }
-            let slice = bytes[start..<end]
-            let printable = slice.allSatisfy { (0x20..<0x7F).contains($0) || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-            let body: String
-            if printable {
-                body = "\"" + slice.map(Self.escaped).joined() + "\""
-            } else {
-                body = slice.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
-            }
-            return (start > 0 ? "…" : "") + body + (end < bytes.count ? "…" : "")
+    /// Both sides' bytes around `offset`: text where printable, hex otherwise. Before the
+    /// first difference the live bytes are the recorded ones; after it, the kept few.
+    func context(at offset: Int) -> String {
+        let expected = self.recorded.serverStream
+        let start = max(0, offset - Self.contextBefore)
+        let matchedEnd = min(self.firstDifference ?? self.receivedCount, self.receivedCount)
+        var live = Array(expected[min(start, expected.count)..<min(max(start, matchedEnd), expected.count)])
+        if let difference = self.firstDifference, difference >= start {
+            live += self.differenceBytes
         }
-        return "expected \(excerpt(expected)), got \(excerpt(received))"
+        let liveEnd = start + live.count
+        let expectedWindow = Array(expected[min(start, expected.count)..<min(expected.count, offset + Self.contextAfter)])
+        let liveWindow = Array(live.prefix(offset + Self.contextAfter - start))
+        func excerpt(_ window: [UInt8], total: Int) -> String {
+            guard !window.isEmpty else { return "(end of stream)" }
+            let printable = window.allSatisfy { (0x20..<0x7F).contains($0) || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+            let body = printable
+                ? "\"" + window.map(Self.escaped).joined() + "\""
+                : window.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
+            return (start > 0 ? "…" : "") + body + (start + window.count < total ? "…" : "")
+        }
+        return "expected \(excerpt(expectedWindow, total: expected.count)), got \(excerpt(liveWindow, total: max(liveEnd, self.receivedCount)))"
     }
 
     static func escaped(_ byte: UInt8) -> String {

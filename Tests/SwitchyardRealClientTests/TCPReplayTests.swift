@@ -10,62 +10,9 @@ import Testing
 /// MAC, new initial sequence numbers): replay plays the clients' connections against the live
 /// stack and compares what the server said, stream by stream.
 @Suite(.timeLimit(.minutes(5))) struct TCPReplayNamespaceTests {
-    /// The servers the tests run: a TCP echo (or its changed twin that upper-cases), and an
-    /// HTTP server (Python's http.server) whose Date header is fixed, so a recording replays
-    /// identically (noise such as a changing Date is another issue's work).
-    static let serverScript = #"""
-        import http.server, socket, socketserver, sys, threading
-        port, mode = int(sys.argv[1]), sys.argv[2]
-        if mode in ("echo", "upper"):
-            listener = socket.socket()
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("0.0.0.0", port))
-            listener.listen(64)
-            def serve(connection):
-                while True:
-                    data = connection.recv(65536)
-                    if not data:
-                        break
-                    connection.sendall(data.upper() if mode == "upper" else data)
-                connection.close()
-            print("ready", flush=True)
-            while True:
-                connection, _ = listener.accept()
-                threading.Thread(target=serve, args=(connection,), daemon=True).start()
-        class Handler(http.server.BaseHTTPRequestHandler):
-            server_version = "lab/1"
-            sys_version = ""
-            def date_time_string(self, timestamp=None):
-                return "Thu, 01 Jan 2026 00:00:00 GMT"
-            def log_message(self, *args):
-                pass
-            def do_GET(self):
-                if self.path.startswith("/big/"):
-                    size = int(self.path[5:])
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(size))
-                    self.end_headers()
-                    block = bytes(range(256)) * 256
-                    while size > 0:
-                        self.wfile.write(block[:min(size, len(block))])
-                        size -= len(block)
-                    return
-                body = ("page %s\n" % self.path).encode() * 40
-                if mode == "http-changed":
-                    body = body.replace(b"page", b"PAGE", 1)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-            request_queue_size = 64
-        server = Server(("0.0.0.0", port), Handler)
-        print("ready", flush=True)
-        server.serve_forever()
-        """#
+    /// The servers: scripts/lab/lab_server.py (a TCP echo, its changed twin, an HTTP server
+    /// with a fixed Date header), or memcached.
+    static var serverScript: String { Tools.packageRoot.appendingPathComponent("scripts/lab/lab_server.py").path }
 
     enum Server {
         case script(port: Int, mode: String)
@@ -89,8 +36,7 @@ import Testing
             var process: ChildProcess?
             switch server {
             case .script(let port, let mode):
-                let script = try temporaryPath("lab-server.py")
-                try TCPReplayNamespaceTests.serverScript.write(toFile: script, atomically: true, encoding: .utf8)
+                let script = TCPReplayNamespaceTests.serverScript
                 process = try ChildProcess(URL(fileURLWithPath: ip), ["netns", "exec", namespace.name, Tools.which("python3")!, script, "\(port)", mode])
                 _ = try await process!.waitForLine(startingWith: "ready")
             case .memcached:
@@ -181,6 +127,19 @@ import Testing
         // The body starts after the status line and the headers: the first byte that changed.
         #expect(changed.stdout.contains("differs: server bytes differ at offset "), "\(changed.stdout)")
         #expect(changed.stdout.contains(#"\r\n\r\npage /page1\npage /page1\n"…, got …"-Length: 480\r\n\r\nPAGE /page1\n"#), "\(changed.stdout)")
+    }
+
+    /// The golden TCP recording (captures/tcp-session.pcap, scripts/make-tcp-capture.sh)
+    /// replays clean against a fresh echo server, and its JUnit report has the connection.
+    @Test(.requires(.all(.namespaces, .tool("python3", package: "python3"))))
+    func theGoldenTCPRecordingReplaysClean() async throws {
+        let junit = try temporaryPath("tcp.xml")
+        let golden = Tools.packageRoot.appendingPathComponent("captures/tcp-session.pcap").path
+        let replay = try await self.replay(golden, against: .script(port: 7000, mode: "echo"), ["--junit", junit])
+        #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
+        #expect(replay.stdout.hasSuffix("streams: 1 matched, 0 differed, 0 missing; 0 unexpected\n"), "\(replay.stdout)")
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.contains(#"tests="2" failures="0""#) && xml.contains(#"name="tcp.stream 0: 10.0.0.61:"#), "the ARP exchange and the connection: \(xml)")
     }
 
     /// A third-party daemon from Debian, memcached, with its text protocol over TCP. The

@@ -199,6 +199,15 @@ func icmp6(from mac: MACAddress, type: UInt8, source: [UInt8] = [0xfe, 0x80] + A
         #expect(payloadMasked.difference(expected: udp(from: service, to: client, "abc"), received: udp(from: service, to: client, "xyz")) == nil)
     }
 
+    @Test func tcpHeaderFieldsAreNamedAndMaskable() {
+        let expected = tcp(from: service, seq: 5000, ack: 101, [.syn, .ack])
+        var changed = TCPFrame(parsing: expected)!
+        changed.tcp.window = 600
+        #expect(self.comparator.difference(expected: expected, received: changed.bytes)?.description == "tcp.window: expected 502, got 600")
+        #expect(FrameComparator(ignoring: ["tcp.window"]).difference(expected: expected, received: changed.bytes) == nil, "the TCP checksum goes with the field")
+        #expect(FrameFields.isMaskable("tcp.seq") && FrameFields.isMaskable("tcp.payload"))
+    }
+
     @Test func ntpFieldsAreNamed() {
         func ntp(stratum: UInt8, transmit: UInt64) -> [UInt8] {
             var packet = NTPPacket(mode: .server)

@@ -22,8 +22,13 @@ from .sync import Client
 __all__ = ["FabricStartError", "Process", "ReplayResult", "Fabric", "find_binary"]
 
 _SUMMARY = re.compile(
-    r"(?:replayed|interrupted after playing) (?P<played>\d+) frames?, expected (?P<expected>\d+) repl(?:y|ies): "
-    r"(?P<matched>\d+) matched, (?P<differed>\d+) differed, (?P<missing>\d+) missing; (?P<unexpected>\d+) unexpected"
+    r"(?:replayed|interrupted after playing) (?P<played>\d+) frames?(?: and (?P<connections>\d+) TCP connections?)?, "
+    r"expected (?P<expected>\d+) repl(?:y|ies): "
+    r"(?P<matched>\d+) matched, (?P<differed>\d+) differed, (?P<missing>\d+) missing"
+    r"(?:; streams: (?P<streams_matched>\d+) matched, (?P<streams_differed>\d+) differed, (?P<streams_missing>\d+) missing"
+    r"(?:, (?P<streams_skipped>\d+) skipped)?)?"
+    r"; (?P<unexpected>\d+) unexpected"
+    r"(?:; (?P<background>\d+) background frames?, not compared)?"
 )
 
 
@@ -149,6 +154,14 @@ class ReplayResult:
     differed: int = 0
     missing: int = 0
     unexpected: int = 0
+    #: TCP connections replayed, and how their server streams compared.
+    connections: int = 0
+    streams_matched: int = 0
+    streams_differed: int = 0
+    streams_missing: int = 0
+    streams_skipped: int = 0
+    #: Frames not compared: what hosts send on their own, and floods of no recorded flow.
+    background: int = 0
     #: True when the recording was (re)made with --switchyard-record instead of replayed.
     recorded: bool = False
     junit: str | None = None
@@ -166,7 +179,8 @@ class ReplayResult:
         result = cls(returncode, stdout, stderr, recording, junit=junit)
         if match := _SUMMARY.search(stdout):
             for key, value in match.groupdict().items():
-                setattr(result, key, int(value))
+                if value is not None:
+                    setattr(result, key, int(value))
         return result
 
 

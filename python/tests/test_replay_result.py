@@ -1,0 +1,15 @@
+from switchyard.fabric import ReplayResult
+
+
+def test_the_summary_line_is_read_with_and_without_tcp() -> None:
+    udp = ReplayResult.parse(0, "played cli1: ...\nreplayed 3 frames, expected 3 replies: 3 matched, 0 differed, 0 missing; 0 unexpected\n", "", "s.pcap")
+    assert (udp.played, udp.expected, udp.matched, udp.connections, udp.background) == (3, 3, 3, 0, 0)
+    tcp = ReplayResult.parse(
+        1,
+        "replayed 12 frames and 2 TCP connections, expected 2 replies: 2 matched, 0 differed, 0 missing; "
+        "streams: 1 matched, 1 differed, 0 missing, 1 skipped; 0 unexpected; 4 background frames, not compared\n",
+        "",
+        "s.pcap",
+    )
+    assert (tcp.played, tcp.connections, tcp.streams_matched, tcp.streams_differed, tcp.streams_skipped, tcp.background) == (12, 2, 1, 1, 1, 4)
+    assert not tcp.passed
