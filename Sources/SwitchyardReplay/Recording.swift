@@ -9,6 +9,13 @@ public struct RecordedFrame: Hashable, Sendable {
     /// The endpoint that sent it, when the file says (a pcapng interface name): exact, where a
     /// source MAC is only a guess (a learned MAC, a spoofed one).
     public var sender: String? = nil
+
+    public init(number: Int, timestamp: CaptureTimestamp, bytes: [UInt8], sender: String? = nil) {
+        self.number = number
+        self.timestamp = timestamp
+        self.bytes = bytes
+        self.sender = sender
+    }
 }
 
 /// A recorded session: its frames, in switching order, and its manifest if it has one.

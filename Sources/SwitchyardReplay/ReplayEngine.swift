@@ -90,6 +90,8 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
     private var fragments: [FrameClass.FragmentID: Int] = [:]
     /// Addresses played endpoints have used so far: they answer ARP for them, as hosts do.
     private var ownedAddresses: [IPv4Address: Int] = [:]
+    /// The same for IPv6 (neighbour solicitations).
+    private var ownedAddresses6: [[UInt8]: Int] = [:]
     private var recordedBackgroundKinds: Set<String>
     private var startedAt: Instant?
     private var graceUntil: Instant?
@@ -321,8 +323,16 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         return flow
     }
 
-    /// A played endpoint answers ARP for the addresses it has used, whenever it is asked.
+    /// A played endpoint answers ARP (and neighbour solicitations) for the addresses it has
+    /// used, whenever it is asked.
     private mutating func answerAddressRequest(_ bytes: [UInt8], into actions: inout [Action]) {
+        if let solicitation = NeighborDiscovery.solicitation(in: bytes) {
+            if let owner = self.ownedAddresses6[solicitation.target],
+               let advertisement = NeighborDiscovery.advertisementFrame(answering: bytes, mac: self.ourMACs[owner]) {
+                actions.append(.send([advertisement], from: owner))
+            }
+            return
+        }
         guard let frame = EthernetFrame(parsing: bytes), frame.etherType == .arp,
               let request = ARPPacket(parsing: frame.payload), request.operation == .request,
               let owner = self.ownedAddresses[request.targetProtocolAddress],
@@ -501,6 +511,13 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     private mutating func noteOwnership(_ event: ReplayPlan.Event) {
         let bytes = event.frame.bytes
+        if bytes.count >= 54, bytes[12] == 0x86, bytes[13] == 0xDD {
+            let source = Array(bytes[22..<38])
+            if !source.allSatisfy({ $0 == 0 }), self.ownedAddresses6[source] == nil {
+                self.ownedAddresses6[source] = event.participant
+            }
+            return
+        }
         guard bytes.count >= 34, bytes[12] == 0x08 else { return }
         if bytes[13] == 0x00 {
             self.own(IPv4Address(rawValue: bytes.bigEndianUInt32(at: 26)), by: event.participant)

@@ -170,7 +170,9 @@ public struct ReplayPlan: Sendable {
             }
             var flow = Flow(key: key, label: label, events: [], start: recorded[0].timestamp.totalNanoseconds, end: recorded[recorded.count - 1].timestamp.totalNanoseconds)
             if key.kind == .tcp {
-                if let opener, let client = playedPosition[opener] {
+                if key.low.address.count == 16 {
+                    flow.skipReason = "an IPv6 connection: replay plays IPv4 TCP connections only"
+                } else if let opener, let client = playedPosition[opener] {
                     switch RecordedConnection.read(recorded) {
                     case .success(let connection):
                         flow.connection = connection

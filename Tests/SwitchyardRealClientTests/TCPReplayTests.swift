@@ -129,6 +129,20 @@ import Testing
         #expect(changed.stdout.contains(#"\r\n\r\npage /page1\npage /page1\n"…, got …"-Length: 480\r\n\r\nPAGE /page1\n"#), "\(changed.stdout)")
     }
 
+    /// A 20 MB download: thousands of server segments, replayed against a fresh server at full
+    /// speed (replay acknowledges per batch), compared byte for byte as they arrive.
+    @Test(.requires(.all(.namespaces, .tool("python3", package: "python3"), .tool("curl", package: "curl"))))
+    func aLargeDownloadReplaysAsOneStream() async throws {
+        let size = 20 << 20
+        let capture = try await self.record(.script(port: 8080, mode: "http")) { client in
+            let fetch = try await client.run(["curl", "-sf", "-o", "/dev/null", "-w", "%{size_download}", "http://10.0.0.60:8080/big/\(size)"])
+            #expect(fetch.stdout == "\(size)", "\(fetch)")
+        }
+        let same = try await self.replay(capture, against: .script(port: 8080, mode: "http"))
+        #expect(same.exitStatus == 0, "\(same.stdout) \(same.stderr)")
+        #expect(same.stdout.contains("streams: 1 matched, 0 differed, 0 missing"), "\(same.stdout)")
+    }
+
     /// The golden TCP recording (captures/tcp-session.pcap, scripts/make-tcp-capture.sh)
     /// replays clean against a fresh echo server, and its JUnit report has the connection.
     @Test(.requires(.all(.namespaces, .tool("python3", package: "python3"))))

@@ -98,6 +98,39 @@ import Testing
         #expect(engine.report.newBackgroundKinds == ["MLD"], "a kind the recording never had is a note")
     }
 
+    @Test func playedEndpointsAnswerNeighbourSolicitationsForTheirIPv6Addresses() throws {
+        let clientAddress: [UInt8] = [0xfd, 0x53, 0x59, 0] + Array(repeating: 0, count: 11) + [0x61]
+        let serviceAddress: [UInt8] = [0xfd, 0x53, 0x59, 0] + Array(repeating: 0, count: 11) + [0x60]
+        func udp6(from: MACAddress, to: MACAddress, _ source: [UInt8], _ destination: [UInt8], ports: (UInt16, UInt16)) -> [UInt8] {
+            let body: [UInt8] = [UInt8(ports.0 >> 8), UInt8(ports.0 & 0xFF), UInt8(ports.1 >> 8), UInt8(ports.1 & 0xFF), 0, 10, 0, 0, 0x68, 0x69]
+            return to.bytes + from.bytes + [0x86, 0xDD, 0x60, 0, 0, 0, 0, UInt8(body.count), 17, 64] + source + destination + body
+        }
+        let frames = [udp6(from: client, to: service, clientAddress, serviceAddress, ports: (40000, 7)), udp6(from: service, to: client, serviceAddress, clientAddress, ports: (7, 40000))]
+        var engine = try self.engine(.gated, frames: frames)
+        _ = engine.start(now: t0)
+        // The live server asks who has the client's address (to the solicited-node group).
+        let solicitedNode: [UInt8] = [0xff, 0x02] + Array(repeating: 0, count: 9) + [1, 0xff, 0, 0, 0x61]
+        let icmp: [UInt8] = [135, 0, 0, 0, 0, 0, 0, 0] + clientAddress + [1, 1] + service.bytes
+        let solicitation = [0x33, 0x33, 0xff, 0, 0, 0x61] + service.bytes + [0x86, 0xDD, 0x60, 0, 0, 0, 0, UInt8(icmp.count), 58, 255] + serviceAddress + solicitedNode + icmp
+        guard case .send(let answer, from: 0)? = engine.received(solicitation, receiver: 0, now: t0).first, let advertisement = answer.first else {
+            Issue.record("no neighbour advertisement")
+            return
+        }
+        #expect(Array(advertisement[0..<12]) == service.bytes + client.bytes)
+        #expect(advertisement[54] == 136 && Array(advertisement[62..<78]) == clientAddress, "a solicited advertisement for the client's address")
+        #expect(Array(advertisement[80..<86]) == client.bytes, "with the client's link-layer address")
+        var sum = InternetChecksum()
+        sum.add(Array(advertisement[22..<54]))
+        sum.add(UInt16(0))
+        sum.add(UInt16(advertisement.count - 54))
+        sum.add(UInt16(0))
+        sum.add(UInt16(58))
+        sum.add(Array(advertisement[54...]))
+        #expect(sum.value == 0, "the ICMPv6 checksum over the pseudo-header is right")
+        _ = engine.received(frames[1], receiver: 0, now: t0)
+        #expect(engine.report.matched == 1, "the IPv6 datagram flow matched")
+    }
+
     @Test func anAbsentServiceIsMissingAtOnce() throws {
         var engine = try self.engine(.gated, absent: [0])
         let actions = engine.start(now: t0)
