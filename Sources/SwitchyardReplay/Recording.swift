@@ -9,12 +9,19 @@ public struct RecordedFrame: Hashable, Sendable {
     /// The endpoint that sent it, when the file says (a pcapng interface name): exact, where a
     /// source MAC is only a guess (a learned MAC, a spoofed one).
     public var sender: String? = nil
+    /// The frame's length on the wire when the capture kept less of it (snapshot length).
+    public var originalLength: Int? = nil
 
     public init(number: Int, timestamp: CaptureTimestamp, bytes: [UInt8], sender: String? = nil) {
         self.number = number
         self.timestamp = timestamp
         self.bytes = bytes
         self.sender = sender
+    }
+
+    /// What the snapshot length took, for reports: `cut to 20 of 43 bytes by the snapshot length`.
+    public var cutDescription: String? {
+        self.originalLength.map { "cut to \(self.bytes.count) of \($0) bytes by the snapshot length" }
     }
 }
 
@@ -46,6 +53,8 @@ public struct Recording: Sendable {
             index = PcapngIndex.read(bytes)
         }
         var packet = 0
+        var cut = 0
+        var firstCut = ""
         do {
             let reader = try PcapReader(path: path)
             defer {
@@ -60,13 +69,19 @@ public struct Recording: Sendable {
                     // A delivery (`--capture-points both`): the frame is already here as it was sent.
                     continue
                 }
-                guard record.bytes.count == record.originalLength else {
-                    throw ReplayError(.badRecording, "\(path): frame \(number) was cut to \(record.bytes.count) of \(record.originalLength) bytes (snapshot length): it cannot be replayed bit for bit")
-                }
                 guard record.bytes.count >= 14 else {
                     throw ReplayError(.badRecording, "\(path): frame \(number) has \(record.bytes.count) bytes, less than an Ethernet header")
                 }
-                frames.append(RecordedFrame(number: number, timestamp: record.timestamp, bytes: record.bytes, sender: index?.interface(ofPacket: packet - 1)?.name))
+                var frame = RecordedFrame(number: number, timestamp: record.timestamp, bytes: record.bytes, sender: index?.interface(ofPacket: packet - 1)?.name)
+                if record.bytes.count < record.originalLength {
+                    // Kept, so its flow is named; it is never played or compared bit for bit.
+                    frame.originalLength = record.originalLength
+                    cut += 1
+                    if cut == 1 {
+                        firstCut = "frame \(number) was \(frame.cutDescription!)"
+                    }
+                }
+                frames.append(frame)
             }
         } catch let error as PcapError {
             throw ReplayError(.badRecording, error.message)
@@ -77,6 +92,9 @@ public struct Recording: Sendable {
         }
         guard !frames.isEmpty else {
             throw ReplayError(.badRecording, "\(path) holds no frames: nothing to replay")
+        }
+        if cut > 0 {
+            warnings.append("\(path): \(firstCut)\(cut > 1 ? " (and \(cut - 1) more)" : ""): such frames are not replayed, and the replay cannot pass")
         }
         var manifest: RecordingManifest?
         let defaultManifest = RecordingManifest.path(forCapture: path)

@@ -61,6 +61,9 @@ public struct ReplayPlan: Sendable {
     public var ignored: [Participant] = []
     public var notes: [String] = []
 
+    /// Frames the snapshot length cut that would have been played or compared.
+    public var cutFrames: Int { self.skipped.count { $0.frame.originalLength != nil } }
+
     public var expectedFrameCount: Int { self.flows.reduce(0) { $0 + $1.expectedCount } }
     public var playedFrameCount: Int { self.flows.reduce(0) { $0 + $1.playedCount } }
     public var connectionCount: Int { self.flows.count { $0.connection != nil } }
@@ -91,7 +94,10 @@ public struct ReplayPlan: Sendable {
         for (index, frame) in recording.frames.enumerated() {
             let source = MACAddress(bytes: frame.bytes, offset: 6)!
             senders.append(frame.sender.flatMap { byName[$0] } ?? byMAC[source])
-            let frameClass = FrameClass.of(frame.bytes)
+            // A frame the snapshot length cut is classified as if whole (its headers are
+            // there), so it joins its flow and that flow says it cannot be replayed.
+            let whole = frame.originalLength.map { frame.bytes + Array(repeating: 0, count: max(0, $0 - frame.bytes.count)) } ?? frame.bytes
+            let frameClass = FrameClass.of(whole)
             classes.append(frameClass)
             let flow = frameClass.background == nil ? tracker.flow(of: frameClass, bytes: frame.bytes) : nil
             flowOfFrame.append(flow)
@@ -170,7 +176,9 @@ public struct ReplayPlan: Sendable {
             }
             var flow = Flow(key: key, label: label, events: [], start: recorded[0].timestamp.totalNanoseconds, end: recorded[recorded.count - 1].timestamp.totalNanoseconds)
             if key.kind == .tcp {
-                if key.low.address.count == 16 {
+                if let cut = recorded.first(where: { $0.originalLength != nil }) {
+                    flow.skipReason = "its segments were cut by the snapshot length (frame \(cut.number) was \(cut.cutDescription!))"
+                } else if key.low.address.count == 16 {
                     flow.skipReason = "an IPv6 connection: replay plays IPv4 TCP connections only"
                 } else if let opener, let client = playedPosition[opener] {
                     switch RecordedConnection.read(recorded) {
@@ -190,6 +198,10 @@ public struct ReplayPlan: Sendable {
             for index in frames {
                 let frame = recording.frames[index]
                 let destination = MACAddress(bytes: frame.bytes, offset: 0)!
+                if let cut = frame.cutDescription, senders[index].map({ playedPosition[$0] != nil || expectedPosition[$0] != nil }) == true {
+                    plan.skipped.append(Skipped(frame: frame, reason: "\(cut): it cannot be replayed bit for bit"))
+                    continue
+                }
                 guard let sender = senders[index] else {
                     plan.skipped.append(Skipped(frame: frame, reason: "sent from \(MACAddress(bytes: frame.bytes, offset: 6)!), no endpoint of the recording"))
                     continue
@@ -218,7 +230,9 @@ public struct ReplayPlan: Sendable {
             plan.flows.append(flow)
         }
         for (index, frameClass) in classes.enumerated() {
-            if let reason = frameClass.background {
+            if let cut = recording.frames[index].cutDescription, frameClass.background?.hasPrefix("malformed") == true {
+                plan.skipped.append(Skipped(frame: recording.frames[index], reason: "\(cut): it cannot be replayed bit for bit"))
+            } else if let reason = frameClass.background {
                 plan.background.append(Skipped(frame: recording.frames[index], reason: reason))
             } else if flowOfFrame[index] == nil {
                 plan.background.append(Skipped(frame: recording.frames[index], reason: "a fragment whose first fragment is not in the recording"))

@@ -70,6 +70,7 @@ public struct ReplayReport: Sendable {
     public var isIdentical: Bool {
         !self.interrupted && self.differed == 0 && self.missing == 0 && self.unexpected.isEmpty && self.absent.isEmpty
             && self.connectionsDiffered == 0 && self.connectionsMissing == 0 && self.connectionsSkipped == 0
+            && self.plan.cutFrames == 0
     }
 
     /// One line: what was played, then what happened to each expected frame (the counts add
@@ -90,6 +91,9 @@ public struct ReplayReport: Sendable {
             }
         }
         line += "; \(self.unexpected.count) unexpected"
+        if self.plan.cutFrames > 0 {
+            line += "; \(Self.count(self.plan.cutFrames, "frame")) cut by the snapshot length, not replayed"
+        }
         let background = self.plan.background.count + self.liveBackground
         if background > 0 {
             line += "; \(Self.count(background, "background frame")), not compared"

@@ -34,9 +34,10 @@ func scratch(_ name: String) throws -> String {
         let frame = session.frames[0].bytes
         frame.withUnsafeBytes { try! dumper.write(UnsafeRawBufferPointer(rebasing: $0[0..<20]), originalLength: frame.count, timestamp: .now()) }
         try dumper.close()
-        #expect(throws: ReplayError(.badRecording, "\(snapped): frame 1 was cut to 20 of 43 bytes (snapshot length): it cannot be replayed bit for bit")) {
-            try Recording.load(path: snapped)
-        }
+        // A cut frame is kept (its flow is named) but never played or compared, and fails the run.
+        let cut = try Recording.load(path: snapped)
+        #expect(cut.warnings == ["\(snapped): frame 1 was cut to 20 of 43 bytes by the snapshot length: such frames are not replayed, and the replay cannot pass"])
+        #expect(cut.frames[0].originalLength == 43)
 
         let text = try scratch("notes.pcap")
         try Data("not a capture".utf8).write(to: URL(fileURLWithPath: text))

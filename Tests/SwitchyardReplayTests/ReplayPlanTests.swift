@@ -162,6 +162,24 @@ func icmp6(from mac: MACAddress, type: UInt8, source: [UInt8] = [0xfe, 0x80] + A
         #expect(connection.serverEnding == .fin && connection.clientEnding == .fin)
     }
 
+    @Test func framesCutByTheSnapshotLengthAreNeverAPass() throws {
+        var cutTCP = recording(tcpSession(), endpoints: [("web", service), ("cli1", client)])
+        cutTCP.frames[5].originalLength = cutTCP.frames[5].bytes.count
+        cutTCP.frames[5].bytes = Array(cutTCP.frames[5].bytes.prefix(50))
+        let tcpPlan = try ReplayPlan.make(recording: cutTCP, play: [], expect: [])
+        #expect(tcpPlan.flows.map(\.skipReason) == ["its segments were cut by the snapshot length (frame 6 was cut to 50 of 61 bytes by the snapshot length)"])
+
+        var cutUDP = session
+        cutUDP.frames[1].originalLength = cutUDP.frames[1].bytes.count
+        cutUDP.frames[1].bytes = Array(cutUDP.frames[1].bytes.prefix(40))
+        let udpPlan = try ReplayPlan.make(recording: cutUDP, play: [], expect: [])
+        #expect(udpPlan.skipped.map(\.reason) == ["cut to 40 of 43 bytes by the snapshot length: it cannot be replayed bit for bit"])
+        #expect(udpPlan.cutFrames == 1)
+        let report = ReplayReport(recordingPath: "s.pcap", plan: udpPlan, start: 0)
+        #expect(!report.isIdentical)
+        #expect(report.summary.hasSuffix("; 0 unexpected; 1 frame cut by the snapshot length, not replayed"))
+    }
+
     @Test func aConnectionWithoutItsSYNIsSkippedWithTheReason() throws {
         let cut = Array(tcpSession().dropFirst(3))
         let plan = try ReplayPlan.make(recording: recording(cut, endpoints: [("web", service), ("cli1", client)]), play: ["cli1"], expect: ["web"])
