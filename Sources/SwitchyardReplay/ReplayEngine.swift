@@ -125,7 +125,11 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         self.timeout = timeout
         self.comparator = comparator
         self.isCompared = isCompared
-        self.recordedBackgroundKinds = Set(plan.background.map(\.reason))
+        var kinds = Set(plan.background.map(\.reason))
+        for frame in plan.background {
+            if let kind = Self.openedByEndpointUnderTest(FrameClass.of(frame.frame.bytes)) { kinds.insert(kind) }
+        }
+        self.recordedBackgroundKinds = kinds
         var flows = Array(repeating: FlowState(), count: plan.flows.count)
         for (flowIndex, flow) in plan.flows.enumerated() {
             for (eventIndex, event) in flow.events.enumerated() where !event.isPlayed {
@@ -246,6 +250,10 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         guard let flowIndex = self.liveFlow(of: frameClass, bytes: bytes) else {
             if frameClass.isResolution, frameClass.role == .opens {
                 self.countBackground(nil)
+            } else if let kind = Self.openedByEndpointUnderTest(frameClass) {
+                // An exchange the service began on its own (a DHCP server's ping of the address
+                // it is about to offer): no played endpoint takes part, so it is background.
+                self.countBackground(kind)
             } else if destination.isGroup {
                 self.countBackground("a \(frameClass.key?.description.split(separator: " ").first ?? "frame") flood of no recorded flow")
             } else {
@@ -279,6 +287,13 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
             self.report.results[resultIndex].verdict = .matched
         }
         return flowIndex
+    }
+
+    /// The background kind of a frame that opens an exchange (an echo request, a query, a SYN)
+    /// from an endpoint under test; nil for any other frame.
+    static func openedByEndpointUnderTest(_ frameClass: FrameClass) -> String? {
+        guard frameClass.role == .opens, !frameClass.isResolution, let key = frameClass.key else { return nil }
+        return "\(key.description.split(separator: " ").first ?? "an") exchange an endpoint under test began"
     }
 
     private mutating func countBackground(_ kind: String?) {

@@ -20,7 +20,7 @@ public struct ReplayOptions: Sendable {
     public var speed = 1.0
     public var topSpeed = false
     /// Per step when gated; after the last send otherwise.
-    public var timeout: Duration = .seconds(1)
+    public var timeout: Duration = .seconds(5)
     public var ignore: Set<String> = []
     /// A BPF expression: only expected frames it accepts are compared.
     public var expectFilter: String?

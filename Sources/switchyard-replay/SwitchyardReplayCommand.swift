@@ -66,8 +66,8 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
     @Flag(help: "Send every played frame at once, without waits.")
     var topspeed = false
 
-    @Option(parsing: .unconditional, help: "Seconds to wait for an exchange's replies (after the last send, with --timing recorded or --topspeed).")
-    var timeout: Double = 1
+    @Option(parsing: .unconditional, help: "Seconds a flow waits for a reply before it is missing (after the last send, with --timing recorded or --topspeed). Daemons take their time: dnsmasq probes an address for 3 s before it offers it.")
+    var timeout: Double = 5
 
     @Option(help: ArgumentHelp("Ignore this field when comparing (see the list below).", valueName: "field"))
     var ignore: [String] = []

@@ -17,6 +17,9 @@ import Testing
     enum Server {
         case script(port: Int, mode: String)
         case memcached
+        /// dnsmasq as the lab's DHCP and DNS server at 10.0.0.53 (its files in no place: no
+        /// lease file, no resolv.conf, no hosts file), answering web.lab with 10.0.0.60.
+        case dnsmasq
         case none
     }
 
@@ -25,6 +28,8 @@ import Testing
         let namespace: NetworkNamespace
         let tap: ChildProcess
         let server: ChildProcess?
+        /// A server that made itself a daemon: its PID, from its pid file.
+        var daemon: Int32?
 
         static func start(fabricPort: Int, name: String, address: String, server: Server) async throws -> Host {
             let namespace = try await NetworkNamespace()
@@ -34,6 +39,7 @@ import Testing
             _ = try await tap.waitForLine(startingWith: "[tap] ready")
             let ip = Tools.which("ip") ?? "/usr/sbin/ip"
             var process: ChildProcess?
+            var daemon: Int32?
             switch server {
             case .script(let port, let mode):
                 let script = TCPReplayNamespaceTests.serverScript
@@ -45,13 +51,33 @@ import Testing
                 try await eventually("memcached listens", within: .seconds(10)) {
                     try await namespace.run(["ss", "-Hltn", "sport = :11211"]).stdout.contains("11211")
                 }
+            case .dnsmasq:
+                // dnsmasq runs as the daemon it is (it forks; the pid file says which process
+                // to stop): kept in the foreground as a child of the test runner, the runner
+                // stopped noticing its other children exit.
+                let binary = Tools.which("dnsmasq") ?? "/usr/sbin/dnsmasq"
+                let pidFile = try temporaryPath("dnsmasq.pid")
+                let started = try await runCommand(ip, [
+                    "netns", "exec", namespace.name, binary, "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                    "--leasefile-ro", "--pid-file=\(pidFile)", "--bind-interfaces", "--listen-address=10.0.0.53", "--port=53", "--user=root",
+                    "--dhcp-range=10.0.0.100,10.0.0.150,1h", "--address=/web.lab/10.0.0.60", "--log-facility=\(try temporaryPath("dnsmasq.log"))",
+                ])
+                guard started.status == 0, let pid = Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") else {
+                    throw TestFailure("dnsmasq did not start: \(started.stderr)")
+                }
+                daemon = pid
             case .none:
                 break
             }
-            return Host(namespace: namespace, tap: tap, server: process)
+            return Host(namespace: namespace, tap: tap, server: process, daemon: daemon)
         }
 
         func stop() async throws {
+            if let daemon = self.daemon {
+                // SIGKILL: children of the test runner inherit its blocked signals, SIGTERM among them.
+                kill(daemon, SIGKILL)
+                try await eventually("the daemon \(daemon) exits", within: .seconds(10)) { kill(daemon, 0) != 0 }
+            }
             if let server = self.server {
                 server.signal(SIGKILL)
                 _ = try await server.waitForExit()
@@ -62,10 +88,10 @@ import Testing
     }
 
     /// Records `session` (run in the client namespace) between a server of `kind` and the client.
-    func record(_ server: Server, _ session: (NetworkNamespace) async throws -> Void) async throws -> String {
+    func record(_ server: Server, server name: String = "web", at address: String = "10.0.0.60/24", _ session: (NetworkNamespace) async throws -> Void) async throws -> String {
         let capture = try temporaryPath("tcp-session.pcap")
         let fabric = try await FabricProcess.ours(["--capture", capture])
-        let web = try await Host.start(fabricPort: fabric.port, name: "web", address: "10.0.0.60/24", server: server)
+        let web = try await Host.start(fabricPort: fabric.port, name: name, address: address, server: server)
         let client = try await Host.start(fabricPort: fabric.port, name: "cli", address: "10.0.0.61/24", server: .none)
         try await session(client.namespace)
         try await client.stop()
@@ -76,11 +102,11 @@ import Testing
     }
 
     /// Replays `capture` against a fresh server namespace running `server`.
-    func replay(_ capture: String, against server: Server, _ extra: [String] = []) async throws -> ChildProcess {
+    func replay(_ capture: String, against server: Server, server name: String = "web", at address: String = "10.0.0.60/24", _ extra: [String] = []) async throws -> ChildProcess {
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }
-        let web = try await Host.start(fabricPort: fabric.port, name: "web", address: "10.0.0.60/24", server: server)
-        let replay = try ChildProcess(Tools.executable("switchyard-replay"), [capture, "--port", "\(fabric.port)", "--timeout", "3"] + extra)
+        let web = try await Host.start(fabricPort: fabric.port, name: name, address: address, server: server)
+        let replay = try ChildProcess(Tools.executable("switchyard-replay"), [capture, "--port", "\(fabric.port)"] + extra)
         _ = try await replay.waitForExit(timeout: .seconds(120))
         try await web.stop()
         return replay
