@@ -128,11 +128,6 @@ public struct TCPSegment: Hashable, Sendable {
         return options
     }
 
-    public var headerLength: Int {
-        let options = self.optionBytes.count
-        return Self.minimumHeaderLength + (options + 3) / 4 * 4
-    }
-
     /// Sequence space the segment occupies: its payload, and one each for SYN and FIN.
     public var sequenceLength: UInt32 {
         UInt32(self.payload.count) + (self.flags.contains(.syn) ? 1 : 0) + (self.flags.contains(.fin) ? 1 : 0)
@@ -155,9 +150,12 @@ public struct TCPSegment: Hashable, Sendable {
 
     public var isSACKPermitted: Bool { self.options.contains(.sackPermitted) }
 
+    /// The options on the wire, padded to 32 bits. Whole options that do not fit in 40 bytes
+    /// are left off from the end (never cut in the middle).
     var optionBytes: [UInt8] {
         var out: [UInt8] = []
         for option in self.options {
+            let before = out.count
             switch option {
             case .noOperation: out.append(1)
             case .maximumSegmentSize(let value): out += [2, 4]; out.appendBigEndian(value)
@@ -172,6 +170,10 @@ public struct TCPSegment: Hashable, Sendable {
             case .timestamps(let value, let echo): out += [8, 10]; out.appendBigEndian(value); out.appendBigEndian(echo)
             case .other(let kind, let data): out += [kind, UInt8(truncatingIfNeeded: 2 + data.count)] + data
             }
+            if out.count > Self.maximumOptionsLength {
+                out.removeLast(out.count - before)
+                break
+            }
         }
         // End-of-list padding to a 32-bit boundary.
         while out.count % 4 != 0 { out.append(0) }
@@ -179,12 +181,8 @@ public struct TCPSegment: Hashable, Sendable {
     }
 
     /// The segment on the wire, with a checksum over the IPv4 pseudo-header (RFC 9293 3.1).
-    /// Options longer than 40 bytes are cut at the last whole option that fits.
     public func bytes(source: IPv4Address, destination: IPv4Address) -> [UInt8] {
-        var options = self.optionBytes
-        if options.count > Self.maximumOptionsLength {
-            options = Array(options.prefix(Self.maximumOptionsLength))
-        }
+        let options = self.optionBytes
         let headerLength = Self.minimumHeaderLength + options.count
         var out: [UInt8] = []
         out.reserveCapacity(headerLength + self.payload.count)

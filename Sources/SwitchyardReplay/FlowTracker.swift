@@ -84,7 +84,7 @@ struct FlowTracker: Sendable {
     }
 
     /// A datagram to an opener's address and port from the host it wrote to, on a new port.
-    func replyFromAnotherPort(key: FlowKey, bytes: [UInt8]) -> Int? {
+    private func replyFromAnotherPort(key: FlowKey, bytes: [UInt8]) -> Int? {
         guard let source = Self.source(of: bytes) else { return nil }
         let destination = key.low == source ? key.high : key.low
         return self.openers[UDPOpener(side: destination, peer: source.address)]

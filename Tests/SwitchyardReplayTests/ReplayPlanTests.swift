@@ -224,6 +224,12 @@ func icmp6(from mac: MACAddress, type: UInt8, source: [UInt8] = [0xfe, 0x80] + A
         #expect(self.comparator.difference(expected: expected, received: changed.bytes)?.description == "tcp.window: expected 502, got 600")
         #expect(FrameComparator(ignoring: ["tcp.window"]).difference(expected: expected, received: changed.bytes) == nil, "the TCP checksum goes with the field")
         #expect(FrameFields.isMaskable("tcp.seq") && FrameFields.isMaskable("tcp.payload"))
+        // Options beyond 40 bytes are left off whole, never cut mid-option.
+        let blocks = (0..<4).map { TCPSegment.SACKBlock(left: UInt32($0) * 10, right: UInt32($0) * 10 + 5) }
+        let crowded = TCPSegment(sourcePort: 1, destinationPort: 2, sequenceNumber: 0, acknowledgmentNumber: 0, flags: .ack, window: 1,
+                                 options: [.noOperation, .noOperation, .timestamps(value: 1, echoReply: 2), .sack(blocks)])
+        let parsed = TCPSegment(parsing: crowded.bytes(source: tcpClientIP, destination: tcpServerIP)[...])
+        #expect(parsed?.options == [.noOperation, .noOperation, .timestamps(value: 1, echoReply: 2)])
     }
 
     @Test func ntpFieldsAreNamed() {
