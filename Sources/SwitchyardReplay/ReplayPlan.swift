@@ -72,6 +72,9 @@ public struct ReplayPlan: Sendable {
     /// - Parameters:
     ///   - play, expect: `--play` / `--expect` values, names or MACs; they override the roles
     ///     the recording shows.
+    /// An Ethernet header, a VLAN tag and the largest IPv4 or IPv6 datagram (without jumbograms).
+    static let largestPaddedFrame = 18 + 65_535 + 40
+
     public static func make(recording: Recording, play: [String], expect: [String]) throws(ReplayError) -> ReplayPlan {
         var participants = try Self.participants(of: recording)
         let names = participants.map(\.name).joined(separator: ", ")
@@ -95,8 +98,9 @@ public struct ReplayPlan: Sendable {
             let source = MACAddress(bytes: frame.bytes, offset: 6)!
             senders.append(frame.sender.flatMap { byName[$0] } ?? byMAC[source])
             // A frame the snapshot length cut is classified as if whole (its headers are
-            // there), so it joins its flow and that flow says it cannot be replayed.
-            let whole = frame.originalLength.map { frame.bytes + Array(repeating: 0, count: max(0, $0 - frame.bytes.count)) } ?? frame.bytes
+            // there), so it joins its flow and that flow says it cannot be replayed. The
+            // padding stops at the largest IP datagram: a hostile file may claim 4 GiB.
+            let whole = frame.originalLength.map { frame.bytes + Array(repeating: 0, count: max(0, min($0, Self.largestPaddedFrame) - frame.bytes.count)) } ?? frame.bytes
             let frameClass = FrameClass.of(whole)
             classes.append(frameClass)
             let flow = frameClass.background == nil ? tracker.flow(of: frameClass, bytes: frame.bytes) : nil

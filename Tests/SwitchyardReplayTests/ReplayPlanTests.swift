@@ -180,6 +180,13 @@ func icmp6(from mac: MACAddress, type: UInt8, source: [UInt8] = [0xfe, 0x80] + A
         #expect(report.summary.hasSuffix("; 0 unexpected; 1 frame cut by the snapshot length, not replayed"))
     }
 
+    @Test func aClaimedLengthOfFourGiBIsNotAllocated() throws {
+        var hostile = session
+        hostile.frames[1].originalLength = Int(UInt32.max)
+        let plan = try ReplayPlan.make(recording: hostile, play: [], expect: [])
+        #expect(plan.cutFrames == 1, "found by FuzzRecording: the frame was padded to its claimed 4 GiB")
+    }
+
     @Test func aConnectionWithoutItsSYNIsSkippedWithTheReason() throws {
         let cut = Array(tcpSession().dropFirst(3))
         let plan = try ReplayPlan.make(recording: recording(cut, endpoints: [("web", service), ("cli1", client)]), play: ["cli1"], expect: ["web"])

@@ -35,8 +35,8 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = try? RecordingManifest.load(path: manifest)
     _ = PcapngIndex.read(body)
     if let recording = try? Recording.load(path: capture) {
-        _ = try? ReplayPlan.make(recording: recording, live: [], play: [], expect: [])
-        _ = try? ReplayPlan.make(recording: recording, live: ["svc_echo"], play: ["02:53:59:00:00:02"], expect: [])
+        _ = try? ReplayPlan.make(recording: recording, play: [], expect: [])
+        _ = try? ReplayPlan.make(recording: recording, play: ["02:53:59:00:00:02"], expect: ["svc_echo"])
     }
     return 0
 }
