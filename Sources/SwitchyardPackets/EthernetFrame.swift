@@ -53,11 +53,13 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
 
     public static let ipv4 = EtherType(rawValue: 0x0800)
     public static let arp = EtherType(rawValue: 0x0806)
+    public static let ipv6 = EtherType(rawValue: 0x86DD)
 
     public var description: String {
         switch self {
         case .ipv4: "IPv4"
         case .arp: "ARP"
+        case .ipv6: "IPv6"
         default: "0x" + String(self.rawValue, radix: 16)
         }
     }
