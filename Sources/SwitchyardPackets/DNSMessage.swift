@@ -146,6 +146,9 @@ public struct DNSMessage: Hashable, Sendable {
         switch type {
         case DNSRecord.RecordType.a where length == 4:
             decoded = .address(IPv4Address(rawValue: data.bigEndianUInt32(at: 0)))
+        case DNSRecord.RecordType.aaaa where length == 16:
+            guard let address = IPv6Address(bytes: data) else { return nil }
+            decoded = .address6(address)
         case DNSRecord.RecordType.ptr, DNSRecord.RecordType.ns, DNSRecord.RecordType.cname:
             guard let (target, targetEnd) = Self.readName(cursor, at: dataStart), targetEnd == dataEnd else { return nil }
             decoded = .name(target)
@@ -241,6 +244,9 @@ struct DNSWriter {
         switch record.data {
         case .address(let address):
             self.bytes.appendBigEndian(address.rawValue)
+        case .address6(let address):
+            self.bytes.appendBigEndian(address.high)
+            self.bytes.appendBigEndian(address.low)
         case .name(let target):
             self.write(target)
         case .soa(let soa):
@@ -287,6 +293,8 @@ public struct DNSRecord: Hashable, Sendable {
 
     public enum Data: Hashable, Sendable {
         case address(IPv4Address)
+        /// AAAA (RFC 3596).
+        case address6(IPv6Address)
         /// PTR, NS, CNAME.
         case name(DNSName)
         case soa(SOA)

@@ -7,9 +7,10 @@
 /// the same fragments at the same instants give the same decisions.
 public struct IPv4Reassembler: Sendable {
     public struct Limits: Hashable, Sendable {
-        /// Datagrams being reassembled at once; a fragment of one more is refused.
+        /// Datagrams being reassembled at once; a fragment of one more evicts the oldest.
         public var datagrams: Int
-        /// Payload bytes held over all of them.
+        /// Payload bytes held over all of them; older datagrams are evicted to stay within it,
+        /// and one datagram that alone would exceed it is refused.
         public var heldBytes: Int
         /// How long a datagram may wait for its missing fragments (Linux's ipfrag_time).
         public var timeout: Duration
@@ -97,7 +98,12 @@ public struct IPv4Reassembler: Sendable {
         if let existing = self.pending[key] {
             entry = existing
         } else {
-            guard self.pending.count < self.limits.datagrams else { return self.refuse(nil, .tooManyDatagrams) }
+            // Full: the oldest datagram gives way, as Linux evicts under ipfrag_high_thresh. A
+            // storm of fresh ids then churns through the table instead of locking it for the
+            // timeout, and a datagram whose fragments come close together still completes.
+            while self.pending.count >= max(1, self.limits.datagrams), let oldest = self.order.first {
+                self.evict(oldest, .tooManyDatagrams)
+            }
             entry = Pending(started: now)
             self.order.append(key)
         }
@@ -120,9 +126,14 @@ public struct IPv4Reassembler: Sendable {
             self.pending[key] = entry
             return self.refuse(key, .overlapping)
         }
-        guard self.heldBytes + piece.bytes.count <= self.limits.heldBytes else {
+        guard entry.heldBytes + piece.bytes.count <= self.limits.heldBytes else {
             self.pending[key] = entry
             return self.refuse(key, .tooManyBytes)
+        }
+        self.pending[key] = entry
+        // Older datagrams give way to keep the bytes held within the budget.
+        while self.heldBytes + piece.bytes.count > self.limits.heldBytes, let oldest = self.order.first(where: { $0 != key }) {
+            self.evict(oldest, .tooManyBytes)
         }
         entry.pieces.insert(piece, at: index)
         entry.heldBytes += piece.bytes.count
@@ -159,6 +170,15 @@ public struct IPv4Reassembler: Sendable {
             self.remove(oldest, entry)
             self.refusals[.timedOut, default: 0] += 1
         }
+    }
+
+    private mutating func evict(_ key: Key, _ refusal: Refusal) {
+        if let entry = self.pending[key] {
+            self.remove(key, entry)
+        } else if let index = self.order.firstIndex(of: key) {
+            self.order.remove(at: index)
+        }
+        self.refusals[refusal, default: 0] += 1
     }
 
     private static func isContiguous(_ pieces: [Piece], to total: Int) -> Bool {

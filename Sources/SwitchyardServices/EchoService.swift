@@ -9,6 +9,7 @@ public struct EchoService: Sendable {
     public var ip: IPv4Address = EchoResponder.defaultIP
     public var port: UInt16 = EchoResponder.defaultPort
     public var timeToLive: UInt8 = IPv4Packet.defaultTTL
+    public var hostSettings = HostSettings()
 
     public init() {}
 
@@ -17,23 +18,19 @@ public struct EchoService: Sendable {
         let me = try await AttachedEndpoint.attach(self.name, on: client)
         let record = me.record
         let mac = me.mac
-        let responder = EchoResponder(mac: mac, ip: self.ip, port: self.port, timeToLive: self.timeToLive)
-        let host = ServiceHost(mac: mac, ip: self.ip, timeToLive: self.timeToLive)
+        let host = ServiceHost(mac: mac, ip: self.ip, settings: self.hostSettings, timeToLive: self.timeToLive)
+        let responder = EchoResponder(mac: mac, ip: self.ip, port: self.port, ip6: host.ip6, timeToLive: self.timeToLive)
         ready(record)
-        for try await frame in client.frames {
-            if let reply = host.echoReply(to: frame.bytes) {
-                try client.send(frame: reply.bytes, from: record.endpointID)
-                continue
-            }
-            switch responder.answer(frame.bytes) {
+        try await ServiceLoop.serve(on: client, from: record.endpointID, host: host, logger: logger) { bytes in
+            switch responder.answer(bytes) {
             case .arpReply(let reply):
-                logger.debug("ARP reply", metadata: ["to": "\(reply.destination)"])
-                try client.send(frame: reply.bytes, from: record.endpointID)
+                .send(reply, log: nil)
             case .echo(let reply, let request):
-                logger.info("echo \(request.udp.payload.count) bytes to \(request.ip.source):\(request.udp.sourcePort)")
-                try client.send(frame: reply.bytes, from: record.endpointID)
+                .send(reply, log: "echo \(request.udp.payload.count) bytes to \(request.ip.source):\(request.udp.sourcePort)")
+            case .echo6(let reply, let request):
+                .send(reply, log: "echo \(request.udp.payload.count) bytes to [\(request.ip.source)]:\(request.udp.sourcePort)")
             case nil:
-                continue
+                nil
             }
         }
     }

@@ -10,6 +10,8 @@ public struct NTPService: Sendable {
     public var stratum: UInt8 = 1
     public var clock: any WallClock = SystemWallClock()
 
+    public var hostSettings = HostSettings()
+
     public init() {}
 
     public func run(on client: FabricClient, logger: Logger, ready: (EndpointRecord) -> Void) async throws {
@@ -18,7 +20,7 @@ public struct NTPService: Sendable {
         let mac = me.mac
         let responder = NTPResponder(mac: mac, ip: self.ip, stratum: self.stratum, clock: self.clock)
         ready(record)
-        try await ServiceLoop.serve(on: client, from: record.endpointID, host: ServiceHost(mac: mac, ip: self.ip), logger: logger) { bytes in
+        try await ServiceLoop.serve(on: client, from: record.endpointID, host: ServiceHost(mac: mac, ip: self.ip, settings: self.hostSettings), logger: logger) { bytes in
             switch responder.answer(bytes) {
             case .arpReply(let reply):
                 .send(reply, log: nil)

@@ -12,10 +12,10 @@ enum ServiceAction {
     case ignored(String)
 }
 
-/// The loop every service runs: each frame delivered to its endpoint, answered as `decide`
-/// says (nil: not for this service at all), until the connection closes or the task is
-/// cancelled. An ICMP echo request for the service's address is answered first, as a host
-/// answers it (`ICMPEcho`), whatever the service.
+/// The loop every service runs: each frame delivered to its endpoint goes through its
+/// `ServiceHost` first (ICMP echo, neighbour discovery, reassembly), then is answered as
+/// `decide` says (nil: not for this service at all), until the connection closes or the task
+/// is cancelled. What the service sends is fragmented to the host's MTU.
 enum ServiceLoop {
     static func serve(
         on client: FabricClient,
@@ -24,18 +24,29 @@ enum ServiceLoop {
         logger: Logger,
         _ decide: ([UInt8]) throws -> ServiceAction?
     ) async throws {
+        var host = host
+        Self.announce(host, logger: logger)
         var ignored = 0
+        let clock = ContinuousClock()
+        let start = clock.now
         for try await frame in client.frames {
-            if let reply = host.echoReply(to: frame.bytes) {
-                try client.send(frame: reply.bytes, from: endpointID)
+            let bytes: [UInt8]
+            switch host.receive(frame.bytes, now: start.duration(to: clock.now)) {
+            case .answered(let reply):
+                try Self.send(reply, host: &host, on: client, from: endpointID)
                 continue
+            case .consumed(let refusal):
+                Self.log(refusal, host: host, logger: logger)
+                continue
+            case .forService(let whole):
+                bytes = whole
             }
-            switch try decide(frame.bytes) {
+            switch try decide(bytes) {
             case .send(let reply, let line):
                 if let line {
                     logger.info("\(line)")
                 }
-                try client.send(frame: reply.bytes, from: endpointID)
+                try Self.send(reply, host: &host, on: client, from: endpointID)
             case .noted(let line):
                 logger.info("\(line)")
             case .ignored(let reason):
@@ -46,17 +57,24 @@ enum ServiceLoop {
             }
         }
     }
-}
 
-/// What every service answers as a host on its address, beside its own protocol: ICMP echo.
-struct ServiceHost: Sendable {
-    var mac: MACAddress
-    var ip: IPv4Address
-    var timeToLive: UInt8 = IPv4Packet.defaultTTL
+    /// Its IPv6 addresses, which the ready line (frozen by protocol v1's tools) does not show.
+    static func announce(_ host: ServiceHost, logger: Logger) {
+        logger.info("IPv6 \(host.ip6.map(\.description).joined(separator: " "))", metadata: ["mtu": "\(host.mtu)"])
+    }
 
-    /// The echo reply when `bytes` is an echo request for this host.
-    func echoReply(to bytes: [UInt8]) -> EthernetFrame? {
-        guard let frame = EthernetFrame(parsing: bytes), frame.etherType == .ipv4 else { return nil }
-        return ICMPEcho.replyFrame(to: frame, ownerOf: self.ip, mac: self.mac, timeToLive: self.timeToLive)
+    /// Sends `frame` as the host puts it on the link: whole, or in fragments.
+    static func send(_ frame: EthernetFrame, host: inout ServiceHost, on client: FabricClient, from endpointID: UInt32) throws {
+        for part in host.outgoing(frame) {
+            try client.send(frame: part.bytes, from: endpointID)
+        }
+    }
+
+    /// Each kind of refused fragment is logged once, with the counts so far: a storm of them
+    /// is one line, not thousands.
+    static func log(_ refusal: IPv4Reassembler.Refusal?, host: ServiceHost, logger: Logger) {
+        guard let refusal else { return }
+        let counts = host.refusals.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+        logger.notice("dropped IPv4 fragments: \(refusal); later drops are counted, not logged", metadata: ["refused": "\(counts)"])
     }
 }

@@ -23,6 +23,7 @@ struct SwitchyardDHCPD: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup(title: "Host options") var host: HostOptions
 
     @Option(help: "Endpoint name.")
     var name = DHCPResponder.endpointName
@@ -111,6 +112,7 @@ struct SwitchyardDHCPD: AsyncParsableCommand {
     func run() async throws {
         let logger = self.logging.makeLogger(label: "switchyard-dhcpd")
         var service = DHCPService()
+        service.hostSettings = self.host.settings
         service.name = self.name
         service.configuration = try self.serverConfiguration()
         service.clock = self.clock.clock

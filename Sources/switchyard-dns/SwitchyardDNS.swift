@@ -21,6 +21,7 @@ struct SwitchyardDNS: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup(title: "Host options") var host: HostOptions
 
     @Option(help: "Endpoint name.")
     var name = DNSResponder.endpointName
@@ -31,10 +32,10 @@ struct SwitchyardDNS: AsyncParsableCommand {
     @Option(help: "The domain it is authoritative for.")
     var domain = DNSResponder.defaultDomain
 
-    @Option(help: ArgumentHelp("An A record (and its PTR); repeatable.", valueName: "name=ip"))
+    @Option(help: ArgumentHelp("An A record (and its PTR) or, for an IPv6 address, an AAAA record; repeatable.", valueName: "name=ip"))
     var record: [String] = []
 
-    @Option(help: ArgumentHelp("Records from an /etc/hosts-format file (IPv4 lines).", valueName: "file"))
+    @Option(help: ArgumentHelp("Records from an /etc/hosts-format file (IPv4 and IPv6 lines).", valueName: "file"))
     var hosts: String?
 
     @Option(help: "TTL of every answer, in seconds.")
@@ -51,7 +52,7 @@ struct SwitchyardDNS: AsyncParsableCommand {
         guard let domain = DNSName(self.domain), !domain.labels.isEmpty else {
             throw ValidationError("--domain \(self.domain) is not a valid domain name")
         }
-        var zone = DNSResponder.defaultZone(domain: domain, dnsIP: self.ip)
+        var zone = DNSResponder.defaultZone(domain: domain, dnsIP: self.ip, dnsIP6: try self.host.uniqueLocal())
         do {
             for text in self.record {
                 try zone.add(record: text)
@@ -76,6 +77,7 @@ struct SwitchyardDNS: AsyncParsableCommand {
     func run() async throws {
         let logger = self.logging.makeLogger(label: "switchyard-dns")
         var service = DNSService()
+        service.hostSettings = self.host.settings
         service.name = self.name
         service.ip = self.ip
         service.zone = try self.zone(readingHosts: true)

@@ -13,6 +13,7 @@ struct SwitchyardEcho: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup(title: "Host options") var host: HostOptions
 
     @Option(help: "IPv4 TTL of echoed datagrams (64 per protocol v1; change it only to test regression tooling).")
     var ttl: UInt8 = 64
@@ -20,6 +21,7 @@ struct SwitchyardEcho: AsyncParsableCommand {
     func run() async throws {
         let logger = self.logging.makeLogger(label: "switchyard-echo")
         var service = EchoService()
+        service.hostSettings = self.host.settings
         service.timeToLive = self.ttl
         let configured = service
         let connection = self.connection

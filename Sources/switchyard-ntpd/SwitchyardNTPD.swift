@@ -16,6 +16,7 @@ struct SwitchyardNTPD: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup(title: "Host options") var host: HostOptions
 
     @Option(help: "Clock to serve: system, fixed:2026-01-01T00:00:00Z or offset:SECONDS.")
     var clock = ClockSpecification("system")!
@@ -26,6 +27,7 @@ struct SwitchyardNTPD: AsyncParsableCommand {
     func run() async throws {
         let logger = self.logging.makeLogger(label: "switchyard-ntpd")
         var service = NTPService()
+        service.hostSettings = self.host.settings
         service.clock = self.clock.clock
         service.stratum = self.stratum
         let connection = self.connection

@@ -11,7 +11,7 @@ struct SwitchyardTFTPD: AsyncParsableCommand {
         discussion: """
             Serves the files below --root, like tftpd-hpa --secure: absolute paths, ".." and \
             symbolic links leading out of the root are refused (error 2), write requests too. \
-            Options: blksize (up to what --mtu carries unfragmented), tsize, timeout, windowsize. \
+            Options: blksize (up to what --mtu carries unfragmented: --mtu less 32 bytes), tsize, timeout, windowsize. \
             Each transfer's port is chosen in order from 49152, so a recorded boot replays bit for \
             bit. Runs until SIGINT/SIGTERM (exit 0); exit 2 when there is no fabric or the root \
             cannot be read, 64 on bad flags.
@@ -21,6 +21,7 @@ struct SwitchyardTFTPD: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup(title: "Host options") var host: HostOptions
 
     @Option(help: ArgumentHelp("The directory to serve.", valueName: "dir"))
     var root: String
@@ -31,13 +32,7 @@ struct SwitchyardTFTPD: AsyncParsableCommand {
     @Option(help: "Name of the service's endpoint.")
     var name = TFTPServer.endpointName
 
-    @Option(help: "Path MTU: the largest block sent is this less 32 bytes (IPv4, UDP and TFTP headers).")
-    var mtu = 1500
-
     func validate() throws {
-        guard (576...65_535).contains(self.mtu) else {
-            throw ValidationError("--mtu must be between 576 and 65535, got \(self.mtu)")
-        }
         guard !self.name.isEmpty else { throw ValidationError("--name needs an endpoint name") }
     }
 
@@ -48,9 +43,9 @@ struct SwitchyardTFTPD: AsyncParsableCommand {
             throw ToolExit.error
         }
         var service = TFTPService(root: root)
+        service.hostSettings = self.host.settings
         service.ip = self.ip
         service.name = self.name
-        service.mtu = self.mtu
         let configured = service
         let connection = self.connection
         try await ToolFailure.reporting("switchyard-tftpd") {

@@ -13,6 +13,8 @@ public struct DHCPService: Sendable {
     /// Leases read at start (from `leasesPath`).
     public var leases: [DHCPLease] = []
 
+    public var hostSettings = HostSettings()
+
     public init() {}
 
     public func run(on client: FabricClient, logger: Logger, ready: (EndpointRecord) -> Void) async throws {
@@ -20,7 +22,7 @@ public struct DHCPService: Sendable {
         let record = me.record
         var responder = DHCPResponder(mac: me.mac, configuration: self.configuration, clock: self.clock, leases: self.leases)
         ready(record)
-        try await ServiceLoop.serve(on: client, from: record.endpointID, host: ServiceHost(mac: me.mac, ip: self.configuration.ip), logger: logger) { bytes in
+        try await ServiceLoop.serve(on: client, from: record.endpointID, host: ServiceHost(mac: me.mac, ip: self.configuration.ip, settings: self.hostSettings), logger: logger) { bytes in
             let action: ServiceAction?
             var leasesChanged = false
             switch responder.answer(bytes) {

@@ -115,6 +115,8 @@ public struct DNSClient: Sendable {
         switch data {
         case .address(let address):
             return address.description
+        case .address6(let address):
+            return address.description
         case .name(let name):
             return name.description
         case .soa(let soa):

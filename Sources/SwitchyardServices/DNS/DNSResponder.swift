@@ -12,6 +12,8 @@ public struct DNSResponder: Sendable {
 
     public var mac: MACAddress
     public var ip: IPv4Address
+    /// Its IPv6 addresses (`ServiceHost.ip6`): queries to them are answered over IPv6.
+    public var ip6: [IPv6Address] = []
     public var zone: DNSZone
     public var ttl: UInt32
 
@@ -22,13 +24,26 @@ public struct DNSResponder: Sendable {
         self.ttl = ttl
     }
 
-    /// The zone every `switchyard-dns` starts with: the project's services by name.
-    public static func defaultZone(domain: DNSName, dnsIP: IPv4Address) -> DNSZone {
+    /// The zone every `switchyard-dns` starts with: the project's services by name, A and AAAA.
+    /// `dnsIP6` is the DNS service's own unique local address setting.
+    public static func defaultZone(domain: DNSName, dnsIP: IPv4Address, dnsIP6: HostSettings.UniqueLocal = .derived) -> DNSZone {
         var zone = DNSZone(domain: domain)
         zone.add(domain.prepending("echo"), EchoResponder.defaultIP)
         zone.add(domain.prepending("ntp"), NTPResponder.defaultIP)
         zone.add(domain.prepending("dhcp"), DHCPServerConfiguration.defaultIP)
         zone.add(domain.prepending("dns"), dnsIP)
+        // Each service's default unique local address too (`HostSettings.derivedAddress`).
+        for (name, ip) in [("echo", EchoResponder.defaultIP), ("ntp", NTPResponder.defaultIP), ("dhcp", DHCPServerConfiguration.defaultIP)] {
+            zone.add(domain.prepending(name), HostSettings.derivedAddress(for: ip))
+        }
+        switch dnsIP6 {
+        case .derived:
+            zone.add(domain.prepending("dns"), HostSettings.derivedAddress(for: dnsIP))
+        case .address(let address):
+            zone.add(domain.prepending("dns"), address)
+        case .none:
+            break
+        }
         return zone
     }
 
@@ -45,11 +60,21 @@ public struct DNSResponder: Sendable {
         if let reply = ARPPacket.replyFrame(to: frame, ownerOf: self.ip, mac: self.mac) {
             return .arpReply(reply)
         }
-        guard let udp = UDPFrame.addressed(to: self.mac, ip: self.ip, port: DNSMessage.port, in: frame) else { return nil }
-        switch self.respond(to: udp.udp.payload) {
+        let payload: ArraySlice<UInt8>
+        let reply: ([UInt8]) -> EthernetFrame
+        if let udp = UDPFrame.addressed(to: self.mac, ip: self.ip, port: DNSMessage.port, in: frame) {
+            payload = udp.udp.payload
+            reply = { udp.reply(from: self.mac, payload: $0) }
+        } else if let udp = UDPv6Frame.addressed(to: self.mac, addresses: self.ip6, port: DNSMessage.port, in: frame) {
+            payload = udp.udp.payload
+            reply = { udp.reply(from: self.mac, payload: $0) }
+        } else {
+            return nil
+        }
+        switch self.respond(to: payload) {
         case .success(let response):
             let summary = "\(response.question) → \(DNSMessage.ResponseCode.name(response.code)), \(response.answers) answer\(response.answers == 1 ? "" : "s")\(response.truncated ? ", truncated" : "")"
-            return .reply(udp.reply(from: self.mac, payload: response.bytes), summary: summary)
+            return .reply(reply(response.bytes), summary: summary)
         case .failure(let ignored):
             return .ignored(reason: ignored.reason)
         }
@@ -152,9 +177,14 @@ public struct DNSResponder: Sendable {
             if isApex, type == DNSRecord.RecordType.ns || wantsAll {
                 reply.answers.append(DNSRecord(name: name, type: DNSRecord.RecordType.ns, ttl: self.ttl, data: .name(self.nameServer)))
             }
-            if let addresses = self.zone.addresses(of: name) {
+            if self.zone.contains(name) {
                 if type == DNSRecord.RecordType.a || wantsAll {
+                    let addresses = self.zone.addresses(of: name) ?? []
                     reply.answers += addresses.map { DNSRecord(name: name, type: DNSRecord.RecordType.a, ttl: self.ttl, data: .address($0)) }
+                }
+                if type == DNSRecord.RecordType.aaaa || wantsAll {
+                    let addresses = self.zone.addresses6(of: name) ?? []
+                    reply.answers += addresses.map { DNSRecord(name: name, type: DNSRecord.RecordType.aaaa, ttl: self.ttl, data: .address6($0)) }
                 }
             } else if !isApex {
                 reply.authorities.append(self.soa(owner: apex))

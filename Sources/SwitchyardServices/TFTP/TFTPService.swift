@@ -5,12 +5,13 @@ import SwitchyardWire
 
 /// Runs the TFTP service on a fabric until the connection closes or the task is cancelled:
 /// frames answered as `TFTPServer` decides, retransmissions when its deadlines pass (by this
-/// service's monotonic clock), ARP and ICMP echo for its address.
+/// service's monotonic clock), ARP, ICMP echo and reassembly as its `ServiceHost` does them.
 public struct TFTPService: Sendable {
     public var name = TFTPServer.endpointName
     public var ip = TFTPServer.defaultIP
     public var root: TFTPRoot
-    public var mtu = 1500
+    /// Its MTU (the largest block is this less 32 bytes) and IPv6 addresses.
+    public var hostSettings = HostSettings()
 
     public init(root: TFTPRoot) {
         self.root = root
@@ -19,8 +20,9 @@ public struct TFTPService: Sendable {
     public func run(on client: FabricClient, logger: Logger, ready: (EndpointRecord) -> Void) async throws {
         let me = try await AttachedEndpoint.attach(self.name, on: client)
         let record = me.record
-        var server = TFTPServer(mac: me.mac, ip: self.ip, root: self.root, mtu: self.mtu)
-        let host = ServiceHost(mac: me.mac, ip: self.ip)
+        var server = TFTPServer(mac: me.mac, ip: self.ip, root: self.root, mtu: self.hostSettings.mtu)
+        var host = ServiceHost(mac: me.mac, ip: self.ip, settings: self.hostSettings)
+        ServiceLoop.announce(host, logger: logger)
         let clock = ContinuousClock()
         let start = clock.now
         ready(record)
@@ -28,14 +30,25 @@ public struct TFTPService: Sendable {
             let now = start.duration(to: clock.now)
             let wait = server.nextDeadline.map { max(.zero, $0 - now) } ?? .seconds(3600)
             if let frame = try await client.nextFrame(timeout: wait) {
-                guard let ethernet = EthernetFrame(parsing: frame.bytes) else { continue }
-                if let reply = ARPPacket.replyFrame(to: ethernet, ownerOf: self.ip, mac: me.mac) ?? host.echoReply(to: frame.bytes) {
+                let bytes: [UInt8]
+                switch host.receive(frame.bytes, now: start.duration(to: clock.now)) {
+                case .answered(let reply):
+                    try ServiceLoop.send(reply, host: &host, on: client, from: record.endpointID)
+                    continue
+                case .consumed(let refusal):
+                    ServiceLoop.log(refusal, host: host, logger: logger)
+                    continue
+                case .forService(let whole):
+                    bytes = whole
+                }
+                guard let ethernet = EthernetFrame(parsing: bytes) else { continue }
+                if let reply = ARPPacket.replyFrame(to: ethernet, ownerOf: self.ip, mac: me.mac) {
                     try client.send(frame: reply.bytes, from: record.endpointID)
                     continue
                 }
-                let (frames, events) = server.handle(frame.bytes, now: start.duration(to: clock.now))
+                let (frames, events) = server.handle(bytes, now: start.duration(to: clock.now))
                 for reply in frames {
-                    try client.send(frame: reply.bytes, from: record.endpointID)
+                    try ServiceLoop.send(reply, host: &host, on: client, from: record.endpointID)
                 }
                 for event in events {
                     switch event {
@@ -48,6 +61,7 @@ public struct TFTPService: Sendable {
                     }
                 }
             }
+            ServiceLoop.log(host.timePassed(now: start.duration(to: clock.now)), host: host, logger: logger)
             for retransmission in server.timePassed(now: start.duration(to: clock.now)) {
                 try client.send(frame: retransmission.bytes, from: record.endpointID)
             }

@@ -1,0 +1,159 @@
+import SwitchyardPackets
+
+/// What every service is as a host on its addresses, beside its own protocol: it answers ICMP
+/// echo (IPv4 and IPv6) and IPv6 neighbour solicitation, puts fragmented IPv4 datagrams back
+/// together before the service sees them, and fragments what the service sends when it is
+/// larger than the path's MTU.
+///
+/// It holds state (the fragments in reassembly, the next fragment identification), so a
+/// service's loop owns one and passes it each frame in order, with the time by the service's
+/// own clock: the same frames at the same instants give the same frames out.
+public struct ServiceHost: Sendable {
+    public var mac: MACAddress
+    public var ip: IPv4Address
+    /// The link-local address first, then any unique local one.
+    public private(set) var ip6: [IPv6Address]
+    public var timeToLive: UInt8
+    public var mtu: Int
+    private var reassembler: IPv4Reassembler
+    /// Identification of the next fragmented datagram sent. Starts at 1 and counts up, so a
+    /// recorded session replays with the same fragments; unfragmented datagrams keep 0.
+    private var nextIdentification: UInt16 = 1
+    private var refusalsSeen: Set<IPv4Reassembler.Refusal> = []
+
+    public init(mac: MACAddress, ip: IPv4Address, settings: HostSettings = HostSettings(), timeToLive: UInt8 = IPv4Packet.defaultTTL) {
+        self.mac = mac
+        self.ip = ip
+        self.ip6 = settings.addresses(mac: mac, ip: ip)
+        self.timeToLive = timeToLive
+        self.mtu = settings.mtu
+        self.reassembler = IPv4Reassembler(limits: settings.reassembly)
+    }
+
+    /// What became of one frame handed to the host.
+    public enum Intake: Sendable {
+        /// The host answers it itself (echo reply, neighbour advertisement).
+        case answered(EthernetFrame)
+        /// For the service to decide: the frame as it came, or a reassembled datagram.
+        case forService([UInt8])
+        /// A fragment kept for later, or dropped; `firstRefusal` is set the first time a kind
+        /// of refusal happens (each kind is logged once), the counts are in `refusals`.
+        case consumed(firstRefusal: IPv4Reassembler.Refusal?)
+    }
+
+    /// Refusals so far, by kind.
+    public var refusals: [IPv4Reassembler.Refusal: Int] { self.reassembler.refusals }
+
+    /// Takes one frame delivered to the service's endpoint at `now`.
+    public mutating func receive(_ bytes: [UInt8], now: Duration) -> Intake {
+        guard let frame = EthernetFrame(parsing: bytes) else { return .forService(bytes) }
+        switch frame.etherType {
+        case .ipv4:
+            return self.receiveIPv4(frame, bytes: bytes, now: now)
+        case .ipv6:
+            if let solicitation = NeighborDiscovery.solicitation(in: bytes),
+               let target = IPv6Address(bytes: solicitation.target), self.ip6.contains(target),
+               let advertisement = NeighborDiscovery.advertisementFrame(answering: bytes, mac: self.mac),
+               let reply = EthernetFrame(parsing: advertisement) {
+                return .answered(reply)
+            }
+            if let reply = ICMPv6Echo.replyFrame(to: frame, ownerOf: self.ip6, mac: self.mac, hopLimit: self.timeToLive) {
+                return .answered(reply)
+            }
+            return .forService(bytes)
+        default:
+            return .forService(bytes)
+        }
+    }
+
+    private mutating func receiveIPv4(_ frame: EthernetFrame, bytes: [UInt8], now: Duration) -> Intake {
+        guard let packet = IPv4Packet(parsing: frame.payload), packet.destination == self.ip else { return .forService(bytes) }
+        guard packet.isFragment else {
+            if let reply = ICMPEcho.replyFrame(to: frame, ownerOf: self.ip, mac: self.mac, timeToLive: self.timeToLive) {
+                return .answered(reply)
+            }
+            return .forService(bytes)
+        }
+        // A fragment with a damaged header is not ours to keep (RFC 1122 3.2.1.2).
+        guard frame.destination == self.mac || frame.destination.isGroup, packet.isHeaderChecksumValid else {
+            return .consumed(firstRefusal: nil)
+        }
+        switch self.reassembler.add(packet, now: now) {
+        case .held:
+            return .consumed(firstRefusal: self.newlyTimedOut())
+        case .refused(let refusal):
+            return .consumed(firstRefusal: self.refusalsSeen.insert(refusal).inserted ? refusal : self.newlyTimedOut())
+        case .complete(let whole):
+            let reassembled = EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv4, payload: whole.bytes)
+            if let reply = ICMPEcho.replyFrame(to: reassembled, ownerOf: self.ip, mac: self.mac, timeToLive: self.timeToLive) {
+                return .answered(reply)
+            }
+            return .forService(reassembled.bytes)
+        }
+    }
+
+    /// A timeout is noticed while adding another fragment; it is reported the first time too.
+    private mutating func newlyTimedOut() -> IPv4Reassembler.Refusal? {
+        guard self.reassembler.refusals[.timedOut] != nil, self.refusalsSeen.insert(.timedOut).inserted else { return nil }
+        return .timedOut
+    }
+
+    /// Drops datagrams whose fragments waited too long; call it when time passes with no frames.
+    public mutating func timePassed(now: Duration) -> IPv4Reassembler.Refusal? {
+        self.reassembler.expire(now: now)
+        return self.newlyTimedOut()
+    }
+
+    /// `frame` as the service sends it on a link with this host's MTU: an IPv4 datagram larger
+    /// than the MTU in fragments, anything else as it is. A datagram marked "don't fragment"
+    /// that does not fit is dropped (empty), as a host's stack would refuse to send it.
+    public mutating func outgoing(_ frame: EthernetFrame) -> [EthernetFrame] {
+        guard frame.etherType == .ipv4, frame.payload.count > self.mtu, let packet = IPv4Packet(parsing: frame.payload) else {
+            return [frame]
+        }
+        let identification = self.nextIdentification
+        guard let fragments = IPv4Fragmenter.fragments(of: packet, mtu: self.mtu, identification: identification) else { return [] }
+        self.nextIdentification = identification == .max ? 1 : identification + 1
+        return fragments.map { EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv4, payload: $0.bytes) }
+    }
+}
+
+/// How a service is set up as a host: its MTU, its IPv6 unique local address, the bounds of
+/// its IPv4 reassembly. The same for every service (`--mtu`, `--ip6`).
+public struct HostSettings: Hashable, Sendable {
+    /// The project's unique local prefix (RFC 4193): fd53:5900::/64. A service at 10.0.0.N
+    /// gets fd53:5900::N unless told otherwise, so names and addresses line up across families.
+    public static let uniqueLocalPrefix: UInt64 = 0xFD53_5900_0000_0000
+
+    public enum UniqueLocal: Hashable, Sendable {
+        /// fd53:5900:: with the last octet of the service's IPv4 address.
+        case derived
+        case address(IPv6Address)
+        /// Link-local only.
+        case none
+    }
+
+    /// The largest IPv4 datagram sent unfragmented (1500, Ethernet's).
+    public var mtu: Int = 1500
+    public var uniqueLocal: UniqueLocal = .derived
+    public var reassembly = IPv4Reassembler.Limits()
+
+    public init() {}
+
+    /// The service's IPv6 addresses: link-local from its MAC (EUI-64), then the unique local one.
+    public func addresses(mac: MACAddress, ip: IPv4Address) -> [IPv6Address] {
+        let linkLocal = IPv6Address.linkLocal(for: mac)
+        switch self.uniqueLocal {
+        case .derived:
+            return [linkLocal, Self.derivedAddress(for: ip)]
+        case .address(let address):
+            return [linkLocal, address]
+        case .none:
+            return [linkLocal]
+        }
+    }
+
+    public static func derivedAddress(for ip: IPv4Address) -> IPv6Address {
+        IPv6Address(high: Self.uniqueLocalPrefix, low: UInt64(ip.rawValue & 0xFF))
+    }
+}
