@@ -30,6 +30,7 @@ public struct IPv4Reassembler: Sendable {
         case overlapping = "overlapping fragments"
         case inconsistent = "inconsistent fragments"
         case timedOut = "reassembly timed out"
+        case damagedHeader = "fragment header checksum wrong"
 
         public var description: String { self.rawValue }
     }
@@ -82,6 +83,8 @@ public struct IPv4Reassembler: Sendable {
     /// Adds `packet`, a fragment (`isFragment`), at `now`.
     public mutating func add(_ packet: IPv4Packet, now: Duration) -> Outcome {
         self.expire(now: now)
+        // A fragment with a damaged header is not ours to keep (RFC 1122 3.2.1.2).
+        guard packet.isHeaderChecksumValid else { return self.refuse(nil, .damagedHeader) }
         let offset = Int(packet.flagsAndFragmentOffset & 0x1FFF) * 8
         let moreFragments = packet.flagsAndFragmentOffset & 0x2000 != 0
         let key = Key(source: packet.source, destination: packet.destination, protocolNumber: packet.protocolNumber.rawValue, identification: packet.identification)

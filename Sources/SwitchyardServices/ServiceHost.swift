@@ -74,15 +74,12 @@ public struct ServiceHost: Sendable {
             }
             return .forService(bytes)
         }
-        // A fragment with a damaged header is not ours to keep (RFC 1122 3.2.1.2).
-        guard frame.destination == self.mac || frame.destination.isGroup, packet.isHeaderChecksumValid else {
+        guard frame.destination == self.mac || frame.destination.isGroup else {
             return .consumed(firstRefusal: nil)
         }
         switch self.reassembler.add(packet, now: now) {
-        case .held:
-            return .consumed(firstRefusal: self.newlyTimedOut())
-        case .refused(let refusal):
-            return .consumed(firstRefusal: self.refusalsSeen.insert(refusal).inserted ? refusal : self.newlyTimedOut())
+        case .held, .refused:
+            return .consumed(firstRefusal: self.newRefusal())
         case .complete(let whole):
             let reassembled = EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv4, payload: whole.bytes)
             if let reply = ICMPEcho.replyFrame(to: reassembled, ownerOf: self.ip, mac: self.mac, timeToLive: self.timeToLive) {
@@ -92,16 +89,20 @@ public struct ServiceHost: Sendable {
         }
     }
 
-    /// A timeout is noticed while adding another fragment; it is reported the first time too.
-    private mutating func newlyTimedOut() -> IPv4Reassembler.Refusal? {
-        guard self.reassembler.refusals[.timedOut] != nil, self.refusalsSeen.insert(.timedOut).inserted else { return nil }
-        return .timedOut
+    /// The first kind of refusal not reported before. Evictions and timeouts happen while
+    /// another fragment is added, so the counts are what tells.
+    private mutating func newRefusal() -> IPv4Reassembler.Refusal? {
+        let new = IPv4Reassembler.Refusal.allCases.first { self.reassembler.refusals[$0] != nil && !self.refusalsSeen.contains($0) }
+        if let new {
+            self.refusalsSeen.insert(new)
+        }
+        return new
     }
 
     /// Drops datagrams whose fragments waited too long; call it when time passes with no frames.
     public mutating func timePassed(now: Duration) -> IPv4Reassembler.Refusal? {
         self.reassembler.expire(now: now)
-        return self.newlyTimedOut()
+        return self.newRefusal()
     }
 
     /// `frame` as the service sends it on a link with this host's MTU: an IPv4 datagram larger

@@ -19,6 +19,11 @@ import Testing
         return try pieces.map { try #require(IPv4Packet(parsing: $0.bytes[...])) }
     }
 
+    /// `packet` with its header checksum made right again after a test changed it.
+    static func resealed(_ packet: IPv4Packet) -> IPv4Packet {
+        IPv4Packet(parsing: packet.bytes[...])!
+    }
+
     static func permutations<T>(_ items: [T]) -> [[T]] {
         guard items.count > 1 else { return [items] }
         return items.indices.flatMap { index in
@@ -72,7 +77,7 @@ import Testing
         // A last fragment whose end passes 65,535 (offset 8184 × 8 + 1480 + 20 > 65,535).
         var beyond = IPv4Packet(source: Self.client, destination: Self.service, protocolNumber: .udp, payload: Array(repeating: 1, count: 1480), identification: 8)
         beyond.flagsAndFragmentOffset = 8184
-        guard case .refused(.tooLarge) = reassembler.add(beyond, now: .zero) else { Issue.record("accepted past 64 KiB"); return }
+        guard case .refused(.tooLarge) = reassembler.add(Self.resealed(beyond), now: .zero) else { Issue.record("accepted past 64 KiB"); return }
     }
 
     @Test func anExactDuplicateIsIgnoredAndAnOverlapDropsTheDatagram() throws {
@@ -87,11 +92,23 @@ import Testing
         _ = reassembler.add(pieces[0], now: .zero)
         var overlapping = pieces[1]
         overlapping.flagsAndFragmentOffset -= 1
-        guard case .refused(.overlapping) = reassembler.add(overlapping, now: .zero) else { Issue.record("overlap accepted"); return }
+        guard case .refused(.overlapping) = reassembler.add(Self.resealed(overlapping), now: .zero) else { Issue.record("overlap accepted"); return }
         #expect(reassembler.inProgress == 0 && reassembler.heldBytes == 0, "the whole datagram is dropped")
         // What was left of it starts a new datagram that never completes on its own.
         guard case .held = reassembler.add(pieces[2], now: .zero) else { Issue.record(); return }
         #expect(reassembler.refusals == [.overlapping: 1])
+    }
+
+    @Test func aFragmentWithADamagedHeaderIsRefusedAndCounted() throws {
+        var pieces = try Self.fragments(of: Self.datagram(3000 + 8))
+        var reassembler = IPv4Reassembler()
+        pieces[1].headerChecksum ^= 0x5555
+        var outcomes: [IPv4Reassembler.Outcome] = []
+        for piece in pieces {
+            outcomes.append(reassembler.add(piece, now: .zero))
+        }
+        guard case .refused(.damagedHeader) = outcomes[1], case .held = outcomes[2] else { Issue.record("\(outcomes)"); return }
+        #expect(reassembler.refusals == [.damagedHeader: 1])
     }
 
     @Test func inconsistentFragmentsDropTheDatagram() throws {
@@ -100,13 +117,13 @@ import Testing
         _ = reassembler.add(pieces[2], now: .zero)
         var longer = pieces[2]
         longer.payload = Array(repeating: 0, count: 40)[...]
-        guard case .refused(.inconsistent) = reassembler.add(longer, now: .zero) else { Issue.record("two different ends accepted"); return }
+        guard case .refused(.inconsistent) = reassembler.add(Self.resealed(longer), now: .zero) else { Issue.record("two different ends accepted"); return }
         var unaligned = pieces[0]
         unaligned.payload = unaligned.payload.dropLast(3)
-        guard case .refused(.inconsistent) = reassembler.add(unaligned, now: .zero) else { Issue.record("a middle fragment not a multiple of 8"); return }
+        guard case .refused(.inconsistent) = reassembler.add(Self.resealed(unaligned), now: .zero) else { Issue.record("a middle fragment not a multiple of 8"); return }
         var empty = pieces[1]
         empty.payload = []
-        guard case .refused(.inconsistent) = reassembler.add(empty, now: .zero) else { Issue.record("an empty fragment"); return }
+        guard case .refused(.inconsistent) = reassembler.add(Self.resealed(empty), now: .zero) else { Issue.record("an empty fragment"); return }
         #expect(reassembler.heldBytes == 0)
     }
 
@@ -133,7 +150,7 @@ import Testing
         for id in 0..<10_000 {
             var fragment = storm
             fragment.identification = UInt16(id)
-            _ = reassembler.add(fragment, now: .milliseconds(id))
+            _ = reassembler.add(Self.resealed(fragment), now: .milliseconds(id))
             #expect(reassembler.inProgress <= 64 && reassembler.heldBytes <= 1 << 20)
             if id == 5_000 {
                 for piece in honest {
