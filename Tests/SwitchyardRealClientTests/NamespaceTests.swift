@@ -12,27 +12,46 @@ import Testing
     static let clock = "fixed:2026-01-01T00:00:00Z"
 
     /// A fabric (recording to `capture` if given), echo and NTP services, and a namespace behind
-    /// switchyard-tap as endpoint ns1 at 10.0.0.50/24.
+    /// switchyard-tap as endpoint ns1 at 10.0.0.50/24 (and, with `ipv6`, fd53:5900::32/64).
     struct Lab {
         let fabric: FabricProcess
         let services: [ChildProcess]
         let tap: ChildProcess
         let namespace: NetworkNamespace
+        /// The TAP device's name inside the namespace.
+        let device: String
+        let echoMAC: String
 
-        static func start(capture: String? = nil) async throws -> Lab {
+        static func start(capture: String? = nil, ipv6: Bool = false) async throws -> Lab {
             let fabric = try await FabricProcess.ours(capture.map { ["--capture", $0] } ?? [])
             let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
-            _ = try await echo.waitForLine(startingWith: "[svc_echo] ready")
+            let echoReady = try await echo.waitForLine(startingWith: "[svc_echo] ready")
             let ntpd = try ChildProcess(Tools.executable("switchyard-ntpd"), ["--port", "\(fabric.port)", "--clock", Fixtures.fixedClock])
             _ = try await ntpd.waitForLine(startingWith: "[svc_ntp] ready")
             let namespace = try await NetworkNamespace()
-            // No IPv6 chatter (router solicitations, DAD): the session holds what the test does.
-            _ = try await namespace.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            if !ipv6 {
+                // No IPv6 chatter (router solicitations, DAD): the session holds what the test does.
+                _ = try await namespace.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+            }
             let tap = try ChildProcess(Tools.executable("switchyard-tap"), [
                 "--port", "\(fabric.port)", "--name", "ns1", "--netns", namespace.name, "--address", "10.0.0.50/24",
             ])
-            _ = try await tap.waitForLine(startingWith: "[tap] ready")
-            return Lab(fabric: fabric, services: [echo, ntpd], tap: tap, namespace: namespace)
+            let tapReady = try await tap.waitForLine(startingWith: "[tap] ready")
+            let device = try Self.word(after: "on", in: tapReady)
+            if ipv6 {
+                let added = try await namespace.run(["ip", "-6", "addr", "add", "fd53:5900::32/64", "dev", device, "nodad"])
+                guard added.status == 0 else { throw TestFailure("ip -6 addr add: \(added.stderr)") }
+            }
+            return Lab(fabric: fabric, services: [echo, ntpd], tap: tap, namespace: namespace, device: device, echoMAC: try Self.word(after: "mac", in: echoReady))
+        }
+
+        /// The word after `key` in a ready line (`mac 02:53:…`, `on tap0`).
+        static func word(after key: String, in line: String) throws -> String {
+            let words = line.split(separator: " ")
+            guard let index = words.firstIndex(where: { $0 == key }), index + 1 < words.count else {
+                throw TestFailure("no '\(key) …' in \(line)")
+            }
+            return String(words[index + 1])
         }
 
         func stop() async throws {
