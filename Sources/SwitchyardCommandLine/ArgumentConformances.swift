@@ -22,6 +22,14 @@ extension IPv4Address: ExpressibleByArgument {
     public var defaultValueDescription: String { self.description }
 }
 
+extension IPAddress: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(argument)
+    }
+
+    public var defaultValueDescription: String { self.description }
+}
+
 extension MACAddress: ExpressibleByArgument {
     public init?(argument: String) {
         self.init(argument)

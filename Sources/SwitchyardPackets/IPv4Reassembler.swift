@@ -210,4 +210,13 @@ public struct IPv4Reassembler: Sendable {
         }
         return .refused(refusal)
     }
+
+    /// What a receiving host makes of `frame`: the frame itself unless it carries an IPv4
+    /// fragment; the whole datagram in a frame once its last fragment is in; nil meanwhile
+    /// (or when the fragment is refused).
+    public mutating func frame(_ frame: EthernetFrame, now: Duration) -> EthernetFrame? {
+        guard frame.etherType == .ipv4, let packet = IPv4Packet(parsing: frame.payload), packet.isFragment else { return frame }
+        guard case .complete(let whole) = self.add(packet, now: now) else { return nil }
+        return EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv4, payload: whole.bytes)
+    }
 }

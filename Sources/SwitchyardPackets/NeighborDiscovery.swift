@@ -44,4 +44,39 @@ public enum NeighborDiscovery {
         frame += solicitation.target + solicitation.source
         return frame + message
     }
+
+    /// A neighbour solicitation from `source` for `target`, to its solicited-node group, with
+    /// the source link-layer address option (what `switchyard-ping --resolve arp` sends).
+    public static func solicitationFrame(from source: (mac: MACAddress, ip: IPv6Address), target: IPv6Address) -> EthernetFrame {
+        var message: [UInt8] = [Self.solicitationType, 0, 0, 0, 0, 0, 0, 0]
+        message += target.bytes
+        message += [1, 1] + source.mac.bytes
+        let group = target.solicitedNodeMulticast
+        let checksum = IPv6Packet.checksum(source: source.ip, destination: group, nextHeader: Self.icmpv6, message: message)
+        message[2] = UInt8(checksum >> 8)
+        message[3] = UInt8(truncatingIfNeeded: checksum)
+        let packet = IPv6Packet(source: source.ip, destination: group, nextHeader: Self.icmpv6, payload: message, hopLimit: 255)
+        return EthernetFrame(destination: group.multicastMAC, source: source.mac, etherType: .ipv6, payload: packet.bytes)
+    }
+
+    /// The link-layer address a well-formed solicited advertisement for `target` gives (its
+    /// target link-layer address option, else the frame's source).
+    public static func advertisedMAC(in frame: EthernetFrame, for target: IPv6Address) -> MACAddress? {
+        guard frame.etherType == .ipv6, let packet = IPv6Packet(parsing: frame.payload),
+              packet.nextHeader == Self.icmpv6, packet.hopLimit == 255, packet.payload.count >= 24
+        else { return nil }
+        let message = Array(packet.payload)
+        guard message[0] == Self.advertisementType, message[1] == 0, message[4] & 0x40 != 0,
+              IPv6Address(bytes: message[8..<24]) == target,
+              IPv6Packet.checksum(source: packet.source, destination: packet.destination, nextHeader: Self.icmpv6, message: message) == 0
+        else { return nil }
+        var offset = 24
+        while offset + 8 <= message.count, message[offset + 1] > 0 {
+            if message[offset] == 2, message[offset + 1] == 1 {
+                return MACAddress(bytes: message, offset: offset + 2)
+            }
+            offset += Int(message[offset + 1]) * 8
+        }
+        return frame.source
+    }
 }

@@ -22,13 +22,31 @@ public struct AttachedEndpoint: Sendable {
         return mac
     }
 
+    /// The address this endpoint sends from toward `service`: `ip` for IPv4; for IPv6 its
+    /// link-local address (EUI-64 of its MAC) toward a link-local service, else fd53:5900::
+    /// with the last octet of `ip`, as the services derive theirs.
+    public func sourceAddress(toward service: IPAddress, ip: IPv4Address) -> IPAddress {
+        Self.sourceAddress(of: self.mac, toward: service, ip: ip)
+    }
+
+    public static func sourceAddress(of mac: MACAddress, toward service: IPAddress, ip: IPv4Address) -> IPAddress {
+        switch service {
+        case .v4:
+            .v4(ip)
+        case .v6(let address) where address.isLinkLocal:
+            .v6(IPv6Address.linkLocal(for: mac))
+        case .v6:
+            .v6(HostSettings.derivedAddress(for: ip))
+        }
+    }
+
     /// The MAC of the service `name`, found the way the original clients did: its
     /// ENDPOINT_INFO (retrying until `timeout`, since services may start later), or by ARP for
-    /// `serviceIP` from this endpoint's `ip`.
+    /// `serviceIP` from this endpoint's `ip` (neighbour solicitation for IPv6).
     public func locateService<C: Clock>(
         _ name: String,
-        ip serviceIP: IPv4Address,
-        from ip: IPv4Address,
+        ip serviceIP: IPAddress,
+        from ip: IPAddress,
         resolution: PingClient.Resolution,
         timeout: Duration,
         on client: FabricClient,
@@ -46,11 +64,22 @@ public struct AttachedEndpoint: Sendable {
             return try Self.mac(service)
         case .arp:
             // ARP alone: a service on another fabric (behind an uplink) has no endpoint here.
-            let resolver = ARPResolver(endpointID: self.id, mac: self.mac, ip: ip)
-            guard let mac = try await resolver.resolve(serviceIP, on: client, timeout: timeout, clock: clock) else {
-                throw FabricClientError(.timeout, "timeout: no ARP reply for \(serviceIP) within \(timeout.secondsDescription) s")
+            switch (serviceIP, ip) {
+            case (.v4(let target), .v4(let own)):
+                let resolver = ARPResolver(endpointID: self.id, mac: self.mac, ip: own)
+                guard let mac = try await resolver.resolve(target, on: client, timeout: timeout, clock: clock) else {
+                    throw FabricClientError(.timeout, "timeout: no ARP reply for \(target) within \(timeout.secondsDescription) s")
+                }
+                return mac
+            case (.v6(let target), .v6(let own)):
+                let resolver = NeighborResolver(endpointID: self.id, mac: self.mac, ip: own)
+                guard let mac = try await resolver.resolve(target, on: client, timeout: timeout, clock: clock) else {
+                    throw FabricClientError(.timeout, "timeout: no neighbour advertisement for \(target) within \(timeout.secondsDescription) s")
+                }
+                return mac
+            default:
+                preconditionFailure("the source address is chosen in the service address's family")
             }
-            return mac
         }
     }
 }

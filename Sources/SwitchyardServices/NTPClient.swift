@@ -47,7 +47,7 @@ public struct NTPClient: Sendable {
         let me = try await AttachedEndpoint.attach(self.endpointName, on: client)
         let myMAC = me.mac
         let serviceMAC = try await me.locateService(
-            self.serviceName, ip: self.serviceIP, from: self.ip, resolution: self.resolution,
+            self.serviceName, ip: .v4(self.serviceIP), from: .v4(self.ip), resolution: self.resolution,
             timeout: self.timeout, on: client, clock: waitingClock, hint: "switchyard-ntpd"
         )
 

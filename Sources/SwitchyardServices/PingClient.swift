@@ -3,12 +3,14 @@ import SwitchyardPackets
 import SwitchyardWire
 
 /// The UDP ping of the original tools: endpoint `cli1`, 10.0.0.1:12345, one datagram to the
-/// echo service per ping, waiting for the echo before the next.
+/// echo service per ping, waiting for the echo before the next. To an IPv6 service address it
+/// sends from fd53:5900::1 (its link-local address to a link-local one); echoes that come
+/// back in IPv4 fragments are put together first.
 public struct PingClient: Sendable {
     public enum Resolution: String, Sendable, CaseIterable {
         /// The service MAC from ENDPOINT_INFO, as the original ping did.
         case lookup
-        /// Broadcast ARP for the service IP.
+        /// Broadcast ARP for the service IP (neighbour solicitation for an IPv6 one).
         case arp
     }
 
@@ -26,7 +28,7 @@ public struct PingClient: Sendable {
     public var ip = Self.defaultIP
     public var port = Self.defaultPort
     public var serviceName = EchoResponder.endpointName
-    public var serviceIP = EchoResponder.defaultIP
+    public var serviceIP = IPAddress.v4(EchoResponder.defaultIP)
     public var servicePort = EchoResponder.defaultPort
 
     public init(payload: [UInt8]) {
@@ -64,31 +66,30 @@ public struct PingClient: Sendable {
         progress: (Report) -> Void = { _ in }
     ) async throws -> Report where C.Duration == Duration {
         let me = try await AttachedEndpoint.attach(self.endpointName, on: client)
-        let myMAC = me.mac
+        let source = me.sourceAddress(toward: self.serviceIP, ip: self.ip)
         let serviceMAC = try await me.locateService(
-            self.serviceName, ip: self.serviceIP, from: self.ip, resolution: self.resolution,
+            self.serviceName, ip: self.serviceIP, from: source, resolution: self.resolution,
             timeout: self.timeout, on: client, clock: clock, hint: "switchyard-echo"
         )
-
-        let request = UDPFrame.build(
-            from: (myMAC, self.ip, self.port),
-            to: (serviceMAC, self.serviceIP, self.servicePort),
-            payload: self.payload
-        ).bytes
-        return try await self.ping(request, from: me.id, on: client, clock: clock, output: output, progress: progress)
+        guard let request = UDPMessage.build(from: (me.mac, source, self.port), to: (serviceMAC, self.serviceIP, self.servicePort), payload: self.payload) else {
+            preconditionFailure("the source address is chosen in the service address's family")
+        }
+        return try await self.ping(request.bytes, from: me.id, source: source, on: client, clock: clock, output: output, progress: progress)
     }
 
     /// The pings themselves, once the endpoint and the service's MAC are known.
     func ping<C: Clock>(
         _ request: [UInt8],
         from endpointID: UInt32,
+        source: IPAddress,
         on exchange: some FrameExchange,
         clock: C,
         output: (_ line: String, _ isFailure: Bool) -> Void,
         progress: (Report) -> Void
     ) async throws -> Report where C.Duration == Duration {
         let shown = PythonBytesLiteral.render(self.payload)
-        let target = "\(self.serviceIP):\(self.servicePort)"
+        let target = self.serviceIP.withPort(self.servicePort)
+        var receiver = EchoReceiver<C>(ping: self, source: source, start: clock.now)
         var report = Report()
         var next = clock.now
         for index in 0..<self.count {
@@ -97,18 +98,18 @@ public struct PingClient: Sendable {
                 try await clock.sleep(until: next, tolerance: nil)
             }
             // Echoes still waiting answered the previous ping again; they are not this one's.
-            try await self.takeDuplicates(on: exchange, target: target, into: &report, output: output, progress: progress)
+            try await self.takeDuplicates(on: exchange, receiver: &receiver, clock: clock, target: target, into: &report, output: output, progress: progress)
             let start = clock.now
             try exchange.send(frame: request, from: endpointID)
             report.sent += 1
             progress(report)
             output("[cli] sent \(self.payload.count) bytes to \(target) \(shown)", false)
-            if let reply = try await exchange.awaitFrame(until: start.advanced(by: self.timeout), on: clock, answer: self.echo) {
+            if let reply = try await exchange.awaitFrame(until: start.advanced(by: self.timeout), on: clock, answer: { receiver.echo(in: $0, now: clock.now) }) {
                 report.received += 1
                 report.roundTrips.append(start.duration(to: clock.now))
                 progress(report)
-                output("[cli] got reply from \(target) \(PythonBytesLiteral.render(reply.udp.payload))", false)
-                try await self.takeDuplicates(on: exchange, target: target, into: &report, output: output, progress: progress)
+                output("[cli] got reply from \(target) \(PythonBytesLiteral.render(reply.payload))", false)
+                try await self.takeDuplicates(on: exchange, receiver: &receiver, clock: clock, target: target, into: &report, output: output, progress: progress)
             } else {
                 output("[cli] timeout: no reply from \(target) within \(self.timeout.secondsDescription) s", true)
             }
@@ -119,8 +120,10 @@ public struct PingClient: Sendable {
     /// Takes the echoes already received: copies of an answered ping's reply, each marked
     /// `DUP!` as ping(8) marks them and counted apart. Copies come back to back (a rule
     /// duplicates a delivery in one batch), so what has arrived by now is all there is.
-    private func takeDuplicates(
+    private func takeDuplicates<C: Clock>(
         on exchange: some FrameExchange,
+        receiver: inout EchoReceiver<C>,
+        clock: C,
         target: String,
         into report: inout Report,
         output: (_ line: String, _ isFailure: Bool) -> Void,
@@ -128,20 +131,29 @@ public struct PingClient: Sendable {
     ) async throws {
         guard report.received > 0 else { return }
         while let frame = try await exchange.nextFrame(timeout: .zero) {
-            guard let duplicate = self.echo(frame) else { continue }
+            guard let duplicate = receiver.echo(in: frame, now: clock.now) else { continue }
             report.duplicates += 1
             progress(report)
-            output("[cli] got reply from \(target) \(PythonBytesLiteral.render(duplicate.udp.payload)) (DUP!)", false)
+            output("[cli] got reply from \(target) \(PythonBytesLiteral.render(duplicate.payload)) (DUP!)", false)
         }
     }
 
-    /// The echo of our datagram, if `frame` is one.
-    func echo(_ frame: ReceivedFrame) -> UDPFrame? {
-        guard let ethernet = EthernetFrame(parsing: frame.bytes), let udp = UDPFrame(parsing: ethernet),
-              udp.ip.source == self.serviceIP, udp.udp.sourcePort == self.servicePort,
-              udp.ip.destination == self.ip, udp.udp.destinationPort == self.port
-        else { return nil }
-        return udp
+    /// Picks the echoes of our datagrams out of what arrives, putting IPv4 fragments together.
+    struct EchoReceiver<C: Clock> where C.Duration == Duration {
+        var ping: PingClient
+        var source: IPAddress
+        var start: C.Instant
+        var reassembler = IPv4Reassembler()
+
+        mutating func echo(in frame: ReceivedFrame, now: C.Instant) -> UDPMessage? {
+            guard let ethernet = EthernetFrame(parsing: frame.bytes),
+                  let whole = self.reassembler.frame(ethernet, now: self.start.duration(to: now)),
+                  let udp = UDPMessage(parsing: whole),
+                  udp.source == self.ping.serviceIP, udp.sourcePort == self.ping.servicePort,
+                  udp.destination == self.source, udp.destinationPort == self.ping.port
+            else { return nil }
+            return udp
+        }
     }
 }
 

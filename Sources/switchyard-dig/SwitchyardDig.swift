@@ -27,8 +27,8 @@ struct SwitchyardDig: AsyncParsableCommand {
     @Argument(help: "Record type: A, AAAA, PTR, SOA, NS, ANY, TYPEnnn.")
     var type: String?
 
-    @Option(help: "The DNS server's address.")
-    var server = DNSResponder.defaultIP
+    @Option(help: "The DNS server's address, IPv4 or IPv6 (fd53:5900::5 is switchyard-dns's).")
+    var server = IPAddress.v4(DNSResponder.defaultIP)
 
     @Option(name: .customShort("x"), help: ArgumentHelp("Reverse lookup: the PTR name of this address.", valueName: "ip"))
     var reverse: IPv4Address?

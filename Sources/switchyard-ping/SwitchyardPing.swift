@@ -10,7 +10,7 @@ import SwitchyardServices
 struct SwitchyardPing: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-ping",
-        abstract: "UDP ping to the echo service: endpoint cli1, 10.0.0.1:12345 to 10.0.0.2:7007.",
+        abstract: "UDP ping to the echo service: endpoint cli1, 10.0.0.1:12345 to 10.0.0.2:7007 (or fd53:5900::1 to an IPv6 address).",
         discussion: """
             The payload is --message, else $PING_MSG, else "marco polo". Exit 0 when every ping was \
             echoed, 1 otherwise (no reply, service not found), 2 on errors (no fabric), 64 on bad \
@@ -21,6 +21,9 @@ struct SwitchyardPing: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
+
+    @Argument(help: "The echo service's address, IPv4 or IPv6 (fd53:5900::2 is switchyard-echo's).")
+    var destination = IPAddress.v4(EchoResponder.defaultIP)
 
     @Option(help: "Payload to send (default: $PING_MSG, else \"marco polo\"; at most 65507 bytes).")
     var message: String?
@@ -46,8 +49,9 @@ struct SwitchyardPing: AsyncParsableCommand {
             throw ValidationError("--interval must be between 0 and 3600 seconds, got \(self.interval)")
         }
         let length = self.payload.count
-        guard length <= UDPFrame.maximumPayloadLength else {
-            throw ValidationError("the payload has \(length) bytes; one UDP datagram carries at most \(UDPFrame.maximumPayloadLength)")
+        let limit = UDPMessage.maximumPayloadLength(to: self.destination)
+        guard length <= limit else {
+            throw ValidationError("the payload has \(length) bytes; one UDP datagram carries at most \(limit)")
         }
     }
 
@@ -61,6 +65,7 @@ struct SwitchyardPing: AsyncParsableCommand {
         ping.timeout = TimeoutOptions.duration(seconds: self.timeout)
         ping.resolution = self.resolve
         ping.interval = TimeoutOptions.duration(seconds: self.interval)
+        ping.serviceIP = self.destination
         let configured = ping
         let count = self.count
         let connection = self.connection
@@ -80,7 +85,7 @@ struct SwitchyardPing: AsyncParsableCommand {
             }
             let report = tally.withLock { $0 }
             if count > 1 || termination == .signalled {
-                report.summary(target: "\(configured.serviceIP):\(configured.servicePort)").forEach(StandardOutput.line)
+                report.summary(target: configured.serviceIP.withPort(configured.servicePort)).forEach(StandardOutput.line)
             }
             if report.received < report.sent || report.sent == 0 {
                 throw ToolExit.negative

@@ -2,8 +2,8 @@ import SwitchyardClient
 import SwitchyardPackets
 import SwitchyardWire
 
-/// One DNS query over UDP from endpoint `cli_dig` (10.0.0.11:40053) and its answer, printed the
-/// way dig prints one.
+/// One DNS query over UDP from endpoint `cli_dig` (10.0.0.11:40053, or fd53:5900::b to an IPv6
+/// server) and its answer, printed the way dig prints one.
 public struct DNSClient: Sendable {
     public static let endpointName = "cli_dig"
     public static let defaultIP = IPv4Address(10, 0, 0, 11)
@@ -15,7 +15,7 @@ public struct DNSClient: Sendable {
     public var ip = Self.defaultIP
     public var port = Self.defaultPort
     public var serviceName = DNSResponder.endpointName
-    public var server = DNSResponder.defaultIP
+    public var server = IPAddress.v4(DNSResponder.defaultIP)
     /// Fixed, so the same query is the same bytes every run.
     public var id: UInt16 = 1
     public var recursionDesired = true
@@ -37,7 +37,7 @@ public struct DNSClient: Sendable {
         let clock = ContinuousClock()
         let me = try await AttachedEndpoint.attach(self.endpointName, on: client)
         let serviceMAC = try await me.locateService(
-            self.serviceName, ip: self.server, from: self.ip, resolution: self.resolution,
+            self.serviceName, ip: self.server, from: me.sourceAddress(toward: self.server, ip: self.ip), resolution: self.resolution,
             timeout: self.timeout, on: client, clock: clock, hint: "switchyard-dns"
         )
         return try await self.ask(question, from: (me.id, me.mac), to: serviceMAC, on: client, clock: clock)
@@ -47,17 +47,20 @@ public struct DNSClient: Sendable {
         _ question: DNSQuestion, from me: (id: UInt32, mac: MACAddress), to serviceMAC: MACAddress,
         on exchange: some FrameExchange, clock: C
     ) async throws -> DNSMessage where C.Duration == Duration {
-        let frame = UDPFrame.build(
-            from: (me.mac, self.ip, self.port),
-            to: (serviceMAC, self.server, DNSMessage.port),
-            payload: self.query(question).encoded()
-        )
+        let source = AttachedEndpoint.sourceAddress(of: me.mac, toward: self.server, ip: self.ip)
+        guard let frame = UDPMessage.build(from: (me.mac, source, self.port), to: (serviceMAC, self.server, DNSMessage.port), payload: self.query(question).encoded()) else {
+            preconditionFailure("the source address is chosen in the server address's family")
+        }
         try exchange.send(frame: frame.bytes, from: me.id)
         let deadline = clock.now.advanced(by: self.timeout)
+        let start = clock.now
+        var reassembler = IPv4Reassembler()
         let reply = try await exchange.awaitFrame(until: deadline, on: clock) { received -> DNSMessage? in
-            guard let ethernet = EthernetFrame(parsing: received.bytes), let udp = UDPFrame(parsing: ethernet),
-                  udp.ip.source == self.server, udp.udp.sourcePort == DNSMessage.port, udp.udp.destinationPort == self.port,
-                  let message = try? DNSMessage(parsing: udp.udp.payload),
+            guard let ethernet = EthernetFrame(parsing: received.bytes),
+                  let whole = reassembler.frame(ethernet, now: start.duration(to: clock.now)),
+                  let udp = UDPMessage(parsing: whole),
+                  udp.source == self.server, udp.sourcePort == DNSMessage.port, udp.destination == source, udp.destinationPort == self.port,
+                  let message = try? DNSMessage(parsing: udp.payload),
                   message.isResponse, message.id == self.id
             else { return nil }
             return message
