@@ -46,12 +46,12 @@ import Testing
         ping.count = 3
         ping.interval = .seconds(1)
         ping.timeout = .milliseconds(400)
-        let request = UDPFrame.build(from: (Self.me, ping.ip, ping.port), to: (Self.service, ping.serviceIP, ping.servicePort), payload: ping.payload)
+        let request = UDPFrame.build(from: (Self.me, ping.ip, ping.port), to: (Self.service, EchoResponder.defaultIP, ping.servicePort), payload: ping.payload)
         let echo = UDPFrame(parsing: request)!.reply(from: Self.service).bytes
         // The second ping is never answered; the others after 2 ms.
         let exchange = ScriptedExchange(clock: clock) { _, at in at == .seconds(1) ? [] : [(.milliseconds(2), echo)] }
         var lines: [String] = []
-        let report = try await ping.ping(request.bytes, from: 1, on: exchange, clock: clock, output: { line, _ in lines.append(line) }, progress: { _ in })
+        let report = try await ping.ping(request.bytes, from: 1, source: .v4(ping.ip), on: exchange, clock: clock, output: { line, _ in lines.append(line) }, progress: { _ in })
         #expect(report.sent == 3 && report.received == 2)
         #expect(report.roundTrips == [.milliseconds(2), .milliseconds(2)])
         #expect(exchange.sent.map(\.at) == [.zero, .seconds(1), .seconds(2)], "pings start on the interval, whatever the replies")
@@ -66,14 +66,14 @@ import Testing
         var ping = PingClient(payload: Array("hi".utf8))
         ping.count = 3
         ping.timeout = .milliseconds(400)
-        let request = UDPFrame.build(from: (Self.me, ping.ip, ping.port), to: (Self.service, ping.serviceIP, ping.servicePort), payload: ping.payload)
+        let request = UDPFrame.build(from: (Self.me, ping.ip, ping.port), to: (Self.service, EchoResponder.defaultIP, ping.servicePort), payload: ping.payload)
         let echo = UDPFrame(parsing: request)!.reply(from: Self.service).bytes
         // The first two pings come back twice; the third is not answered at all.
         let exchange = ScriptedExchange(clock: clock) { _, at in
             at < .milliseconds(3) ? [(.milliseconds(2), echo), (.milliseconds(2), echo)] : []  // sent at 0, 2 and 4 ms
         }
         var lines: [String] = []
-        let report = try await ping.ping(request.bytes, from: 1, on: exchange, clock: clock, output: { line, _ in lines.append(line) }, progress: { _ in })
+        let report = try await ping.ping(request.bytes, from: 1, source: .v4(ping.ip), on: exchange, clock: clock, output: { line, _ in lines.append(line) }, progress: { _ in })
         #expect(report.sent == 3 && report.received == 2 && report.duplicates == 2, "\(report)")
         #expect(lines.filter { $0.hasSuffix("(DUP!)") }.count == 2, "\(lines)")
         #expect(lines.contains("[cli] timeout: no reply from 10.0.0.2:7007 within 0.4 s"), "a copy of an earlier reply does not answer the third ping")

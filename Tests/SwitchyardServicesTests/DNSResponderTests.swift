@@ -56,8 +56,8 @@ import Testing
         let missing = try self.ask("nope.switchyard.test")
         #expect(missing.responseCode == DNSMessage.ResponseCode.nameError && missing.answers.isEmpty)
         #expect(missing.authorities.map(\.type) == [DNSRecord.RecordType.soa], "RFC 2308: the SOA for negative caching")
-        let noAAAA = try self.ask("echo.switchyard.test", DNSRecord.RecordType.aaaa)
-        #expect(noAAAA.responseCode == DNSMessage.ResponseCode.noError && noAAAA.answers.isEmpty && noAAAA.authorities.count == 1)
+        let noTXT = try self.ask("echo.switchyard.test", DNSRecord.RecordType.txt)
+        #expect(noTXT.responseCode == DNSMessage.ResponseCode.noError && noTXT.answers.isEmpty && noTXT.authorities.count == 1)
         let outside = try self.ask("example.com")
         #expect(outside.responseCode == DNSMessage.ResponseCode.refused && !outside.has(DNSMessage.Flag.authoritative))
     }
@@ -169,7 +169,53 @@ import Testing
             try zone.add(hostsFile: "10.0.0.1 ok\nnot-an-address name\n", path: "hosts")
             Issue.record("a bad hosts line is an error")
         } catch {
-            #expect(error.description == "hosts:2: expected 'IPV4 NAME [ALIAS...]'")
+            #expect(error.description == "hosts:2: expected 'IP NAME [ALIAS...]'")
         }
+        #expect(zone.addresses6(of: DNSName("localhost.switchyard.test")!) == [IPv6Address("::1")!], "IPv6 hosts lines are AAAA records")
+        #expect(throws: DNSZone.RecordError.self) { try zone.add(hostsFile: "fe80::1%eth0 router\n", path: "hosts") }
+    }
+
+    @Test func aaaaRecordsAnswerBesideTheARecords() throws {
+        var zone = DNSResponder.defaultZone(domain: Self.domain, dnsIP: DNSResponder.defaultIP)
+        try zone.add(record: "web=fd53:5900::80")
+        try zone.add(record: "web=10.0.0.80")
+        #expect(throws: DNSZone.RecordError.self) { try zone.add(record: "web=fd53::5900::80") }
+        let responder = DNSResponder(mac: Self.serverMAC, zone: zone, ttl: 60)
+        func ask(_ name: String, _ type: UInt16) throws -> DNSMessage {
+            var query = DNSMessage(id: 9, flags: 0)
+            query.questions = [DNSQuestion(name: DNSName(name)!, type: type)]
+            guard case .success(let response) = responder.respond(to: query.encoded()[...]) else { throw TestFailure("no answer") }
+            return try DNSMessage(parsing: response.bytes[...])
+        }
+        #expect(try ask("web.switchyard.test", DNSRecord.RecordType.aaaa).answers.map(\.data) == [.address6(IPv6Address("fd53:5900::80")!)])
+        #expect(try ask("web.switchyard.test", DNSRecord.RecordType.a).answers.map(\.data) == [.address(IPv4Address(10, 0, 0, 80))])
+        #expect(try ask("web.switchyard.test", DNSRecord.RecordType.any).answers.map(\.data) == [.address(IPv4Address(10, 0, 0, 80)), .address6(IPv6Address("fd53:5900::80")!)])
+        // The services' own unique local addresses are in the default zone; --ip6 none leaves dns out.
+        #expect(try ask("echo.switchyard.test", DNSRecord.RecordType.aaaa).answers.map(\.data) == [.address6(IPv6Address("fd53:5900::2")!)])
+        let withoutIPv6 = DNSResponder.defaultZone(domain: Self.domain, dnsIP: DNSResponder.defaultIP, dnsIP6: .none)
+        #expect(withoutIPv6.addresses6(of: DNSName("dns.switchyard.test")!) == nil)
+        // An AAAA record goes out as 16 bytes and reads back the same (RFC 3596).
+        let encoded = try ask("web.switchyard.test", DNSRecord.RecordType.aaaa)
+        #expect(encoded.answers.first?.type == DNSRecord.RecordType.aaaa)
+    }
+
+    @Test func queriesOverIPv6AreAnsweredOverIPv6() throws {
+        var responder = self.responder
+        let service = IPv6Address("fd53:5900::5")!
+        responder.ip6 = [IPv6Address.linkLocal(for: Self.serverMAC), service]
+        var query = DNSMessage(id: 3, flags: 0)
+        query.questions = [DNSQuestion(name: DNSName("dns.switchyard.test")!, type: DNSRecord.RecordType.aaaa)]
+        let clientMAC = MACAddress("52:54:00:12:34:56")!
+        let client = IPv6Address("fd53:5900::32")!
+        let request = UDPv6Frame.build(from: (clientMAC, client, 40000), to: (Self.serverMAC, service, 53), payload: query.encoded())
+        guard case .reply(let reply, _) = responder.answer(request.bytes) else {
+            Issue.record("a query to the service's IPv6 address is answered")
+            return
+        }
+        let udp = try #require(UDPv6Frame(parsing: reply))
+        #expect(udp.checksumValid && udp.ip.source == service && udp.ip.destination == client && udp.udp.destinationPort == 40000)
+        #expect(try DNSMessage(parsing: udp.udp.payload).answers.map(\.data) == [.address6(service)])
+        let elsewhere = UDPv6Frame.build(from: (clientMAC, client, 40000), to: (Self.serverMAC, IPv6Address("fd53:5900::6")!, 53), payload: query.encoded())
+        #expect(responder.answer(elsewhere.bytes) == nil, "another address is not ours")
     }
 }

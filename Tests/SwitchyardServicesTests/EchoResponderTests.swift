@@ -25,6 +25,23 @@ import Testing
         #expect(udp.ip.timeToLive == 64 && udp.checksumsValid)
     }
 
+    @Test func datagramsToItsIPv6AddressesAreEchoedOverIPv6() throws {
+        let service = IPv6Address("fd53:5900::2")!
+        let responder = EchoResponder(mac: Self.echoMAC, ip6: [IPv6Address.linkLocal(for: Self.echoMAC), service])
+        let client = IPv6Address("fd53:5900::1")!
+        let request = UDPv6Frame.build(from: (Self.clientMAC, client, 12345), to: (Self.echoMAC, service, 7007), payload: Array("over six".utf8))
+        guard case .echo6(let reply, _) = responder.answer(request.bytes) else {
+            Issue.record("not echoed")
+            return
+        }
+        let udp = try #require(UDPv6Frame(parsing: reply))
+        #expect(udp.checksumValid && udp.ip.source == service && udp.ip.destination == client && udp.udp.destinationPort == 12345)
+        #expect(Array(udp.udp.payload) == Array("over six".utf8) && udp.ip.hopLimit == 64)
+        #expect(self.responder.answer(request.bytes) == nil, "without IPv6 addresses, IPv4 only")
+        let elsewhere = UDPv6Frame.build(from: (Self.clientMAC, client, 12345), to: (Self.echoMAC, IPv6Address("fd53:5900::3")!, 7007), payload: [1])
+        #expect(responder.answer(elsewhere.bytes) == nil)
+    }
+
     @Test func aPaddedRequestIsEchoedWithoutThePadding() throws {
         // A 4-byte payload gives a 46-byte frame; Ethernet pads it to 60.
         let padded = self.request(payload: "ping") + [UInt8](repeating: 0, count: 14)

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardPackets
 import SwitchyardTestSupport
 import Testing
 
@@ -65,6 +66,44 @@ import Testing
 
         await echo.stop()
         await fabric.process.stop()
+    }
+
+    /// IPv6 and fragments between our own tools: ping and dig to the services' IPv6
+    /// addresses (by lookup and by neighbour solicitation), a 5,000-byte echo that comes back
+    /// in IPv4 fragments, and --ip6 none / a bad --ip6.
+    @Test func pingAndDigReachTheServicesOverIPv6AndLargeEchoesComeBackWhole() async throws {
+        let fabric = try await FabricProcess.ours()
+        defer { fabric.process.signal(SIGKILL) }
+        let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
+        defer { echo.signal(SIGKILL) }
+        let ready = try await echo.waitForLine(startingWith: "[svc_echo] ready")
+        let dns = try ChildProcess(Tools.executable("switchyard-dns"), ["--port", "\(fabric.port)", "--ip6", "fd53:5900::53", "--record", "web=fd53:5900::80"])
+        defer { dns.signal(SIGKILL) }
+        _ = try await dns.waitForLine(startingWith: "[svc_dns] ready")
+        let mac = try #require(MACAddress(String(ready.split(separator: " ")[5])))
+
+        for arguments in [["fd53:5900::2"], ["fd53:5900::2", "--resolve", "arp"], ["\(IPv6Address.linkLocal(for: mac))", "--resolve", "arp"]] {
+            let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)"] + arguments)
+            #expect(try await ping.waitForExit() == 0, "\(arguments): \(ping.stdout) \(ping.stderr)")
+            #expect(ping.stdout.contains("[cli] got reply from [\(arguments[0])]:7007 b'marco polo'"), "\(ping.stdout)")
+        }
+        let large = String(repeating: "z", count: 5000)
+        let ping = try ChildProcess(Tools.executable("switchyard-ping"), ["--port", "\(fabric.port)", "--message", large])
+        #expect(try await ping.waitForExit() == 0, "the echo came back in fragments and was put together: \(ping.stderr)")
+        #expect(ping.stdout.hasSuffix("[cli] got reply from 10.0.0.2:7007 b'\(large)'\n"))
+
+        for (server, name, answer) in [("fd53:5900::53", "web", "fd53:5900::80"), ("fd53:5900::53", "dns", "fd53:5900::53"), ("10.0.0.5", "echo", "fd53:5900::2")] {
+            let dig = try ChildProcess(Tools.executable("switchyard-dig"), ["--port", "\(fabric.port)", "--server", server, "--resolve", "arp", "\(name).switchyard.test", "AAAA", "--short"])
+            #expect(try await dig.waitForExit() == 0, "\(dig.stderr)")
+            #expect(dig.stdout == answer + "\n", "\(server) \(name)")
+        }
+        let noDefault = try ChildProcess(Tools.executable("switchyard-dig"), ["--port", "\(fabric.port)", "--server", "fd53:5900::5", "--resolve", "arp", "--timeout", "0.5", "dns.switchyard.test"])
+        #expect(try await noDefault.waitForExit() == 1)
+        #expect(noDefault.stderr == "switchyard-dig: timeout: no neighbour advertisement for fd53:5900::5 within 0.5 s\n", "--ip6 moved it")
+
+        let bad = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)", "--ip6", "fe80::1"])
+        #expect(try await bad.waitForExit() == 64)
+        #expect(bad.stderr.contains("--ip6 takes a unicast IPv6 address outside fe80::/10"), "\(bad.stderr)")
     }
 
     @Test func pingWithoutEchoTimesOutWithAClearMessage() async throws {
