@@ -90,6 +90,15 @@ let package = Package(
             swiftSettings: fuzzSettings
         ),
         .executableTarget(
+            name: "FuzzHost",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "SwitchyardPackets", package: root),
+                .product(name: "SwitchyardServices", package: root),
+            ],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
             name: "FuzzTFTP",
             dependencies: [
                 "FuzzSupport",

@@ -5,6 +5,11 @@ import SwitchyardPackets
 /// together before the service sees them, and fragments what the service sends when it is
 /// larger than the path's MTU.
 ///
+/// The path's MTU is `mtu`, or more when the request being answered came whole in a larger
+/// packet: that sender's link evidently carries it. So a kernel behind a 1,500-byte TAP gets
+/// fragments, and the tools of protocol v1, which send jumbo datagrams in one frame, get their
+/// echo in one frame as before.
+///
 /// It holds state (the fragments in reassembly, the next fragment identification), so a
 /// service's loop owns one and passes it each frame in order, with the time by the service's
 /// own clock: the same frames at the same instants give the same frames out.
@@ -20,6 +25,9 @@ public struct ServiceHost: Sendable {
     /// recorded session replays with the same fragments; unfragmented datagrams keep 0.
     private var nextIdentification: UInt16 = 1
     private var refusalsSeen: Set<IPv4Reassembler.Refusal> = []
+    /// The IPv4 packet length the link of the frame being answered carries: the last whole
+    /// packet received, 0 after a reassembled one.
+    private var answeringLinkCarries = 0
 
     public init(mac: MACAddress, ip: IPv4Address, settings: HostSettings = HostSettings(), timeToLive: UInt8 = IPv4Packet.defaultTTL) {
         self.mac = mac
@@ -46,6 +54,7 @@ public struct ServiceHost: Sendable {
 
     /// Takes one frame delivered to the service's endpoint at `now`.
     public mutating func receive(_ bytes: [UInt8], now: Duration) -> Intake {
+        self.answeringLinkCarries = 0
         guard let frame = EthernetFrame(parsing: bytes) else { return .forService(bytes) }
         switch frame.etherType {
         case .ipv4:
@@ -69,6 +78,7 @@ public struct ServiceHost: Sendable {
     private mutating func receiveIPv4(_ frame: EthernetFrame, bytes: [UInt8], now: Duration) -> Intake {
         guard let packet = IPv4Packet(parsing: frame.payload), packet.destination == self.ip else { return .forService(bytes) }
         guard packet.isFragment else {
+            self.answeringLinkCarries = packet.totalLength
             if let reply = ICMPEcho.replyFrame(to: frame, ownerOf: self.ip, mac: self.mac, timeToLive: self.timeToLive) {
                 return .answered(reply)
             }
@@ -105,15 +115,16 @@ public struct ServiceHost: Sendable {
         return self.newRefusal()
     }
 
-    /// `frame` as the service sends it on a link with this host's MTU: an IPv4 datagram larger
-    /// than the MTU in fragments, anything else as it is. A datagram marked "don't fragment"
-    /// that does not fit is dropped (empty), as a host's stack would refuse to send it.
+    /// `frame` as the service sends it in answer to the frame last received: an IPv4 datagram
+    /// larger than the path's MTU in fragments, anything else as it is. A datagram marked
+    /// "don't fragment" that does not fit is dropped (empty), as a host's stack refuses to send it.
     public mutating func outgoing(_ frame: EthernetFrame) -> [EthernetFrame] {
-        guard frame.etherType == .ipv4, frame.payload.count > self.mtu, let packet = IPv4Packet(parsing: frame.payload) else {
+        let pathMTU = max(self.mtu, self.answeringLinkCarries)
+        guard frame.etherType == .ipv4, frame.payload.count > pathMTU, let packet = IPv4Packet(parsing: frame.payload), packet.totalLength > pathMTU else {
             return [frame]
         }
         let identification = self.nextIdentification
-        guard let fragments = IPv4Fragmenter.fragments(of: packet, mtu: self.mtu, identification: identification) else { return [] }
+        guard let fragments = IPv4Fragmenter.fragments(of: packet, mtu: pathMTU, identification: identification) else { return [] }
         self.nextIdentification = identification == .max ? 1 : identification + 1
         return fragments.map { EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv4, payload: $0.bytes) }
     }
@@ -134,7 +145,8 @@ public struct HostSettings: Hashable, Sendable {
         case none
     }
 
-    /// The largest IPv4 datagram sent unfragmented (1500, Ethernet's).
+    /// The largest IPv4 datagram sent unfragmented (1500, Ethernet's), unless the request
+    /// answered came whole in a larger one.
     public var mtu: Int = 1500
     public var uniqueLocal: UniqueLocal = .derived
     public var reassembly = IPv4Reassembler.Limits()

@@ -41,10 +41,10 @@ import Testing
             2.0.0.10.in-addr.arpa\t0\t0\t1\t
             nope.switchyard.test\t3\t0\t0\t
             example.com\t5\t0\t0\t
-            echo.switchyard.test\t0\t0\t0\t
+            echo.switchyard.test\t0\t0\t1\t
             big.switchyard.test\t0\t1\t29\t
 
-            """, "A, PTR, NXDOMAIN, REFUSED, AAAA-empty, truncated: \(dns)")
+            """, "A, PTR, NXDOMAIN, REFUSED, AAAA, truncated: \(dns)")
     }
 
     @Test func theGoldenSessionsReplayWithoutDifferences() async throws {

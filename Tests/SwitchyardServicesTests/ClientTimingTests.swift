@@ -80,6 +80,26 @@ import Testing
         #expect(report.summary(target: "10.0.0.2:7007")[1] == "3 packets transmitted, 2 received, +2 duplicates, 33% packet loss")
     }
 
+    /// An echo that comes back in IPv4 fragments, out of order, is put together and counted
+    /// as the reply; the round trip ends at its last fragment.
+    @Test func anEchoInFragmentsIsPutTogether() async throws {
+        let clock = ManualClock()
+        var ping = PingClient(payload: Array(repeating: 0x61, count: 3000))
+        ping.timeout = .milliseconds(400)
+        let request = UDPFrame.build(from: (Self.me, ping.ip, ping.port), to: (Self.service, EchoResponder.defaultIP, ping.servicePort), payload: ping.payload)
+        let echo = UDPFrame(parsing: request)!.reply(from: Self.service)
+        let packet = IPv4Packet(parsing: echo.payload)!
+        let fragments = IPv4Fragmenter.fragments(of: packet, mtu: 1500, identification: 1)!.map {
+            EthernetFrame(destination: echo.destination, source: echo.source, etherType: .ipv4, payload: $0.bytes).bytes
+        }
+        let exchange = ScriptedExchange(clock: clock) { _, _ in
+            [(.milliseconds(3), fragments[2]), (.milliseconds(4), fragments[0]), (.milliseconds(5), fragments[1])]
+        }
+        var lines: [String] = []
+        let report = try await ping.ping(request.bytes, from: 1, source: .v4(ping.ip), on: exchange, clock: clock, output: { line, _ in lines.append(line) }, progress: { _ in })
+        #expect(report.received == 1 && report.roundTrips == [.milliseconds(5)], "\(lines)")
+    }
+
     @Test func ntpComputesOffsetAndDelayFromItsOwnClock() async throws {
         let waiting = ManualClock()
         var query = NTPClient()

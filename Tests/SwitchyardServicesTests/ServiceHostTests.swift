@@ -61,6 +61,21 @@ import Testing
         #expect(tight.outgoing(large).count == 6, "ceil(3008 / 552)")
     }
 
+    /// A request that came whole in a packet larger than the MTU shows the sender's link
+    /// carries it: its answer goes whole too (protocol v1's jumbo datagrams).
+    @Test func anAnswerToAWholeJumboRequestGoesWhole() throws {
+        var host = Self.host()
+        let request = UDPFrame.build(from: (Self.clientMAC, Self.client, 40000), to: (Self.mac, Self.ip, 7007), payload: Array(repeating: 7, count: 5000))
+        guard case .forService = host.receive(request.bytes, now: .zero) else { Issue.record(); return }
+        let reply = try #require(UDPFrame(parsing: request)).reply(from: Self.mac)
+        #expect(host.outgoing(reply) == [reply])
+        // After a fragmented request the path is the MTU again.
+        for frame in try Self.fragmentedRequest(5000, id: 3) {
+            _ = host.receive(frame, now: .zero)
+        }
+        #expect(host.outgoing(reply).count == 4)
+    }
+
     @Test func aPingLargerThanTheMTUIsAnsweredInFragments() throws {
         var host = Self.host()
         var message: [UInt8] = [ICMPEcho.requestType, 0, 0, 0, 0x12, 0x34, 0, 1] + Array(repeating: 0x61, count: 3000)
