@@ -21,14 +21,16 @@ public struct FrameClass: Hashable, Sendable {
     public var isResolution = false
     /// A TCP segment's SYN without ACK: a new connection on `key`.
     public var isConnectionStart = false
-    /// An IPv4 fragment: `fragment` identifies its datagram, the first fragment has the ports.
+    /// An IP fragment: `fragment` identifies its datagram, the first fragment has the ports.
     public var fragment: FragmentID?
 
+    /// An IPv4 datagram's (RFC 791: source, destination, protocol, identification) or an IPv6
+    /// packet's (RFC 8200: source, destination, identification; protocol 44).
     public struct FragmentID: Hashable, Sendable {
-        public var source: UInt32
-        public var destination: UInt32
+        public var source: [UInt8]
+        public var destination: [UInt8]
         public var protocolNumber: UInt8
-        public var identification: UInt16
+        public var identification: UInt32
     }
 
     static func background(_ reason: String) -> FrameClass {
@@ -84,7 +86,7 @@ public struct FrameClass: Hashable, Sendable {
         guard let ip = IPv4Packet(parsing: payload) else { return .background("malformed IPv4") }
         let fragmentOffset = ip.flagsAndFragmentOffset & 0x1FFF
         let fragment = ip.isFragment
-            ? FragmentID(source: ip.source.rawValue, destination: ip.destination.rawValue, protocolNumber: ip.protocolNumber.rawValue, identification: ip.identification)
+            ? FragmentID(source: ip.source.bytes, destination: ip.destination.bytes, protocolNumber: ip.protocolNumber.rawValue, identification: UInt32(ip.identification))
             : nil
         var result: FrameClass
         if fragmentOffset != 0 {
@@ -112,7 +114,19 @@ public struct FrameClass: Hashable, Sendable {
             guard offset <= payload.endIndex else { return .background("malformed IPv6") }
         }
         if next == 44 {
-            return .background("IPv6 fragment")
+            // As IPv4: the first fragment has the ports, later ones join its flow.
+            guard offset + 8 <= payload.endIndex else { return .background("malformed IPv6") }
+            let fragment = FragmentID(source: source, destination: destination, protocolNumber: 44, identification: payload.bigEndianUInt32(at: offset + 4 - start))
+            let fragmentOffset = payload.bigEndianUInt16(at: offset + 2 - start) >> 3
+            let upperProtocol = payload[offset]
+            var result: FrameClass
+            if fragmentOffset != 0 {
+                result = FrameClass(key: FlowKey(kind: .ip(protocolNumber: upperProtocol), FlowKey.Side(address: source, port: 0), FlowKey.Side(address: destination, port: 0)), role: .continues)
+            } else {
+                result = Self.transport(upperProtocol, source: source, destination: destination, multicast: destination.first == 0xFF, payload[(offset + 8)...])
+            }
+            result.fragment = fragment
+            return result
         }
         let upper = payload[offset...]
         if next == 58, let type = upper.first {

@@ -5,7 +5,7 @@ import SwitchyardWire
 /// The UDP ping of the original tools: endpoint `cli1`, 10.0.0.1:12345, one datagram to the
 /// echo service per ping, waiting for the echo before the next. To an IPv6 service address it
 /// sends from fd53:5900::1 (its link-local address to a link-local one); echoes that come
-/// back in IPv4 fragments are put together first.
+/// back in fragments are put together first.
 public struct PingClient: Sendable {
     public enum Resolution: String, Sendable, CaseIterable {
         /// The service MAC from ENDPOINT_INFO, as the original ping did.
@@ -144,10 +144,12 @@ public struct PingClient: Sendable {
         var source: IPAddress
         var start: C.Instant
         var reassembler = IPv4Reassembler()
+        var reassembler6 = IPv6Reassembler()
 
         mutating func echo(in frame: ReceivedFrame, now: C.Instant) -> UDPMessage? {
+            let time = self.start.duration(to: now)
             guard let ethernet = EthernetFrame(parsing: frame.bytes),
-                  let whole = self.reassembler.frame(ethernet, now: self.start.duration(to: now)),
+                  let whole = self.reassembler.frame(ethernet, now: time).flatMap({ self.reassembler6.frame($0, now: time) }),
                   let udp = UDPMessage(parsing: whole),
                   udp.source == self.ping.serviceIP, udp.sourcePort == self.ping.servicePort,
                   udp.destination == self.source, udp.destinationPort == self.ping.port

@@ -1,9 +1,9 @@
 import SwitchyardPackets
 
 /// What every service is as a host on its addresses, beside its own protocol: it answers ICMP
-/// echo (IPv4 and IPv6) and IPv6 neighbour solicitation, puts fragmented IPv4 datagrams back
-/// together before the service sees them, and fragments what the service sends when it is
-/// larger than the path's MTU.
+/// echo (IPv4 and IPv6) and IPv6 neighbour solicitation, puts fragmented IPv4 datagrams and
+/// IPv6 packets back together before the service sees them, and fragments what the service
+/// sends when it is larger than the path's MTU.
 ///
 /// The path's MTU is `mtu`, or more when the request being answered came whole in a larger
 /// packet: that sender's link evidently carries it. So a kernel behind a 1,500-byte TAP gets
@@ -21,10 +21,12 @@ public struct ServiceHost: Sendable {
     public var timeToLive: UInt8
     public var mtu: Int
     private var reassembler: IPv4Reassembler
-    /// Identification of the next fragmented datagram sent. Starts at 1 and counts up, so a
-    /// recorded session replays with the same fragments; unfragmented datagrams keep 0.
+    private var reassembler6: IPv6Reassembler
+    /// Identification of the next fragmented datagram sent, per family. Starts at 1 and counts
+    /// up, so a recorded session replays with the same fragments; unfragmented IPv4 keeps 0.
     private var nextIdentification: UInt16 = 1
-    private var refusalsSeen: Set<IPv4Reassembler.Refusal> = []
+    private var nextIdentification6: UInt32 = 1
+    private var refusalsSeen: Set<ReassemblyRefusal> = []
     /// The IPv4 packet length the link of the frame being answered carries: the last whole
     /// packet received, 0 after a reassembled one.
     private var answeringLinkCarries = 0
@@ -36,6 +38,7 @@ public struct ServiceHost: Sendable {
         self.timeToLive = timeToLive
         self.mtu = settings.mtu
         self.reassembler = IPv4Reassembler(limits: settings.reassembly)
+        self.reassembler6 = IPv6Reassembler(limits: settings.reassembly)
     }
 
     /// What became of one frame handed to the host.
@@ -46,11 +49,11 @@ public struct ServiceHost: Sendable {
         case forService([UInt8])
         /// A fragment kept for later, or dropped; `firstRefusal` is set the first time a kind
         /// of refusal happens (each kind is logged once), the counts are in `refusals`.
-        case consumed(firstRefusal: IPv4Reassembler.Refusal?)
+        case consumed(firstRefusal: ReassemblyRefusal?)
     }
 
-    /// Refusals so far, by kind.
-    public var refusals: [IPv4Reassembler.Refusal: Int] { self.reassembler.refusals }
+    /// Refusals so far, by kind, over both families.
+    public var refusals: [ReassemblyRefusal: Int] { self.reassembler.refusals.merging(self.reassembler6.refusals, uniquingKeysWith: +) }
 
     /// Takes one frame delivered to the service's endpoint at `now`.
     public mutating func receive(_ bytes: [UInt8], now: Duration) -> Intake {
@@ -60,19 +63,34 @@ public struct ServiceHost: Sendable {
         case .ipv4:
             return self.receiveIPv4(frame, bytes: bytes, now: now)
         case .ipv6:
-            if let solicitation = NeighborDiscovery.solicitation(in: bytes),
-               let target = IPv6Address(bytes: solicitation.target), self.ip6.contains(target),
-               let advertisement = NeighborDiscovery.advertisementFrame(answering: bytes, mac: self.mac),
-               let reply = EthernetFrame(parsing: advertisement) {
-                return .answered(reply)
-            }
-            if let reply = ICMPv6Echo.replyFrame(to: frame, ownerOf: self.ip6, mac: self.mac, hopLimit: self.timeToLive) {
-                return .answered(reply)
-            }
-            return .forService(bytes)
+            return self.receiveIPv6(frame, bytes: bytes, now: now)
         default:
             return .forService(bytes)
         }
+    }
+
+    private mutating func receiveIPv6(_ frame: EthernetFrame, bytes: [UInt8], now: Duration) -> Intake {
+        if let solicitation = NeighborDiscovery.solicitation(in: bytes),
+           let target = IPv6Address(bytes: solicitation.target), self.ip6.contains(target),
+           let advertisement = NeighborDiscovery.advertisementFrame(answering: bytes, mac: self.mac),
+           let reply = EthernetFrame(parsing: advertisement) {
+            return .answered(reply)
+        }
+        guard let packet = IPv6Packet(parsing: frame.payload), self.ip6.contains(packet.destination) else { return .forService(bytes) }
+        var whole = frame
+        if packet.nextHeader == IPv6Reassembler.fragmentHeader {
+            guard frame.destination == self.mac || frame.destination.isGroup else { return .consumed(firstRefusal: nil) }
+            guard case .complete(let reassembled) = self.reassembler6.add(packet, now: now) else {
+                return .consumed(firstRefusal: self.newRefusal())
+            }
+            whole = EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv6, payload: reassembled.bytes)
+        } else {
+            self.answeringLinkCarries = IPv6Packet.headerLength + packet.payload.count
+        }
+        if let reply = ICMPv6Echo.replyFrame(to: whole, ownerOf: self.ip6, mac: self.mac, hopLimit: self.timeToLive) {
+            return .answered(reply)
+        }
+        return .forService(whole == frame ? bytes : whole.bytes)
     }
 
     private mutating func receiveIPv4(_ frame: EthernetFrame, bytes: [UInt8], now: Duration) -> Intake {
@@ -102,7 +120,8 @@ public struct ServiceHost: Sendable {
     /// The first kind of refusal not reported before. Evictions and timeouts happen while
     /// another fragment is added, so the counts are what tells.
     private mutating func newRefusal() -> IPv4Reassembler.Refusal? {
-        let new = IPv4Reassembler.Refusal.allCases.first { self.reassembler.refusals[$0] != nil && !self.refusalsSeen.contains($0) }
+        let counts = self.refusals
+        let new = ReassemblyRefusal.allCases.first { counts[$0] != nil && !self.refusalsSeen.contains($0) }
         if let new {
             self.refusalsSeen.insert(new)
         }
@@ -110,8 +129,9 @@ public struct ServiceHost: Sendable {
     }
 
     /// Drops datagrams whose fragments waited too long; call it when time passes with no frames.
-    public mutating func timePassed(now: Duration) -> IPv4Reassembler.Refusal? {
+    public mutating func timePassed(now: Duration) -> ReassemblyRefusal? {
         self.reassembler.expire(now: now)
+        self.reassembler6.expire(now: now)
         return self.newRefusal()
     }
 
@@ -120,13 +140,24 @@ public struct ServiceHost: Sendable {
     /// "don't fragment" that does not fit is dropped (empty), as a host's stack refuses to send it.
     public mutating func outgoing(_ frame: EthernetFrame) -> [EthernetFrame] {
         let pathMTU = max(self.mtu, self.answeringLinkCarries)
-        guard frame.etherType == .ipv4, frame.payload.count > pathMTU, let packet = IPv4Packet(parsing: frame.payload), packet.totalLength > pathMTU else {
+        guard frame.payload.count > pathMTU else { return [frame] }
+        switch frame.etherType {
+        case .ipv4:
+            guard let packet = IPv4Packet(parsing: frame.payload), packet.totalLength > pathMTU else { return [frame] }
+            let identification = self.nextIdentification
+            guard let fragments = IPv4Fragmenter.fragments(of: packet, mtu: pathMTU, identification: identification) else { return [] }
+            self.nextIdentification = identification == .max ? 1 : identification + 1
+            return fragments.map { EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv4, payload: $0.bytes) }
+        case .ipv6:
+            guard let packet = IPv6Packet(parsing: frame.payload), IPv6Packet.headerLength + packet.payload.count > pathMTU else { return [frame] }
+            let identification = self.nextIdentification6
+            self.nextIdentification6 = identification == .max ? 1 : identification + 1
+            return IPv6Fragmenter.fragments(of: packet, mtu: pathMTU, identification: identification).map {
+                EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv6, payload: $0.bytes)
+            }
+        default:
             return [frame]
         }
-        let identification = self.nextIdentification
-        guard let fragments = IPv4Fragmenter.fragments(of: packet, mtu: pathMTU, identification: identification) else { return [] }
-        self.nextIdentification = identification == .max ? 1 : identification + 1
-        return fragments.map { EthernetFrame(destination: frame.destination, source: frame.source, etherType: .ipv4, payload: $0.bytes) }
     }
 }
 

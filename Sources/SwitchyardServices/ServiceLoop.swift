@@ -13,7 +13,7 @@ enum ServiceAction {
 }
 
 /// The loop every service runs: each frame delivered to its endpoint goes through its
-/// `ServiceHost` first (ICMP echo, neighbour discovery, reassembly), then is answered as
+/// `ServiceHost` first (ICMP echo, neighbour discovery, reassembly of both families), then is answered as
 /// `decide` says (nil: not for this service at all), until the connection closes or the task
 /// is cancelled. What the service sends is fragmented to the host's MTU.
 enum ServiceLoop {
@@ -72,9 +72,9 @@ enum ServiceLoop {
 
     /// Each kind of refused fragment is logged once, with the counts so far: a storm of them
     /// is one line, not thousands.
-    static func log(_ refusal: IPv4Reassembler.Refusal?, host: ServiceHost, logger: Logger) {
+    static func log(_ refusal: ReassemblyRefusal?, host: ServiceHost, logger: Logger) {
         guard let refusal else { return }
         let counts = host.refusals.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-        logger.notice("dropped IPv4 fragments: \(refusal); later drops are counted, not logged", metadata: ["refused": "\(counts)"])
+        logger.notice("dropped fragments: \(refusal); later drops are counted, not logged", metadata: ["refused": "\(counts)"])
     }
 }

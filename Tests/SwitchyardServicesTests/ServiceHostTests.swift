@@ -111,6 +111,34 @@ import Testing
         guard case .forService = host.receive(other.bytes, now: .zero) else { Issue.record("another host's NS is not answered"); return }
     }
 
+    /// IPv6: fragments in are put together (and a ping in fragments answered), a large reply
+    /// leaves in fragments with identifications counted from 1.
+    @Test func ipv6FragmentsBothWays() throws {
+        var host = Self.host()
+        let client = IPv6Address("fd53:5900::32")!
+        let service = host.ip6[1]
+        let request = UDPv6Frame.build(from: (Self.clientMAC, client, 40000), to: (Self.mac, service, 7007), payload: Array(repeating: 9, count: 3000))
+        let pieces = IPv6Fragmenter.fragments(of: try #require(IPv6Packet(parsing: request.payload)), mtu: 1500, identification: 77)
+        var delivered: [UInt8]?
+        for piece in pieces.reversed() {
+            if case .forService(let bytes) = host.receive(EthernetFrame(destination: Self.mac, source: Self.clientMAC, etherType: .ipv6, payload: piece.bytes).bytes, now: .zero) {
+                delivered = bytes
+            }
+        }
+        let udp = try #require(delivered.flatMap(EthernetFrame.init(parsing:)).flatMap(UDPv6Frame.init(parsing:)))
+        #expect(udp.checksumValid && udp.udp.payload.count == 3000)
+        let reply = udp.reply(from: Self.mac)
+        for expected: UInt32 in [1, 2] {
+            let parts = host.outgoing(reply)
+            let packets = try parts.map { try #require(IPv6Packet(parsing: $0.payload)) }
+            #expect(packets.map { IPv6Packet.headerLength + $0.payload.count } == [1496, 1496, 160])
+            #expect(packets.allSatisfy { $0.nextHeader == IPv6Reassembler.fragmentHeader && $0.payload.bigEndianUInt32(at: 4) == expected })
+        }
+        // A whole 3,000-byte request shows the link carries it: the reply goes whole.
+        guard case .forService = host.receive(request.bytes, now: .zero) else { Issue.record(); return }
+        #expect(host.outgoing(reply) == [reply])
+    }
+
     @Test func eachKindOfRefusalIsReportedOnce() throws {
         var host = Self.host { $0.reassembly = .init(datagrams: 2, heldBytes: 1 << 20, timeout: .seconds(30)) }
         var reported: [IPv4Reassembler.Refusal] = []

@@ -55,9 +55,11 @@ public struct DNSClient: Sendable {
         let deadline = clock.now.advanced(by: self.timeout)
         let start = clock.now
         var reassembler = IPv4Reassembler()
+        var reassembler6 = IPv6Reassembler()
         let reply = try await exchange.awaitFrame(until: deadline, on: clock) { received -> DNSMessage? in
+            let time = start.duration(to: clock.now)
             guard let ethernet = EthernetFrame(parsing: received.bytes),
-                  let whole = reassembler.frame(ethernet, now: start.duration(to: clock.now)),
+                  let whole = reassembler.frame(ethernet, now: time).flatMap({ reassembler6.frame($0, now: time) }),
                   let udp = UDPMessage(parsing: whole),
                   udp.source == self.server, udp.sourcePort == DNSMessage.port, udp.destination == source, udp.destinationPort == self.port,
                   let message = try? DNSMessage(parsing: udp.payload),
