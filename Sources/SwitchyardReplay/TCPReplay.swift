@@ -154,7 +154,12 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         }
         if tcp.flags.contains(.rst) {
             guard Self.within(tcp.sequenceNumber, from: self.receiveNext &- 1, count: 1 << 30) else { return [] }
-            self.serverReset = true
+            // After its FIN the server has said everything; a reset then only says it forgot
+            // the connection (our ACK crossed its FIN's retransmission), as a recording's
+            // ending counts it too.
+            if !self.serverFin {
+                self.serverReset = true
+            }
             self.finish()
             return []
         }

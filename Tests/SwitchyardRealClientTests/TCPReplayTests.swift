@@ -177,7 +177,8 @@ import Testing
         let golden = Tools.packageRoot.appendingPathComponent("captures/tcp-session.pcap").path
         let replay = try await self.replay(golden, against: .script(port: 7000, mode: "echo"), ["--junit", junit])
         #expect(replay.exitStatus == 0, "\(replay.stdout) \(replay.stderr)")
-        #expect(replay.stdout.hasSuffix("streams: 1 matched, 0 differed, 0 missing; 0 unexpected\n"), "\(replay.stdout)")
+        // The fresh server's kernel may send MLD reports while it plays: background, not compared.
+        #expect(replay.stdout.contains("streams: 1 matched, 0 differed, 0 missing; 0 unexpected"), "\(replay.stdout)")
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains(#"tests="2" failures="0""#) && xml.contains(#"name="tcp.stream 0: 10.0.0.61:"#), "the ARP exchange and the connection: \(xml)")
     }
