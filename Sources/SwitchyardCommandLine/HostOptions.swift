@@ -4,7 +4,7 @@ import SwitchyardServices
 
 /// `--mtu` and `--ip6`: how every service is set up as a host (`HostSettings`).
 public struct HostOptions: ParsableArguments, Sendable {
-    @Option(help: "Path MTU (576 to 65535): larger IPv4 replies are sent in fragments, unless the request came whole in a larger packet.")
+    @Option(help: "Path MTU (576 to 65535): larger replies are sent in fragments, unless the request came whole in a larger packet.")
     public var mtu = 1500
 
     @Option(help: ArgumentHelp(

@@ -7,7 +7,7 @@ import SwitchyardServices
 struct SwitchyardDNS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-dns",
-        abstract: "Authoritative DNS server: endpoint svc_dns, 10.0.0.5, UDP 53; A, PTR, SOA and NS for its domain; answers ARP.",
+        abstract: "Authoritative DNS server: endpoint svc_dns, 10.0.0.5 and fd53:5900::5, UDP 53; A, AAAA, PTR, SOA and NS for its domain; answers ARP and ping.",
         discussion: """
             Knows echo, ntp, dhcp and dns in its domain (the project's services) plus --record and \
             --hosts names; short names are put under the domain. Unknown names in the domain get \

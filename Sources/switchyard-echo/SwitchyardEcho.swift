@@ -6,7 +6,7 @@ import SwitchyardServices
 struct SwitchyardEcho: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-echo",
-        abstract: "UDP echo service: endpoint svc_echo, 10.0.0.2, UDP port 7007; answers ARP.",
+        abstract: "UDP echo service: endpoint svc_echo, 10.0.0.2 and fd53:5900::2, UDP port 7007; answers ARP, ping and IPv6 neighbour discovery.",
         discussion: "Runs until SIGINT/SIGTERM (exit 0) or until the fabric goes away. Exit 2 when there is no fabric, 64 on bad flags.",
         version: SwitchyardVersion.current
     )
