@@ -14,19 +14,67 @@ public struct FrameDifference: Hashable, Sendable {
     }
 }
 
+/// What comparing one expected frame with the one received found, masks included.
+public struct FrameComparison: Sendable {
+    /// nil when the frames are equal, masked fields aside.
+    public var difference: FrameDifference?
+    /// The masks (as given: `ipv4.id`, `ntp.timestamps`) whose fields differed here: what
+    /// they hid in this comparison.
+    public var hiddenBy: [String]
+    /// Every field of the expected frame was masked: nothing of it was compared.
+    public var fullyMasked: Bool
+}
+
 /// Compares frames byte for byte, except the fields the user masked.
 public struct FrameComparator: Sendable {
     private let masked: Set<String>
+    /// Each mask as given, with the field names it stands for (checksums that cover them
+    /// aside: they change because the field did).
+    private let masks: [(name: String, fields: Set<String>)]
 
     /// `ignoring`: field names from `FrameFields.maskable`.
     public init(ignoring fields: Set<String>) {
         self.masked = FrameFields.maskedNames(for: fields)
+        self.masks = fields.sorted().map { name in
+            var own: Set<String> = [name]
+            if name.hasPrefix("dhcp.option.") {
+                own.insert(name + ".header")
+            }
+            if name == "ntp.timestamps" {
+                own.formUnion(["ntp.reference_ts", "ntp.originate_ts", "ntp.receive_ts", "ntp.transmit_ts"])
+            }
+            return (name, own)
+        }
     }
+
+    /// The masks as given, sorted.
+    public var maskNames: [String] { self.masks.map(\.name) }
 
     /// nil when the frames are equal (masked fields aside).
     public func difference(expected: [UInt8], received: [UInt8]) -> FrameDifference? {
+        self.compare(expected: expected, received: received).difference
+    }
+
+    /// The difference, and what each mask did.
+    public func compare(expected: [UInt8], received: [UInt8]) -> FrameComparison {
         let expectedFields = FrameFields.layout(of: expected)
         let receivedFields = FrameFields.layout(of: received)
+        guard !self.masks.isEmpty else {
+            return FrameComparison(difference: self.difference(expected, received, expectedFields, receivedFields), hiddenBy: [], fullyMasked: false)
+        }
+        let hiddenBy = self.masks.filter { mask in
+            Self.values(of: mask.fields, in: expected, expectedFields) != Self.values(of: mask.fields, in: received, receivedFields)
+        }.map(\.name)
+        let fullyMasked = expectedFields.allSatisfy { self.masked.contains($0.name) }
+        return FrameComparison(difference: self.difference(expected, received, expectedFields, receivedFields), hiddenBy: hiddenBy, fullyMasked: fullyMasked)
+    }
+
+    /// The bytes of every field named in `names`, in frame order.
+    private static func values(of names: Set<String>, in bytes: [UInt8], _ fields: [FrameField]) -> [ArraySlice<UInt8>] {
+        fields.filter { names.contains($0.name) && $0.range.upperBound <= bytes.count }.map { bytes[$0.range] }
+    }
+
+    private func difference(_ expected: [UInt8], _ received: [UInt8], _ expectedFields: [FrameField], _ receivedFields: [FrameField]) -> FrameDifference? {
         var left = expected
         var right = received
         if !self.masked.isEmpty {

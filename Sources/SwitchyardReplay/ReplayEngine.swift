@@ -118,6 +118,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
             report.filteredOut += before - plan.flows[flowIndex].events.count
         }
         report.plan = plan
+        report.masks = comparator.maskNames.map { ReplayReport.MaskUse(name: $0, source: "--ignore") }
         self.plan = plan
         self.ourMACs = ourMACs
         self.ourMACSet = Set(ourMACs)
@@ -281,7 +282,9 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         }
         let flow = self.plan.flows[flowIndex]
         self.flows[flowIndex].settle(eventIndex)
-        if let difference = self.comparator.difference(expected: flow.events[eventIndex].frame.bytes, received: bytes) {
+        let comparison = self.comparator.compare(expected: flow.events[eventIndex].frame.bytes, received: bytes)
+        self.report.count(comparison)
+        if let difference = comparison.difference {
             self.report.results[resultIndex].verdict = .differed(difference, received: bytes)
         } else {
             self.report.results[resultIndex].verdict = .matched

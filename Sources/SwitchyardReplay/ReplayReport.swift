@@ -29,8 +29,26 @@ public struct ReplayReport: Sendable {
         public var expectedBytes: Int
     }
 
+    /// One mask and what it did in this run.
+    public struct MaskUse: Hashable, Sendable {
+        public var name: String
+        /// Where it came from: `--ignore`.
+        public var source: String
+        /// Comparisons in which it hid a difference.
+        public var hid = 0
+
+        public init(name: String, source: String) {
+            self.name = name
+            self.source = source
+        }
+    }
+
     public var recordingPath: String
     public var plan: ReplayPlan
+    public var masks: [MaskUse] = []
+    /// Expected frames compared with what came, and of those, how many had every field masked.
+    public var comparisons = 0
+    public var fullyMaskedComparisons = 0
     public var playedFrames = 0
     public var results: [ExpectedResult] = []
     public var connections: [ConnectionResult] = []
@@ -55,6 +73,23 @@ public struct ReplayReport: Sendable {
         self.recordingPath = recordingPath
         self.plan = plan
         self.start = start
+    }
+
+    /// Masks that hid nothing in this run: stale, or hiding a field that never changes.
+    public var staleMasks: [MaskUse] { self.masks.filter { $0.hid == 0 } }
+    /// The masks left nothing to compare: every field of every compared frame was masked.
+    public var masksHideEverything: Bool { self.comparisons > 0 && self.fullyMaskedComparisons == self.comparisons }
+
+    mutating func count(_ comparison: FrameComparison) {
+        self.comparisons += 1
+        if comparison.fullyMasked {
+            self.fullyMaskedComparisons += 1
+        }
+        for name in comparison.hiddenBy {
+            if let index = self.masks.firstIndex(where: { $0.name == name }) {
+                self.masks[index].hid += 1
+            }
+        }
     }
 
     public var matched: Int { self.results.count { if case .matched = $0.verdict { true } else { false } } }
@@ -97,6 +132,9 @@ public struct ReplayReport: Sendable {
         let background = self.plan.background.count + self.liveBackground
         if background > 0 {
             line += "; \(Self.count(background, "background frame")), not compared"
+        }
+        if !self.masks.isEmpty {
+            line += "; masked: " + self.masks.map { "\($0.name) \($0.hid) (\($0.source)\($0.hid == 0 ? ", stale" : ""))" }.joined(separator: ", ")
         }
         return line
     }
@@ -153,6 +191,9 @@ public struct ReplayReport: Sendable {
         }
         for frame in self.unexpected where frame.flow == nil {
             lines.append("unexpected: \(FrameSummary.describe(frame.bytes))")
+        }
+        for mask in self.staleMasks {
+            lines.append("stale mask: \(mask.source) \(mask.name) hid nothing in this run")
         }
         for kind in self.newBackgroundKinds {
             lines.append("note: the live endpoints sent background the recording does not have (\(kind)); not compared")

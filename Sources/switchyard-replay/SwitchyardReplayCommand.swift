@@ -30,6 +30,10 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
             was recorded. What is compared is each server's byte stream (and how it ended), not its \
             segments: segmentation, retransmissions, windows, IP ids and timestamps do not count.
 
+            Masks are checked: the summary says in how many comparisons each --ignore field hid a \
+            difference, and names a mask that hid nothing (stale; --strict-masks makes that exit 1). \
+            Masks that leave nothing compared (every field of every expected frame) are an error.
+
             Exit status: 0 identical, 1 differences, 2 errors, bad flags and SIGINT/SIGTERM (with \
             the report so far). Progress is shown on a terminal at least every second.
 
@@ -71,6 +75,9 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Ignore this field when comparing (see the list below).", valueName: "field"))
     var ignore: [String] = []
+
+    @Flag(help: "A mask that hid nothing in this run (stale) fails the replay: exit 1.")
+    var strictMasks = false
 
     @Option(help: ArgumentHelp("Compare only expected frames this BPF filter accepts (tcpdump syntax).", valueName: "expression"))
     var expectFilter: String?
@@ -234,7 +241,16 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
             StandardOutput.error("switchyard-replay: interrupted")
             throw ExitCode(2)
         }
+        // A replay whose masks hid every field checked nothing: never a pass.
+        if report.masksHideEverything {
+            StandardOutput.error("switchyard-replay: the masks leave nothing compared: every field of every expected frame is masked")
+            throw ExitCode(2)
+        }
         if !report.isIdentical {
+            throw ExitCode(1)
+        }
+        if self.strictMasks, !report.staleMasks.isEmpty {
+            StandardOutput.error("switchyard-replay: --strict-masks: \(report.staleMasks.map(\.name).joined(separator: ", ")) hid nothing in this run")
             throw ExitCode(1)
         }
     }

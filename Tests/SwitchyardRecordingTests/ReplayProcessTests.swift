@@ -69,6 +69,15 @@ import Testing
         #expect(echoReplay.stdout.hasSuffix("replayed 3 frames, expected 3 replies: 0 matched, 3 differed, 0 missing; 0 unexpected\n"))
         let masked = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)", "--ignore", "ipv4.ttl"])
         #expect(masked.exitStatus == 0, "masking ipv4.ttl masks the header checksum too: \(masked.stdout)")
+        #expect(masked.stdout.hasSuffix("0 unexpected; masked: ipv4.ttl 3 (--ignore)\n"), "the summary says what the mask hid: \(masked.stdout)")
+        // A mask that hides nothing is named stale; --strict-masks fails on it.
+        let stale = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)", "--ignore", "ipv4.ttl", "--ignore", "dns.id"])
+        #expect(stale.exitStatus == 0, "\(stale.stdout)")
+        #expect(stale.stdout.contains("stale mask: --ignore dns.id hid nothing in this run\n"), "\(stale.stdout)")
+        #expect(stale.stdout.hasSuffix("masked: dns.id 0 (--ignore, stale), ipv4.ttl 3 (--ignore)\n"), "\(stale.stdout)")
+        let strict = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)", "--ignore", "ipv4.ttl", "--ignore", "dns.id", "--strict-masks"])
+        #expect(strict.exitStatus == 1)
+        #expect(strict.stderr == "switchyard-replay: --strict-masks: dns.id hid nothing in this run\n", "\(strict.stderr)")
 
         let ntpReplay = try await Fixtures.replay([Fixtures.ntpSession, "--port", "\(fabric.port)"])
         #expect(ntpReplay.exitStatus == 1)

@@ -11,7 +11,7 @@ import Testing
 
     func engine(
         _ pacing: Engine.Pacing, timeout: Duration = .seconds(1), frames: [[UInt8]]? = nil, times: [Int64]? = nil,
-        endpoints: [(String, MACAddress)] = [("svc_echo", service), ("cli1", client)], absent: Set<Int> = []
+        endpoints: [(String, MACAddress)] = [("svc_echo", service), ("cli1", client)], absent: Set<Int> = [], ignoring: Set<String> = []
     ) throws -> Engine {
         let frames = frames ?? [udp(from: client, to: service, "a"), udp(from: service, to: client, "a"), udp(from: client, to: service, "b"), udp(from: service, to: client, "b")]
         var recorded = recording(frames, endpoints: endpoints)
@@ -20,7 +20,7 @@ import Testing
         }
         let plan = try ReplayPlan.make(recording: recorded, play: [], expect: [])
         let report = ReplayReport(recordingPath: "s.pcap", plan: plan, start: 0)
-        return Engine(plan: plan, report: report, ourMACs: plan.played.map(\.recordedMAC), pacing: pacing, timeout: timeout, comparator: FrameComparator(ignoring: []), absent: absent)
+        return Engine(plan: plan, report: report, ourMACs: plan.played.map(\.recordedMAC), pacing: pacing, timeout: timeout, comparator: FrameComparator(ignoring: ignoring), absent: absent)
     }
 
     func sent(_ actions: [Engine.Action]) -> [String] {
@@ -42,6 +42,24 @@ import Testing
         #expect(engine.timePassed(now: t2 + .milliseconds(100)) == [.finished])
         #expect(engine.report.matched == 2 && engine.report.isIdentical)
         #expect(engine.report.playedFrames == 2 && engine.flowsDone == 1)
+    }
+
+    /// The report counts what each mask hid, names the stale ones, and knows when masks left
+    /// nothing compared.
+    @Test func theReportSaysWhatEachMaskDid() throws {
+        var engine = try self.engine(.topSpeed, ignoring: ["ipv4.ttl", "dns.id"])
+        _ = engine.start(now: t0)
+        _ = engine.received(udp(from: service, to: client, "a", ttl: 63), receiver: 0, now: t0)
+        _ = engine.received(udp(from: service, to: client, "b"), receiver: 0, now: t0)
+        #expect(engine.report.masks.map { "\($0.name) \($0.hid)" } == ["dns.id 0", "ipv4.ttl 1"])
+        #expect(engine.report.staleMasks.map(\.name) == ["dns.id"])
+        #expect(engine.report.summary.hasSuffix("; masked: dns.id 0 (--ignore, stale), ipv4.ttl 1 (--ignore)"), "\(engine.report.summary)")
+        #expect(engine.report.details().contains("stale mask: --ignore dns.id hid nothing in this run"))
+        #expect(!engine.report.masksHideEverything && engine.report.comparisons == 2)
+
+        var report = engine.report
+        report.fullyMaskedComparisons = report.comparisons
+        #expect(report.masksHideEverything, "every compared frame fully masked: nothing was checked")
     }
 
     @Test func gatedGivesAReplyUpAtItsTimeoutAndGoesOn() throws {

@@ -224,6 +224,28 @@ func icmp6(from mac: MACAddress, type: UInt8, source: [UInt8] = [0xfe, 0x80] + A
         #expect(payloadMasked.difference(expected: udp(from: service, to: client, "abc"), received: udp(from: service, to: client, "xyz")) == nil)
     }
 
+    /// A mask says what it hid: the fields it names differed (not the checksums over them),
+    /// and a comparison of which every field is masked compared nothing.
+    @Test func masksSayWhatTheyHid() {
+        let masks = FrameComparator(ignoring: ["ipv4.ttl", "udp.payload", "ipv4.id"])
+        #expect(masks.maskNames == ["ipv4.id", "ipv4.ttl", "udp.payload"])
+        let ttl = masks.compare(expected: udp(from: service, to: client, "a"), received: udp(from: service, to: client, "a", ttl: 63))
+        #expect(ttl.difference == nil && ttl.hiddenBy == ["ipv4.ttl"] && !ttl.fullyMasked)
+        let both = masks.compare(expected: udp(from: service, to: client, "abc"), received: udp(from: service, to: client, "xyz", ttl: 63))
+        #expect(both.difference == nil && both.hiddenBy == ["ipv4.ttl", "udp.payload"])
+        let same = masks.compare(expected: udp(from: service, to: client, "a"), received: udp(from: service, to: client, "a"))
+        #expect(same.hiddenBy.isEmpty, "nothing differed, nothing hidden")
+        let unmasked = masks.compare(expected: udp(from: service, to: client, "a"), received: udp(from: stranger, to: client, "a", ttl: 63))
+        #expect(unmasked.difference?.field == "eth.src" && unmasked.hiddenBy == ["ipv4.ttl"], "a mask hides its field even when another differs")
+
+        // A frame of an EtherType nothing decodes: its header and the rest, all masked.
+        let raw = client.bytes + service.bytes + [0x88, 0xB5] + Array("whatever".utf8)
+        let everything = FrameComparator(ignoring: ["eth.dst", "eth.src", "eth.type", "frame.padding"])
+        #expect(everything.compare(expected: raw, received: raw).fullyMasked)
+        #expect(!everything.compare(expected: udp(from: service, to: client, "a"), received: udp(from: service, to: client, "a")).fullyMasked)
+        #expect(!FrameComparator(ignoring: []).compare(expected: udp(from: service, to: client, "a"), received: udp(from: service, to: client, "a")).fullyMasked)
+    }
+
     @Test func tcpHeaderFieldsAreNamedAndMaskable() {
         let expected = tcp(from: service, seq: 5000, ack: 101, [.syn, .ack])
         var changed = TCPFrame(parsing: expected)!
