@@ -45,6 +45,9 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         /// When it wants to be woken, as of its last `advance`.
         var wake: Instant?
         var tcp: TCPReplay<Instant>?
+        /// Every live frame taken as this flow's, in arrival order: what the final alignment
+        /// lines up with the expected frames.
+        var arrivals: [[UInt8]] = []
 
         mutating func settle(_ event: Int) {
             if self.settled.insert(event).inserted {
@@ -228,8 +231,64 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
     public mutating func interrupt() {
         guard !self.finishedFlag else { return }
         self.report.interrupted = true
+        self.conclude()
+    }
+
+    /// The end: connections closed, each flow's frames lined up once more, the masks tallied.
+    private mutating func conclude() {
         self.finishConnections()
+        for flowIndex in self.flows.indices where self.flows[flowIndex].tcp == nil {
+            self.realign(flowIndex)
+        }
+        self.report.tallyMasks()
         self.finishedFlag = true
+    }
+
+    /// Lines a flow's expected frames up with what arrived in it, as diff lines up two files
+    /// (the longest run of equal frames), so one missing or extra reply does not make every
+    /// later one a difference: between equal pairs, frames side by side are changed, the rest
+    /// missing or unexpected. Online, each arrival was taken by the first frame still waiting;
+    /// that stays the verdict where the flow is too large to align (more than 250,000 pairs).
+    private mutating func realign(_ flowIndex: Int) {
+        let arrivals = self.flows[flowIndex].arrivals
+        let resultIndices = self.flows[flowIndex].expected.compactMap { self.flows[flowIndex].resultOfEvent[$0] }
+        let unexpectedHere = self.report.unexpected.indices.filter { self.report.unexpected[$0].flow == flowIndex }
+        let clean = resultIndices.allSatisfy { if case .matched = self.report.results[$0].verdict { true } else { false } }
+        guard !arrivals.isEmpty, !(clean && unexpectedHere.isEmpty), resultIndices.count * arrivals.count <= 250_000 else { return }
+        let expected = resultIndices.map { self.report.results[$0].expected.bytes }
+        let comparisons = expected.map { e in arrivals.map { self.comparator.compare(expected: e, received: $0) } }
+        let pairs = Alignment.longestCommonPairs(expected.count, arrivals.count) { comparisons[$0][$1].difference == nil }
+        var assigned = Array(repeating: false, count: arrivals.count)
+        var nextExpected = 0
+        var nextArrival = 0
+        for (e, a) in pairs + [(expected.count, arrivals.count)] {
+            // The run between two equal pairs: side by side, changed; left over, missing or extra.
+            var i = nextExpected
+            var j = nextArrival
+            while i < e {
+                let result = resultIndices[i]
+                if j < a {
+                    self.report.record(comparisons[i][j], received: arrivals[j], at: result)
+                    assigned[j] = true
+                    j += 1
+                } else {
+                    self.report.results[result].verdict = .missing
+                    self.report.results[result].hiddenBy = []
+                    self.report.results[result].fullyMasked = false
+                }
+                i += 1
+            }
+            if e < expected.count {
+                self.report.record(comparisons[e][a], received: arrivals[a], at: resultIndices[e])
+                assigned[a] = true
+            }
+            nextExpected = e + 1
+            nextArrival = a + 1
+        }
+        self.report.unexpected.removeAll { $0.flow == flowIndex }
+        for (index, bytes) in arrivals.enumerated() where !assigned[index] {
+            self.report.unexpected.append(ReplayReport.Unexpected(flow: flowIndex, bytes: bytes))
+        }
     }
 
     // MARK: - Arrivals
@@ -277,18 +336,14 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
                 self.countBackground(nil)
             } else {
                 self.report.unexpected.append(ReplayReport.Unexpected(flow: flowIndex, bytes: bytes))
+                self.flows[flowIndex].arrivals.append(bytes)
             }
             return nil
         }
         let flow = self.plan.flows[flowIndex]
         self.flows[flowIndex].settle(eventIndex)
-        let comparison = self.comparator.compare(expected: flow.events[eventIndex].frame.bytes, received: bytes)
-        self.report.count(comparison)
-        if let difference = comparison.difference {
-            self.report.results[resultIndex].verdict = .differed(difference, received: bytes)
-        } else {
-            self.report.results[resultIndex].verdict = .matched
-        }
+        self.flows[flowIndex].arrivals.append(bytes)
+        self.report.record(self.comparator.compare(expected: flow.events[eventIndex].frame.bytes, received: bytes), received: bytes, at: resultIndex)
         return flowIndex
     }
 
@@ -368,8 +423,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         guard let startedAt = self.startedAt, !self.finishedFlag else { return }
         if let until = self.graceUntil {
             if now >= until {
-                self.finishConnections()
-                self.finishedFlag = true
+                self.conclude()
                 actions.append(.finished)
             } else {
                 actions.append(.wait(until: until))

@@ -14,6 +14,10 @@ public struct ReplayReport: Sendable {
         /// The recorded frame, its MACs mapped to the live ones.
         public var expected: RecordedFrame
         public var verdict: Verdict
+        /// The masks that hid a difference in this comparison.
+        public var hiddenBy: [String] = []
+        /// Every field of the expected frame was masked.
+        public var fullyMasked = false
     }
 
     public struct Unexpected: Sendable {
@@ -80,15 +84,25 @@ public struct ReplayReport: Sendable {
     /// The masks left nothing to compare: every field of every compared frame was masked.
     public var masksHideEverything: Bool { self.comparisons > 0 && self.fullyMaskedComparisons == self.comparisons }
 
-    mutating func count(_ comparison: FrameComparison) {
-        self.comparisons += 1
-        if comparison.fullyMasked {
-            self.fullyMaskedComparisons += 1
+    /// The comparison of expected frame `index` with `received`: its verdict and what the masks did.
+    mutating func record(_ comparison: FrameComparison, received: [UInt8], at index: Int) {
+        if let difference = comparison.difference {
+            self.results[index].verdict = .differed(difference, received: received)
+        } else {
+            self.results[index].verdict = .matched
         }
-        for name in comparison.hiddenBy {
-            if let index = self.masks.firstIndex(where: { $0.name == name }) {
-                self.masks[index].hid += 1
-            }
+        self.results[index].hiddenBy = comparison.hiddenBy
+        self.results[index].fullyMasked = comparison.fullyMasked
+    }
+
+    /// What each mask did over the final verdicts.
+    mutating func tallyMasks() {
+        let compared = self.results.filter { if case .missing = $0.verdict { false } else { true } }
+        self.comparisons = compared.count
+        self.fullyMaskedComparisons = compared.count { $0.fullyMasked }
+        for index in self.masks.indices {
+            let name = self.masks[index].name
+            self.masks[index].hid = compared.count { $0.hiddenBy.contains(name) }
         }
     }
 

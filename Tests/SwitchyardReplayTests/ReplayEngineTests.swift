@@ -51,6 +51,8 @@ import Testing
         _ = engine.start(now: t0)
         _ = engine.received(udp(from: service, to: client, "a", ttl: 63), receiver: 0, now: t0)
         _ = engine.received(udp(from: service, to: client, "b"), receiver: 0, now: t0)
+        _ = engine.timePassed(now: t0 + .seconds(2))
+        #expect(engine.isFinished)
         #expect(engine.report.masks.map { "\($0.name) \($0.hid)" } == ["dns.id 0", "ipv4.ttl 1"])
         #expect(engine.report.staleMasks.map(\.name) == ["dns.id"])
         #expect(engine.report.summary.hasSuffix("; masked: dns.id 0 (--ignore, stale), ipv4.ttl 1 (--ignore)"), "\(engine.report.summary)")
@@ -60,6 +62,44 @@ import Testing
         var report = engine.report
         report.fullyMaskedComparisons = report.comparisons
         #expect(report.masksHideEverything, "every compared frame fully masked: nothing was checked")
+    }
+
+    /// One flow, three replies recorded. Whatever comes (one missing, one extra, one changed),
+    /// the final report lines the frames up as diff would: the rest still match.
+    @Test func aMissingAnExtraAndAChangedReplyAreToldApart() throws {
+        let recorded = ["a", "b", "c"].flatMap { [udp(from: client, to: service, $0), udp(from: service, to: client, $0)] }
+        func run(_ replies: [String]) throws -> ReplayReport {
+            var engine = try self.engine(.topSpeed, frames: recorded)
+            _ = engine.start(now: t0)
+            for reply in replies {
+                _ = engine.received(udp(from: service, to: client, reply), receiver: 0, now: t0)
+            }
+            // The timeout for the missing, then the grace period for late extras.
+            _ = engine.timePassed(now: t0 + .seconds(5))
+            _ = engine.timePassed(now: t0 + .seconds(10))
+            #expect(engine.isFinished)
+            return engine.report
+        }
+        func verdicts(_ report: ReplayReport) -> [String] {
+            report.results.map { result in
+                switch result.verdict {
+                case .matched: "matched"
+                case .missing: "missing"
+                case .differed(let difference, _): difference.field
+                }
+            }
+        }
+        let missing = try run(["b", "c"])
+        #expect(verdicts(missing) == ["missing", "matched", "matched"], "not: a differs, b differs, c missing")
+        #expect(missing.unexpected.isEmpty)
+        let extra = try run(["a", "x", "b", "c"])
+        #expect(verdicts(extra) == ["matched", "matched", "matched"])
+        #expect(extra.unexpected.count == 1 && extra.unexpected[0].flow == 0)
+        let changed = try run(["a", "B", "c"])
+        #expect(verdicts(changed) == ["matched", "udp.payload[0]", "matched"])
+        #expect(changed.unexpected.isEmpty)
+        let clean = try run(["a", "b", "c"])
+        #expect(verdicts(clean) == ["matched", "matched", "matched"] && clean.isIdentical)
     }
 
     @Test func gatedGivesAReplyUpAtItsTimeoutAndGoesOn() throws {
