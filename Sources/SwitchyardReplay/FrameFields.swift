@@ -14,7 +14,8 @@ public struct FrameField: Hashable, Sendable {
 
 public enum FrameFields {
     /// The names `--ignore` accepts. `ntp.timestamps` stands for all four NTP timestamps;
-    /// `udp.payload` for the whole payload.
+    /// `udp.payload` for the whole payload; `http.*` name fields of HTTP/1.x responses in TCP
+    /// streams (`http.header.date`, lower case).
     public static let maskable: [String] = [
         "eth.dst", "eth.src", "eth.type",
         "arp.op", "arp.sha", "arp.spa", "arp.tha", "arp.tpa",
@@ -36,10 +37,15 @@ public enum FrameFields {
     /// Whether `--ignore` accepts `name`: one of `maskable`, with `dhcp.option.N` standing for
     /// any option code 0…255 (`dhcp.option.51`).
     public static func isMaskable(_ name: String) -> Bool {
+        if name.hasPrefix("http.header."), name != "http.header.NAME" {
+            // RFC 9110 5.1: a field name is a token; compared in lower case.
+            let field = name.dropFirst("http.header.".count)
+            return !field.isEmpty && field.allSatisfy { $0.isLetter && $0.isASCII && $0.isLowercase || $0.isNumber || "-_.!#$%&'*+^`|~".contains($0) }
+        }
         if name.hasPrefix("dhcp.option."), let code = UInt8(name.dropFirst("dhcp.option.".count)) {
             return String(code) == name.dropFirst("dhcp.option.".count)
         }
-        return name != "dhcp.option.N" && Self.maskable.contains(name)
+        return name != "dhcp.option.N" && name != "http.header.NAME" && Self.maskable.contains(name)
     }
 
     /// The fields of `bytes`, in order. Bytes past the last decoded field are `frame.padding`.

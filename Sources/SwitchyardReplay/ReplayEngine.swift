@@ -146,7 +146,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
                 }
             }
             if let connection = flow.connection {
-                flows[flowIndex].tcp = TCPReplay(recorded: connection, timeout: timeout)
+                flows[flowIndex].tcp = TCPReplay(recorded: connection, timeout: timeout, streams: StreamComparator(masks: Set(comparator.maskNames)))
             }
             var keys: Set<FlowKey> = [flow.key]
             for event in flow.events {
@@ -616,7 +616,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         for (index, state) in self.flows.enumerated() {
             guard let tcp = state.tcp, state.started else { continue }
             self.report.connections.append(ReplayReport.ConnectionResult(
-                flow: index, outcome: tcp.outcome, serverBytes: tcp.receivedCount, expectedBytes: tcp.recorded.serverStream.count
+                flow: index, outcome: tcp.outcome, serverBytes: tcp.receivedCount, expectedBytes: tcp.recorded.serverStream.count, hiddenBy: tcp.hiddenBy
             ))
         }
         for (index, state) in self.flows.enumerated() where state.tcp != nil && !state.started {

@@ -31,6 +31,8 @@ public struct ReplayReport: Sendable {
         public var outcome: StreamOutcome
         public var serverBytes: Int
         public var expectedBytes: Int
+        /// The masks that hid a difference in its stream (`http.header.date`).
+        public var hiddenBy: [String] = []
     }
 
     /// One mask and what it did in this run.
@@ -38,7 +40,7 @@ public struct ReplayReport: Sendable {
         public var name: String
         /// Where it came from: `--ignore`.
         public var source: String
-        /// Comparisons in which it hid a difference.
+        /// Replies (and TCP connections) in which it hid a difference.
         public var hid = 0
 
         public init(name: String, source: String) {
@@ -102,7 +104,7 @@ public struct ReplayReport: Sendable {
         self.fullyMaskedComparisons = compared.count { $0.fullyMasked }
         for index in self.masks.indices {
             let name = self.masks[index].name
-            self.masks[index].hid = compared.count { $0.hiddenBy.contains(name) }
+            self.masks[index].hid = compared.count { $0.hiddenBy.contains(name) } + self.connections.count { $0.hiddenBy.contains(name) }
         }
     }
 

@@ -51,6 +51,10 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
     private var firstDifference: Int?
     /// The live bytes from `firstDifference` on, for the report.
     private var differenceBytes: [UInt8] = []
+    private let streams: StreamComparator
+    /// The whole live stream, when the recorded one is read by fields or lines (nil: not kept,
+    /// or it grew past the recorded stream by more than 64 KiB).
+    private var liveStream: [UInt8]?
     private var outOfOrder: [UInt32: ArraySlice<UInt8>] = [:]
     private var outOfOrderBytes = 0
     private var outOfOrderFin: UInt32?
@@ -78,9 +82,18 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
     /// Frames this connection sent, retransmissions included.
     public private(set) var sentSegments = 0
 
-    public init(recorded: RecordedConnection, timeout: Duration) {
+    /// Streams this long or shorter, when a decoder reads them (HTTP, text), are kept whole
+    /// for the comparison by fields and lines; longer ones are compared byte by byte.
+    public static var keptStreamLimit: Int { 4 << 20 }
+
+    public init(recorded: RecordedConnection, timeout: Duration, streams: StreamComparator = StreamComparator(masks: [])) {
         self.recorded = recorded
         self.timeout = timeout
+        self.streams = streams
+        let stream = recorded.serverStream
+        if stream.count <= Self.keptStreamLimit, HTTPMessage.isResponseStream(stream) || StreamComparator.isText(stream) {
+            self.liveStream = []
+        }
         self.clientISN = recorded.synFrame.tcp.sequenceNumber
         self.sendUnacknowledged = self.clientISN
         self.sendNext = self.clientISN &+ 1
@@ -232,6 +245,13 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
 
     /// Compares in-order server bytes with the recorded stream as they arrive.
     private mutating func consume(_ bytes: ArraySlice<UInt8>) {
+        if self.liveStream != nil {
+            if self.liveStream!.count + bytes.count <= self.recorded.serverStream.count + (64 << 10) {
+                self.liveStream! += bytes
+            } else {
+                self.liveStream = nil
+            }
+        }
         let start = self.receivedCount
         self.receivedCount += bytes.count
         if self.firstDifference == nil {
@@ -403,14 +423,23 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         }
         let expected = recorded.serverStream
         let count = self.receivedCount
-        if let offset = self.firstDifference, offset < expected.count {
+        let bytesDiffer = self.firstDifference != nil || count != expected.count
+        if bytesDiffer, let live = self.liveStream, let byFields = self.streams.compare(expected: expected, received: live) {
+            // Read by fields or lines: a difference there is named so; equal masked fields aside,
+            // the stream counts as the same and only its ending is left to compare.
+            if let difference = byFields.difference {
+                let why = self.serverReset ? " (then the server reset the connection)" : ""
+                return .differed(difference + why)
+            }
+        } else if let offset = self.firstDifference, offset < expected.count {
+            if let live = self.liveStream, StreamComparator.isText(expected), StreamComparator.isText(live) {
+                return .differed(StreamComparator.differingLine(at: offset, expected: expected, received: live))
+            }
             return .differed("server bytes differ at offset \(offset): " + self.context(at: offset))
-        }
-        if count < expected.count {
+        } else if count < expected.count {
             let why = self.serverReset ? "the server reset the connection" : self.serverFin ? "the server closed the connection" : "the server stopped"
             return .differed("\(why) at offset \(count) of \(expected.count): " + self.context(at: count))
-        }
-        if count > expected.count {
+        } else if count > expected.count {
             return .differed("the server sent \(count - expected.count) bytes more, from offset \(expected.count): " + self.context(at: expected.count))
         }
         switch (recorded.serverEnding, self.serverFin, self.serverReset) {
@@ -423,6 +452,12 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         default:
             return .matched
         }
+    }
+
+    /// The masks that hid a difference in this connection's stream.
+    public var hiddenBy: [String] {
+        guard let live = self.liveStream, live != self.recorded.serverStream else { return [] }
+        return self.streams.compare(expected: self.recorded.serverStream, received: live)?.hiddenBy ?? []
     }
 
     /// Both sides' bytes around `offset`: text where printable, hex otherwise. Before the

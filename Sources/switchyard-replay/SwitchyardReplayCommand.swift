@@ -92,7 +92,7 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        for field in self.ignore where !FrameFields.isMaskable(field) {
+        for field in self.ignoredFields where !FrameFields.isMaskable(field) {
             throw ValidationError("--ignore \(field): no such field (fields: \(FrameFields.maskable.joined(separator: ", ")))")
         }
         for entry in self.map where Self.parseMap(entry) == nil {
@@ -112,6 +112,11 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         if self.topspeed, self.timing == .recorded {
             throw ValidationError("--topspeed and --timing recorded contradict each other")
         }
+    }
+
+    /// `--ignore` as given, HTTP field names in lower case as they are compared.
+    var ignoredFields: [String] {
+        self.ignore.map { $0.lowercased().hasPrefix("http.header.") ? $0.lowercased() : $0 }
     }
 
     static func parseMap(_ entry: String) -> (MACAddress, MACAddress)? {
@@ -153,7 +158,7 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         options.speed = self.speed
         options.topSpeed = self.topspeed
         options.timeout = TimeoutOptions.duration(seconds: self.timeout)
-        options.ignore = Set(self.ignore)
+        options.ignore = Set(self.ignoredFields)
         options.expectFilter = self.expectFilter
         // With the received frames on stdout (--write -), every line goes to stderr.
         let textOnStderr = self.write == "-"

@@ -83,13 +83,42 @@ func tcpSession(reply: String = "hello, world") -> [[UInt8]] {
         #expect(replay.outcome == .matched)
     }
 
-    @Test func aChangedByteIsNamedByOffsetWithBothSides() throws {
+    /// A printable stream is named by the line that changed, with the byte's offset; a binary
+    /// one by offset and both sides' bytes.
+    @Test func aChangedByteIsNamedByItsLineAndOffset() throws {
         var replay = Replay(recorded: try self.connection(), timeout: .seconds(1))
         _ = replay.start(now: t0)
         _ = replay.received(self.synAck, now: t0)
         _ = replay.received(self.server(seq: liveISN + 1, ack: 108, [.fin, .ack], "hello, there"), now: t0)
         _ = replay.received(self.server(seq: liveISN + 14, ack: 109, .ack), now: t0)
-        #expect(replay.outcome == .differed(#"server bytes differ at offset 7: expected "hello, world", got "hello, there""#))
+        #expect(replay.outcome == .differed(#"line 1 differs at offset 7: expected "hello, world", got "hello, there""#))
+
+        var binary = Replay(recorded: try self.connection(reply: "hello\u{1}world!"), timeout: .seconds(1))
+        _ = binary.start(now: t0)
+        _ = binary.received(self.synAck, now: t0)
+        _ = binary.received(self.server(seq: liveISN + 1, ack: 108, [.fin, .ack], "hello\u{1}wOrld!"), now: t0)
+        #expect(binary.outcome == .differed("server bytes differ at offset 7: expected 68 65 6c 6c 6f 01 77 6f 72 6c 64 21, got 68 65 6c 6c 6f 01 77 4f 72 6c 64 21"))
+    }
+
+    /// An HTTP response stream is compared field by field: a changed header is named, a masked
+    /// one is counted as hidden, and the body is named by its own offset.
+    @Test func httpResponsesAreComparedByFields() throws {
+        let recorded = "HTTP/1.1 200 OK\r\nDate: Mon, 01 Jan 2026 00:00:00 GMT\r\nContent-Length: 5\r\n\r\nhello"
+        func run(_ live: String, masks: Set<String> = []) throws -> (StreamOutcome, [String]) {
+            var replay = Replay(recorded: try self.connection(reply: recorded), timeout: .seconds(1), streams: StreamComparator(masks: masks))
+            _ = replay.start(now: t0)
+            _ = replay.received(self.synAck, now: t0)
+            _ = replay.received(self.server(seq: liveISN + 1, ack: 108, [.fin, .ack], live), now: t0)
+            return (replay.outcome, replay.hiddenBy)
+        }
+        let later = "HTTP/1.1 200 OK\r\nDate: Tue, 02 Jan 2026 10:00:00 GMT\r\nContent-Length: 5\r\n\r\nhello"
+        #expect(try run(later).0 == .differed(#"response 1 http.header.date: expected "Mon, 01 Jan 2026 00:00:00 GMT", got "Tue, 02 Jan 2026 10:00:00 GMT""#))
+        let masked = try run(later, masks: ["http.header.date"])
+        #expect(masked.0 == .matched && masked.1 == ["http.header.date"])
+        let body = try run("HTTP/1.1 200 OK\r\nDate: Tue, 02 Jan 2026 10:00:00 GMT\r\nContent-Length: 5\r\n\r\nhellO", masks: ["http.header.date"])
+        #expect(body.0 == .differed(#"response 1 http.body differs at offset 4: expected "o", got "O""#))
+        let status = try run("HTTP/1.1 404 Not Found\r\nDate: Mon, 01 Jan 2026 00:00:00 GMT\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(status.0 == .differed("response 1 http.status: expected 200, got 404"))
     }
 
     @Test func segmentsOutOfOrderAndTwiceMakeOneStream() throws {

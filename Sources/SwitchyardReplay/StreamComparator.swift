@@ -1,0 +1,116 @@
+/// Compares a live server's byte stream with the recorded one by what it says, where it can:
+/// HTTP/1.x responses message by message and field by field (`http.status`, `http.reason`,
+/// `http.header.NAME`, `http.body`); for other printable streams, `differingLine` names the
+/// line. Masks name HTTP fields as `--ignore` does.
+public struct StreamComparator: Sendable {
+    /// The mask names that apply to streams.
+    public let masks: Set<String>
+
+    public init(masks: Set<String>) {
+        self.masks = masks.filter { $0.hasPrefix("http.") }
+    }
+
+    public struct Result: Hashable, Sendable {
+        /// nil when the streams say the same, masked fields aside.
+        public var difference: String?
+        /// The masks whose fields differed.
+        public var hiddenBy: [String]
+    }
+
+    /// The comparison of an HTTP/1.x response stream by fields; nil for other streams (and
+    /// for a recorded stream that is not well-formed HTTP): the byte comparison stands.
+    public func compare(expected: [UInt8], received: [UInt8]) -> Result? {
+        guard HTTPMessage.isResponseStream(expected) else { return nil }
+        return self.compareHTTP(expected: expected, received: received)
+    }
+
+    private func compareHTTP(expected: [UInt8], received: [UInt8]) -> Result? {
+        let recorded = HTTPMessage.responses(in: expected)
+        let live = HTTPMessage.responses(in: received)
+        guard recorded.rest.isEmpty else { return nil }
+        var hidden: Set<String> = []
+        var difference: String?
+        func note(_ field: String, _ text: @autoclosure () -> String) {
+            if self.masks.contains(field) {
+                hidden.insert(field)
+            } else if difference == nil {
+                difference = text()
+            }
+        }
+        for (index, want) in recorded.messages.enumerated() {
+            let label = "response \(index + 1)"
+            guard index < live.messages.count else {
+                note("http.response", "\(label) missing: expected \"\(want.startLine)\"")
+                break
+            }
+            let got = live.messages[index]
+            let (wantVersion, wantStatus, wantReason) = want.startFields
+            let (gotVersion, gotStatus, gotReason) = got.startFields
+            if wantVersion != gotVersion { note("http.version", "\(label) http.version: expected \(wantVersion), got \(gotVersion)") }
+            if wantStatus != gotStatus { note("http.status", "\(label) http.status: expected \(wantStatus), got \(gotStatus)") }
+            if wantReason != gotReason { note("http.reason", "\(label) http.reason: expected \"\(wantReason)\", got \"\(gotReason)\"") }
+            var names: [String] = []
+            for name in want.headers.map(\.name) + got.headers.map(\.name) where !names.contains(name) {
+                names.append(name)
+            }
+            for name in names {
+                let a = want.header(name)
+                let b = got.header(name)
+                if a != b {
+                    note("http.header.\(name)", "\(label) http.header.\(name): expected \(Self.quoted(a)), got \(Self.quoted(b))")
+                }
+            }
+            if want.body != got.body {
+                let common = min(want.body.count, got.body.count)
+                let offset = (0..<common).first { want.body[$0] != got.body[$0] } ?? common
+                note("http.body", "\(label) http.body differs at offset \(offset): expected \(Self.excerpt(want.body, at: offset)), got \(Self.excerpt(got.body, at: offset))")
+            }
+        }
+        if live.messages.count > recorded.messages.count {
+            note("http.response", "response \(recorded.messages.count + 1) unexpected: \"\(live.messages[recorded.messages.count].startLine)\"")
+        } else if !live.rest.isEmpty, live.messages.count == recorded.messages.count {
+            note("http.response", "\(live.rest.count) bytes after the last response, not HTTP")
+        }
+        return Result(difference: difference, hiddenBy: hidden.sorted())
+    }
+
+    static func isText(_ bytes: [UInt8]) -> Bool {
+        !bytes.isEmpty && bytes.allSatisfy { (0x20..<0x7F).contains($0) || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+    }
+
+    /// For printable streams: the line holding the first differing byte, with its number and
+    /// the byte's offset, both sides' whole lines (up to 80 bytes).
+    static func differingLine(at offset: Int, expected: [UInt8], received: [UInt8]) -> String {
+        let lineStart = expected[..<min(offset, expected.count)].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
+        let number = expected[..<lineStart].count { $0 == 0x0A } + 1
+        func line(_ bytes: [UInt8]) -> String {
+            guard lineStart < bytes.count else { return "(end of stream)" }
+            let rest = bytes[lineStart...]
+            let end = rest.firstIndex(of: 0x0A) ?? rest.endIndex
+            return Self.quoted(String(decoding: bytes[lineStart..<min(end, lineStart + 80)], as: UTF8.self))
+        }
+        return "line \(number) differs at offset \(offset): expected \(line(expected)), got \(line(received))"
+    }
+
+    static func quoted(_ text: String?) -> String {
+        guard let text else { return "(absent)" }
+        return "\"" + text.unicodeScalars.map { scalar in
+            switch scalar {
+            case "\"": "\\\""
+            case "\r": "\\r"
+            case "\n": "\\n"
+            case "\t": "\\t"
+            default: String(scalar)
+            }
+        }.joined() + "\""
+    }
+
+    static func excerpt(_ bytes: [UInt8], at offset: Int) -> String {
+        guard offset < bytes.count else { return "(end of body)" }
+        let window = Array(bytes[offset..<min(bytes.count, offset + 24)])
+        if Self.isText(window) {
+            return Self.quoted(String(decoding: window, as: UTF8.self))
+        }
+        return window.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
+    }
+}
