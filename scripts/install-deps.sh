@@ -18,6 +18,8 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
 command -v ntpdig >/dev/null 2>&1 || missing+=(ntpsec-ntpdig)
 command -v udhcpc >/dev/null 2>&1 || missing+=(udhcpc)
+# BusyBox's httpd: the real HTTP server whose Date header replay's noise tests meet.
+command -v busybox >/dev/null 2>&1 || missing+=(busybox)
 command -v dig >/dev/null 2>&1 || missing+=(bind9-dnsutils)
 command -v ping >/dev/null 2>&1 || missing+=(iputils-ping)
 command -v curl >/dev/null 2>&1 || missing+=(curl)

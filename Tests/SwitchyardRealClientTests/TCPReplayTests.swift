@@ -17,6 +17,8 @@ import Testing
     enum Server {
         case script(port: Int, mode: String)
         case memcached
+        /// BusyBox's httpd serving `root` on port 8080: a real server whose Date header changes.
+        case busybox(root: String)
         /// dnsmasq as the lab's DHCP and DNS server at 10.0.0.53 (its files in no place: no
         /// lease file, no resolv.conf, no hosts file), answering web.lab with 10.0.0.60.
         case dnsmasq
@@ -45,6 +47,12 @@ import Testing
                 let script = TCPReplayNamespaceTests.serverScript
                 process = try ChildProcess(URL(fileURLWithPath: ip), ["netns", "exec", namespace.name, Tools.which("python3")!, script, "\(port)", mode])
                 _ = try await process!.waitForLine(startingWith: "ready")
+            case .busybox(let root):
+                let binary = Tools.which("busybox") ?? "/usr/bin/busybox"
+                process = try ChildProcess(URL(fileURLWithPath: ip), ["netns", "exec", namespace.name, binary, "httpd", "-f", "-p", "10.0.0.60:8080", "-h", root])
+                try await eventually("httpd listens", within: .seconds(10)) {
+                    try await namespace.run(["ss", "-Hltn", "sport = :8080"]).stdout.contains("8080")
+                }
             case .memcached:
                 let binary = Tools.which("memcached") ?? "/usr/bin/memcached"
                 process = try ChildProcess(URL(fileURLWithPath: ip), ["netns", "exec", namespace.name, binary, "-u", "root", "-l", "10.0.0.60", "-p", "11211", "-U", "0"])
@@ -193,5 +201,40 @@ import Testing
         let same = try await self.replay(capture, against: .memcached)
         #expect(same.exitStatus == 0, "\(same.stdout) \(same.stderr)")
         #expect(same.stdout.contains("streams: 1 matched, 0 differed, 0 missing"), "\(same.stdout)")
+    }
+
+    /// A real HTTP server's replies change where they should not matter: its Date header. The
+    /// replay names the header; masked, it passes and says what the mask hid; a mask that hides
+    /// nothing is stale (fatal with --strict-masks); a changed file is named by its body offset.
+    @Test(.requires(.all(.namespaces, .tool("busybox", package: "busybox"), .tool("curl", package: "curl"))))
+    func aRealHTTPServersDateIsNoiseAndAChangedFileIsNot() async throws {
+        let root = try Tools.temporaryDirectory()
+        let page = root.appendingPathComponent("index.html")
+        try Data("a page that stays the same\n".utf8).write(to: page)
+        let modified = try FileManager.default.attributesOfItem(atPath: page.path)[.modificationDate]
+        let capture = try await self.record(.busybox(root: root.path)) { client in
+            let fetch = try await client.run(["curl", "-sf", "http://10.0.0.60:8080/index.html", "http://10.0.0.60:8080/index.html"])
+            #expect(fetch.stdout == "a page that stays the same\na page that stays the same\n", "\(fetch)")
+        }
+        // HTTP dates have whole seconds: the replay's are later ones.
+        try await Task.sleep(for: .milliseconds(1100))
+        let noisy = try await self.replay(capture, against: .busybox(root: root.path))
+        #expect(noisy.exitStatus == 1, "\(noisy.stdout)")
+        #expect(noisy.stdout.contains("differs: response 1 http.header.date: expected \""), "\(noisy.stdout)")
+
+        let masked = try await self.replay(capture, against: .busybox(root: root.path), ["--ignore", "http.header.Date"])
+        #expect(masked.exitStatus == 0, "\(masked.stdout)")
+        #expect(masked.stdout.hasSuffix("; masked: http.header.date 2 (--ignore)\n"), "\(masked.stdout)")
+        let strict = try await self.replay(capture, against: .busybox(root: root.path), ["--ignore", "http.header.date", "--ignore", "http.header.x-nothing", "--strict-masks"])
+        #expect(strict.exitStatus == 1, "\(strict.stdout)")
+        #expect(strict.stdout.contains("stale mask: --ignore http.header.x-nothing hid nothing in this run"), "\(strict.stdout)")
+        #expect(strict.stderr.contains("--strict-masks: http.header.x-nothing hid nothing in this run"), "\(strict.stderr)")
+
+        // The same length and time, another word: only the body tells.
+        try Data("a page that stays the sane\n".utf8).write(to: page)
+        try FileManager.default.setAttributes([.modificationDate: modified as Any], ofItemAtPath: page.path)
+        let changed = try await self.replay(capture, against: .busybox(root: root.path), ["--ignore", "http.header.date"])
+        #expect(changed.exitStatus == 1, "\(changed.stdout)")
+        #expect(changed.stdout.contains(#"differs: response 1 http.body differs at offset 24: expected "me\n", got "ne\n""#), "\(changed.stdout)")
     }
 }
