@@ -152,6 +152,11 @@ let package = Package(
             swiftSettings: fuzzSettings
         ),
         .executableTarget(
+            name: "FuzzStreams",
+            dependencies: ["FuzzSupport", .product(name: "SwitchyardReplay", package: root)],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
             name: "FuzzReplayFlows",
             dependencies: [
                 "FuzzSupport",

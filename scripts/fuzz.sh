@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (Fuzz/, with AddressSanitizer) and runs each for SECONDS
 # (default 60) on its committed seed corpus. Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 # Targets: FuzzFraming, FuzzFabricCore, FuzzRecording, FuzzRules, FuzzQEMUFraming, FuzzDHCP, FuzzDNS,
-# FuzzTransports, FuzzPcapng, FuzzCompare, FuzzReadLoop, FuzzICMP, FuzzTFTP, FuzzReplayFlows, FuzzHost. Crashes are saved under
+# FuzzTransports, FuzzPcapng, FuzzCompare, FuzzReadLoop, FuzzICMP, FuzzTFTP, FuzzReplayFlows, FuzzHost, FuzzStreams. Crashes are saved under
 # .build-fuzz/artifacts/TARGET/ and make the script exit non-zero. FUZZ_DETECT_LEAKS=0 turns
 # LeakSanitizer's check off (CI's short smoke runs: the toolchain's Foundation has leaks of its
 # own that would fail a run; the long runs keep it on).
@@ -12,7 +12,7 @@ scripts/install-deps.sh
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzFraming FuzzFabricCore FuzzRecording FuzzRules FuzzQEMUFraming FuzzDHCP FuzzDNS FuzzTransports FuzzPcapng FuzzCompare FuzzReadLoop FuzzICMP FuzzTFTP FuzzReplayFlows FuzzHost)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzFraming FuzzFabricCore FuzzRecording FuzzRules FuzzQEMUFraming FuzzDHCP FuzzDNS FuzzTransports FuzzPcapng FuzzCompare FuzzReadLoop FuzzICMP FuzzTFTP FuzzReplayFlows FuzzHost FuzzStreams)
 SCRATCH="$PWD/.build-fuzz"
 if [ "${FUZZ_DETECT_LEAKS:-1}" = 0 ]; then
     # Also LeakSanitizer's check at exit, not only libFuzzer's per-input one.

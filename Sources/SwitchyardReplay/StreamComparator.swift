@@ -74,13 +74,13 @@ public struct StreamComparator: Sendable {
         return Result(difference: difference, hiddenBy: hidden.sorted())
     }
 
-    static func isText(_ bytes: [UInt8]) -> Bool {
+    public static func isText(_ bytes: [UInt8]) -> Bool {
         !bytes.isEmpty && bytes.allSatisfy { (0x20..<0x7F).contains($0) || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
     }
 
     /// For printable streams: the line holding the first differing byte, with its number and
     /// the byte's offset, both sides' whole lines (up to 80 bytes).
-    static func differingLine(at offset: Int, expected: [UInt8], received: [UInt8]) -> String {
+    public static func differingLine(at offset: Int, expected: [UInt8], received: [UInt8]) -> String {
         let lineStart = expected[..<min(offset, expected.count)].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
         let number = expected[..<lineStart].count { $0 == 0x0A } + 1
         func line(_ bytes: [UInt8]) -> String {

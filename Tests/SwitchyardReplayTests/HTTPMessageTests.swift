@@ -1,0 +1,55 @@
+@testable import SwitchyardReplay
+import Testing
+
+/// HTTP/1.x responses read from a stream (RFC 9112): lengths, chunks, keep-alive, and what
+/// the comparison says of two streams.
+@Suite struct HTTPMessageTests {
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func keepAliveResponsesWithLengthAndChunksAreReadInOrder() {
+        let stream = Self.bytes(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: one\r\n\r\nhello"
+                + "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n"
+                + "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n"
+                + "HTTP/1.0 200 OK\r\n\r\nto the end"
+        )
+        let (messages, rest) = HTTPMessage.responses(in: stream)
+        #expect(messages.map(\.startLine) == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 304 Not Modified", "HTTP/1.0 200 OK"])
+        #expect(messages.map { String(decoding: $0.body, as: UTF8.self) } == ["hello", "abcde", "", "to the end"])
+        #expect(messages[0].header("date") == "one" && messages[0].headers.map(\.name) == ["content-length", "date"])
+        #expect(messages.map(\.offset) == [0, 54, 141, 181])
+        #expect(rest.isEmpty)
+    }
+
+    @Test func aCutOrMalformedResponseEndsTheReading() {
+        let cut = HTTPMessage.responses(in: Self.bytes("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"))
+        #expect(cut.messages.isEmpty && cut.rest.count == 44)
+        let badChunk = HTTPMessage.responses(in: Self.bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))
+        #expect(badChunk.messages.isEmpty)
+        let noColon = HTTPMessage.responses(in: Self.bytes("HTTP/1.1 200 OK\r\nBroken header\r\n\r\n"))
+        #expect(noColon.messages.isEmpty)
+        #expect(!HTTPMessage.isResponseStream(Self.bytes("GET / HTTP/1.1\r\n")))
+    }
+
+    @Test func theComparisonNamesTheFieldAndTheBodyOffsetAcrossKeepAlive() {
+        let first = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: one\r\n\r\nhello"
+        let recorded = Self.bytes(first + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: one\r\n\r\nworld")
+        let comparator = StreamComparator(masks: [])
+        let date = comparator.compare(expected: recorded, received: Self.bytes(first + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: two\r\n\r\nworld"))
+        #expect(date?.difference == #"response 2 http.header.date: expected "one", got "two""#)
+        let body = comparator.compare(expected: recorded, received: Self.bytes(first + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: one\r\n\r\nwOrld"))
+        #expect(body?.difference == #"response 2 http.body differs at offset 1: expected "orld", got "Orld""#)
+        let fewer = comparator.compare(expected: recorded, received: Self.bytes(first))
+        #expect(fewer?.difference == #"response 2 missing: expected "HTTP/1.1 200 OK""#)
+        let more = comparator.compare(expected: Self.bytes(first), received: recorded)
+        #expect(more?.difference == #"response 2 unexpected: "HTTP/1.1 200 OK""#)
+        let added = comparator.compare(expected: Self.bytes(first), received: Self.bytes("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: one\r\nX-New: 1\r\n\r\nhello"))
+        #expect(added?.difference == #"response 1 http.header.x-new: expected (absent), got "1""#)
+        #expect(comparator.compare(expected: Self.bytes("not http"), received: Self.bytes("not http either")) == nil, "other streams are not HTTP's to judge")
+    }
+
+    @Test func printableStreamsAreNamedByLine() {
+        let line = StreamComparator.differingLine(at: 14, expected: Self.bytes("first line\nsecond line\n"), received: Self.bytes("first line\nsecXnd line\n"))
+        #expect(line == #"line 2 differs at offset 14: expected "second line", got "secXnd line""#)
+    }
+}
