@@ -20,6 +20,21 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
         case ip(protocolNumber: UInt8)
         /// Any other EtherType, by MACs.
         case ethernet(etherType: UInt16)
+
+        /// A short name for reports and noise files: `udp`, `dns`, `tcp`, `ip.47`, `ethernet.0x88b5`.
+        public var name: String {
+            switch self {
+            case .arp: "arp"
+            case .neighbor: "nd"
+            case .tcp: "tcp"
+            case .udp: "udp"
+            case .dhcp: "dhcp"
+            case .dns: "dns"
+            case .echo: "echo"
+            case .ip(let number): "ip.\(number)"
+            case .ethernet(let type): "ethernet.0x" + String(type, radix: 16)
+            }
+        }
     }
 
     /// One side of a flow: an address (4 or 16 bytes for IP, 6 for a MAC) and a port (0 when none).

@@ -69,6 +69,26 @@ public struct FrameComparator: Sendable {
         return FrameComparison(difference: self.difference(expected, received, expectedFields, receivedFields), hiddenBy: hiddenBy, fullyMasked: fullyMasked)
     }
 
+    /// Every field that differs (checksums aside: they change with what they cover; a DHCP
+    /// option's code and length go with the option), for learning noise. Frames whose fields
+    /// do not line up (another layout) give `frame.layout`.
+    public func differingFields(expected: [UInt8], received: [UInt8]) -> [String] {
+        let a = FrameFields.layout(of: expected)
+        let b = FrameFields.layout(of: received)
+        guard a.map(\.name) == b.map(\.name) else { return ["frame.layout"] }
+        var names: [String] = []
+        for (x, y) in zip(a, b) where !x.name.hasSuffix(".checksum") {
+            let left = x.range.upperBound <= expected.count ? expected[x.range] : []
+            let right = y.range.upperBound <= received.count ? received[y.range] : []
+            guard !left.elementsEqual(right) else { continue }
+            let name = x.name.hasSuffix(".header") && x.name.hasPrefix("dhcp.option.") ? String(x.name.dropLast(".header".count)) : x.name
+            if !names.contains(name) {
+                names.append(name)
+            }
+        }
+        return names
+    }
+
     /// The bytes of every field named in `names`, in frame order.
     private static func values(of names: Set<String>, in bytes: [UInt8], _ fields: [FrameField]) -> [ArraySlice<UInt8>] {
         fields.filter { names.contains($0.name) && $0.range.upperBound <= bytes.count }.map { bytes[$0.range] }

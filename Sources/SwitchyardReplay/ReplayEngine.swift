@@ -76,6 +76,8 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
     private let pacing: Pacing
     private let timeout: Duration
     private let comparator: FrameComparator
+    /// `--ignore` and the noise file's fields, for the kinds of flow the noise file names.
+    private let kindComparators: [String: FrameComparator]
     private let isCompared: @Sendable ([UInt8]) -> Bool
     private var flows: [FlowState]
     private var nextToStart = 0
@@ -110,7 +112,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
     ///   - isCompared: `--expect-filter`; expected frames it refuses are not compared.
     public init(
         plan: ReplayPlan, report: ReplayReport, ourMACs: [MACAddress], pacing: Pacing, timeout: Duration,
-        comparator: FrameComparator, absent: Set<Int> = [], isCompared: @escaping @Sendable ([UInt8]) -> Bool = { _ in true }
+        comparator: FrameComparator, noise: NoiseModel? = nil, tcpShift: UInt32 = 0, absent: Set<Int> = [], isCompared: @escaping @Sendable ([UInt8]) -> Bool = { _ in true }
     ) {
         var report = report
         var plan = plan
@@ -121,7 +123,11 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
             report.filteredOut += before - plan.flows[flowIndex].events.count
         }
         report.plan = plan
+        let ignored = Set(comparator.maskNames)
+        let noiseByKind = noise?.byKind ?? [:]
         report.masks = comparator.maskNames.map { ReplayReport.MaskUse(name: $0, source: "--ignore") }
+            + Set(noiseByKind.values.flatMap { $0 }).subtracting(ignored).sorted().map { ReplayReport.MaskUse(name: $0, source: "noise file") }
+        self.kindComparators = noiseByKind.mapValues { FrameComparator(ignoring: ignored.union($0)) }
         self.plan = plan
         self.ourMACs = ourMACs
         self.ourMACSet = Set(ourMACs)
@@ -146,7 +152,8 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
                 }
             }
             if let connection = flow.connection {
-                flows[flowIndex].tcp = TCPReplay(recorded: connection, timeout: timeout, streams: StreamComparator(masks: Set(comparator.maskNames)))
+                let streamMasks = ignored.union(noiseByKind[flow.key.kind.name] ?? [])
+                flows[flowIndex].tcp = TCPReplay(recorded: connection, timeout: timeout, streams: StreamComparator(masks: streamMasks), shift: tcpShift)
             }
             var keys: Set<FlowKey> = [flow.key]
             for event in flow.events {
@@ -234,6 +241,11 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         self.conclude()
     }
 
+    /// The masks for a flow: `--ignore`, and the noise file's for its kind.
+    private func comparator(for flowIndex: Int) -> FrameComparator {
+        self.kindComparators[self.plan.flows[flowIndex].key.kind.name] ?? self.comparator
+    }
+
     /// The end: connections closed, each flow's frames lined up once more, the masks tallied.
     private mutating func conclude() {
         self.finishConnections()
@@ -256,7 +268,8 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         let clean = resultIndices.allSatisfy { if case .matched = self.report.results[$0].verdict { true } else { false } }
         guard !arrivals.isEmpty, !(clean && unexpectedHere.isEmpty), resultIndices.count * arrivals.count <= 250_000 else { return }
         let expected = resultIndices.map { self.report.results[$0].expected.bytes }
-        let comparisons = expected.map { e in arrivals.map { self.comparator.compare(expected: e, received: $0) } }
+        let comparator = self.comparator(for: flowIndex)
+        let comparisons = expected.map { e in arrivals.map { comparator.compare(expected: e, received: $0) } }
         let pairs = Alignment.longestCommonPairs(expected.count, arrivals.count) { comparisons[$0][$1].difference == nil }
         var assigned = Array(repeating: false, count: arrivals.count)
         var nextExpected = 0
@@ -343,7 +356,7 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         let flow = self.plan.flows[flowIndex]
         self.flows[flowIndex].settle(eventIndex)
         self.flows[flowIndex].arrivals.append(bytes)
-        self.report.record(self.comparator.compare(expected: flow.events[eventIndex].frame.bytes, received: bytes), received: bytes, at: resultIndex)
+        self.report.record(self.comparator(for: flowIndex).compare(expected: flow.events[eventIndex].frame.bytes, received: bytes), received: bytes, at: resultIndex)
         return flowIndex
     }
 
@@ -616,7 +629,8 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         for (index, state) in self.flows.enumerated() {
             guard let tcp = state.tcp, state.started else { continue }
             self.report.connections.append(ReplayReport.ConnectionResult(
-                flow: index, outcome: tcp.outcome, serverBytes: tcp.receivedCount, expectedBytes: tcp.recorded.serverStream.count, hiddenBy: tcp.hiddenBy
+                flow: index, outcome: tcp.outcome, serverBytes: tcp.receivedCount, expectedBytes: tcp.recorded.serverStream.count, hiddenBy: tcp.hiddenBy,
+                differingFields: tcp.differingFields
             ))
         }
         for (index, state) in self.flows.enumerated() where state.tcp != nil && !state.started {

@@ -24,6 +24,11 @@ public struct ReplayOptions: Sendable {
     public var ignore: Set<String> = []
     /// A BPF expression: only expected frames it accepts are compared.
     public var expectFilter: String?
+    /// Which of several replays of one recording against the same servers this is (0: the
+    /// first): TCP connections shift their sequence numbers by it (`TCPReplay.shift`).
+    public var run = 0
+    /// Fields masked per kind of flow, from the noise file.
+    public var noise: NoiseModel?
 
     public init() {}
 }

@@ -33,6 +33,8 @@ public struct ReplayReport: Sendable {
         public var expectedBytes: Int
         /// The masks that hid a difference in its stream (`http.header.date`).
         public var hiddenBy: [String] = []
+        /// The HTTP fields its stream differs in; nil when no field names the difference.
+        public var differingFields: [String]? = []
     }
 
     /// One mask and what it did in this run.

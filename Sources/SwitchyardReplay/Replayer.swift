@@ -111,7 +111,7 @@ public struct Replayer: Sendable {
             self.options.topSpeed ? .topSpeed : self.options.timing == .recorded ? .recorded(speed: self.options.speed) : .gated
         var engine = ReplayEngine<ContinuousClock.Instant>(
             plan: plan, report: report, ourMACs: ourMACs, pacing: pacing, timeout: self.options.timeout,
-            comparator: FrameComparator(ignoring: self.options.ignore), absent: absent,
+            comparator: FrameComparator(ignoring: self.options.ignore), noise: self.options.noise, tcpShift: UInt32(truncatingIfNeeded: self.options.run) &* 0x4000_0000, absent: absent,
             isCompared: { bytes in filter?.matches(bytes) ?? true }
         )
 

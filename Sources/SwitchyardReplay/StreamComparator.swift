@@ -24,6 +24,31 @@ public struct StreamComparator: Sendable {
         return self.compareHTTP(expected: expected, received: received)
     }
 
+    /// Every HTTP field that differs, for learning noise; nil when the streams do not both read
+    /// as HTTP responses message for message (then no field can name the difference).
+    public static func differingFields(expected: [UInt8], received: [UInt8]) -> [String]? {
+        guard HTTPMessage.isResponseStream(expected) else { return nil }
+        let recorded = HTTPMessage.responses(in: expected)
+        let live = HTTPMessage.responses(in: received)
+        guard recorded.rest.isEmpty, live.rest.isEmpty, recorded.messages.count == live.messages.count else { return nil }
+        var names: [String] = []
+        func add(_ name: String) {
+            if !names.contains(name) { names.append(name) }
+        }
+        for (want, got) in zip(recorded.messages, live.messages) {
+            let a = want.startFields
+            let b = got.startFields
+            if a.0 != b.0 { add("http.version") }
+            if a.1 != b.1 { add("http.status") }
+            if a.2 != b.2 { add("http.reason") }
+            for name in want.headers.map(\.name) + got.headers.map(\.name) where want.header(name) != got.header(name) {
+                add("http.header.\(name)")
+            }
+            if want.body != got.body { add("http.body") }
+        }
+        return names
+    }
+
     private func compareHTTP(expected: [UInt8], received: [UInt8]) -> Result? {
         let recorded = HTTPMessage.responses(in: expected)
         let live = HTTPMessage.responses(in: received)

@@ -52,6 +52,9 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
     /// The live bytes from `firstDifference` on, for the report.
     private var differenceBytes: [UInt8] = []
     private let streams: StreamComparator
+    private let shift: UInt32
+    /// The SYN as sent: the recorded one, shifted.
+    private let synBytes: [UInt8]
     /// The whole live stream, when the recorded one is read by fields or lines (nil: not kept,
     /// or it grew past the recorded stream by more than 64 KiB).
     private var liveStream: [UInt8]?
@@ -86,19 +89,32 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
     /// for the comparison by fields and lines; longer ones are compared byte by byte.
     public static var keptStreamLimit: Int { 4 << 20 }
 
-    public init(recorded: RecordedConnection, timeout: Duration, streams: StreamComparator = StreamComparator(masks: [])) {
+    /// - Parameter shift: added to the client's sequence numbers and timestamps, so a replay
+    ///   repeated against the same live kernel (`--learn-noise`) opens a new connection
+    ///   instead of hitting the last one's TIME-WAIT (RFC 9293 3.6.1, RFC 6191).
+    public init(recorded: RecordedConnection, timeout: Duration, streams: StreamComparator = StreamComparator(masks: []), shift: UInt32 = 0) {
         self.recorded = recorded
         self.timeout = timeout
         self.streams = streams
+        self.shift = shift
+        var syn = recorded.synFrame
+        if shift != 0 {
+            syn.tcp.sequenceNumber &+= shift
+            syn.tcp.options = syn.tcp.options.map { option in
+                if case .timestamps(let value, let echo) = option { return .timestamps(value: value &+ shift, echoReply: echo) }
+                return option
+            }
+        }
+        self.synBytes = shift == 0 ? recorded.synFrame.bytes : syn.bytes
         let stream = recorded.serverStream
         if stream.count <= Self.keptStreamLimit, HTTPMessage.isResponseStream(stream) || StreamComparator.isText(stream) {
             self.liveStream = []
         }
-        self.clientISN = recorded.synFrame.tcp.sequenceNumber
+        self.clientISN = recorded.synFrame.tcp.sequenceNumber &+ shift
         self.sendUnacknowledged = self.clientISN
         self.sendNext = self.clientISN &+ 1
         self.identification = recorded.synFrame.ip.identification
-        self.timestampValue = recorded.synFrame.tcp.timestamps?.value ?? 0
+        self.timestampValue = (recorded.synFrame.tcp.timestamps?.value ?? 0) &+ shift
     }
 
     /// Where the live server's stream has come, its FIN counting one.
@@ -120,7 +136,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         self.lastProgress = now
         self.retransmitAt = now.advanced(by: self.retransmissionTimeout)
         self.sentSegments += 1
-        return [self.recorded.synFrame.bytes]
+        return [self.synBytes]
     }
 
     /// A segment from the live server to this connection's client.
@@ -143,7 +159,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
             if let ours = syn.timestamps, let theirs = tcp.timestamps {
                 self.useTimestamps = true
                 self.timestampRecent = theirs.value
-                self.timestampValue = ours.value
+                self.timestampValue = ours.value &+ self.shift
             }
             self.useSACK = syn.isSACKPermitted && tcp.isSACKPermitted
             if syn.windowScale != nil, let scale = tcp.windowScale {
@@ -337,7 +353,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         self.retransmitAt = now.advanced(by: self.retransmissionTimeout)
         if case .synSent = self.phase {
             self.sentSegments += 1
-            return [self.recorded.synFrame.bytes]
+            return [self.synBytes]
         }
         // The first unacknowledged segment, again.
         guard let index = self.recorded.clientSegments[..<self.nextSegment].firstIndex(where: {
@@ -380,7 +396,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         let syn = self.recorded.synFrame
         var options: [TCPSegment.Option] = []
         if self.useTimestamps {
-            if let value = segment.timestampValue, Self.less(self.timestampValue, value) {
+            if let value = segment.timestampValue.map({ $0 &+ self.shift }), Self.less(self.timestampValue, value) {
                 self.timestampValue = value
             }
             options += [.noOperation, .noOperation, .timestamps(value: self.timestampValue, echoReply: self.timestampRecent)]
@@ -452,6 +468,14 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         default:
             return .matched
         }
+    }
+
+    /// The HTTP fields in which the live stream differs (none when it is the same); nil when
+    /// it differs in a way no field names (bytes of another kind of stream, or not kept).
+    public var differingFields: [String]? {
+        guard self.firstDifference != nil || self.receivedCount != self.recorded.serverStream.count else { return [] }
+        guard let live = self.liveStream else { return nil }
+        return StreamComparator.differingFields(expected: self.recorded.serverStream, received: live)
     }
 
     /// The masks that hid a difference in this connection's stream.

@@ -79,6 +79,15 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
     @Flag(help: "A mask that hid nothing in this run (stale) fails the replay: exit 1.")
     var strictMasks = false
 
+    @Option(help: ArgumentHelp("Replay N times (2 or more) against the live services and write what differed as noise to the noise file.", valueName: "N"))
+    var learnNoise: Int?
+
+    @Option(help: ArgumentHelp("The noise file (default: NAME.noise.json beside NAME.pcap, used when it is there).", valueName: "file"))
+    var noise: String?
+
+    @Flag(help: "Do not mask the noise file's fields.")
+    var noNoise = false
+
     @Option(help: ArgumentHelp("Compare only expected frames this BPF filter accepts (tcpdump syntax).", valueName: "expression"))
     var expectFilter: String?
 
@@ -108,6 +117,12 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--expect-filter: \(error.message)")
             }
+        }
+        if let runs = self.learnNoise, !(2...100).contains(runs) {
+            throw ValidationError("--learn-noise takes 2 to 100 runs, got \(runs)")
+        }
+        if self.noNoise, self.noise != nil {
+            throw ValidationError("--noise and --no-noise contradict each other")
         }
         if self.topspeed, self.timing == .recorded {
             throw ValidationError("--topspeed and --timing recorded contradict each other")
@@ -163,56 +178,37 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
         // With the received frames on stdout (--write -), every line goes to stderr.
         let textOnStderr = self.write == "-"
         let say: @Sendable (String) -> Void = { textOnStderr ? StandardOutput.error($0) : StandardOutput.line($0) }
-        let quiet = self.quiet
         let recordingPath = self.recording
 
+        let recording: Recording
+        do {
+            recording = try Recording.load(path: self.recording, manifestPath: self.manifest)
+        } catch {
+            StandardOutput.error("switchyard-replay: \(error)")
+            self.writeJUnitError(error.description)
+            throw ExitCode(2)
+        }
+        for warning in recording.warnings {
+            StandardOutput.error("switchyard-replay: warning: \(warning)")
+        }
+        var noise: NoiseModel?
+        if self.learnNoise == nil {
+            do {
+                noise = try self.loadNoise()
+            } catch {
+                StandardOutput.error("switchyard-replay: \(error)")
+                self.writeJUnitError(error.description)
+                throw ExitCode(2)
+            }
+        }
+        options.noise = noise
+        if let runs = self.learnNoise {
+            try await self.learn(runs: runs, recording: recording, options: options, say: say)
+            return
+        }
         let report: ReplayReport
         do {
-            let recording = try Recording.load(path: self.recording, manifestPath: self.manifest)
-            for warning in recording.warnings {
-                StandardOutput.error("switchyard-replay: warning: \(warning)")
-            }
-            let writePath = self.write
-            let progress = ReplayProgress(enabled: !self.quiet && isatty(2) != 0)
-            let outcome = Mutex<Result<ReplayReport, ReplayError>?>(nil)
-            let replayer = Replayer(options: options)
-            try await runUntilTerminated {
-                // The progress line's ticker runs beside the replay and ends with it.
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { await progress.tick() }
-                    defer { group.cancelAll() }
-                    let writer = try writePath.map { (path: String) throws(PcapError) in
-                        try CaptureFileOutput(path: path, format: CaptureFormat.implied(by: path), application: "switchyard-replay \(SwitchyardVersion.current)", interface: "switchyard-replay")
-                    }
-                    let result: Result<ReplayReport, ReplayError>
-                    do {
-                        result = .success(try await replayer.run(
-                            recording,
-                            planned: { plan in
-                                // Said before the first frame: a person learns at once that a
-                                // service is absent, not after every exchange has timed out.
-                                if !quiet {
-                                    plan.notes.forEach(say)
-                                }
-                            },
-                            received: { bytes in
-                                bytes.withUnsafeBytes { try? writer?.write($0, originalLength: bytes.count, timestamp: .now()) }
-                            },
-                            progress: { done, total in progress.update(done: done, total: total) }
-                        ))
-                    } catch let error as ReplayError {
-                        result = .failure(error)
-                    } catch {
-                        result = .failure(ReplayError(.fabricRefused, "\(error)"))
-                    }
-                    try writer?.close()
-                    outcome.withLock { $0 = result }
-                }
-            }
-            guard let result = outcome.withLock({ $0 }) else {
-                throw ReplayError(.interrupted, "interrupted before the replay began")
-            }
-            report = try result.get()
+            report = try await self.replayOnce(recording, options: options, say: say)
         } catch let error as ReplayError {
             StandardOutput.error("switchyard-replay: \(error)")
             self.writeJUnitError(error.description)
@@ -258,6 +254,127 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
             StandardOutput.error("switchyard-replay: --strict-masks: \(report.staleMasks.map(\.name).joined(separator: ", ")) hid nothing in this run")
             throw ExitCode(1)
         }
+    }
+
+    /// One replay of `recording`, its progress on a terminal, what it received to `--write`.
+    private func replayOnce(_ recording: Recording, options: ReplayOptions, say: @escaping @Sendable (String) -> Void) async throws -> ReplayReport {
+        let quiet = self.quiet
+        let writePath = self.write
+        let progress = ReplayProgress(enabled: !self.quiet && isatty(2) != 0)
+        let outcome = Mutex<Result<ReplayReport, ReplayError>?>(nil)
+        let replayer = Replayer(options: options)
+        try await runUntilTerminated {
+            // The progress line's ticker runs beside the replay and ends with it.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await progress.tick() }
+                defer { group.cancelAll() }
+                let writer = try writePath.map { (path: String) throws(PcapError) in
+                    try CaptureFileOutput(path: path, format: CaptureFormat.implied(by: path), application: "switchyard-replay \(SwitchyardVersion.current)", interface: "switchyard-replay")
+                }
+                let result: Result<ReplayReport, ReplayError>
+                do {
+                    result = .success(try await replayer.run(
+                        recording,
+                        planned: { plan in
+                            // Said before the first frame: a person learns at once that a
+                            // service is absent, not after every exchange has timed out.
+                            if !quiet {
+                                plan.notes.forEach(say)
+                            }
+                        },
+                        received: { bytes in
+                            bytes.withUnsafeBytes { try? writer?.write($0, originalLength: bytes.count, timestamp: .now()) }
+                        },
+                        progress: { done, total in progress.update(done: done, total: total) }
+                    ))
+                } catch let error as ReplayError {
+                    result = .failure(error)
+                } catch {
+                    result = .failure(ReplayError(.fabricRefused, "\(error)"))
+                }
+                try writer?.close()
+                outcome.withLock { $0 = result }
+            }
+        }
+        guard let result = outcome.withLock({ $0 }) else {
+            throw ReplayError(.interrupted, "interrupted before the replay began")
+        }
+        return try result.get()
+    }
+
+    /// `--learn-noise N`: N replays against the live services; what differed in them is noise,
+    /// written to the noise file. A run that fails outright stops the learning: exit 1.
+    private func learn(runs: Int, recording: Recording, options: ReplayOptions, say: @escaping @Sendable (String) -> Void) async throws {
+        var model = NoiseModel(recording: URL(fileURLWithPath: self.recording).lastPathComponent)
+        for run in 1...runs {
+            let report: ReplayReport
+            var options = options
+            options.run = run - 1
+            do {
+                report = try await self.replayOnce(recording, options: options, say: say)
+            } catch let error as ReplayError {
+                StandardOutput.error("switchyard-replay: \(error)")
+                throw ExitCode(2)
+            }
+            say("run \(run) of \(runs): \(report.summary)")
+            do {
+                try model.learn(from: report)
+            } catch {
+                report.details().forEach(say)
+                StandardOutput.error("switchyard-replay: cannot learn noise: \(error.description)")
+                throw ExitCode(1)
+            }
+        }
+        let path = self.noise ?? NoiseModel.path(forRecording: self.recording)
+        do {
+            try Self.write(model, to: path)
+        } catch {
+            StandardOutput.error("switchyard-replay: cannot write \(path): \(error.localizedDescription)")
+            throw ExitCode(2)
+        }
+        let fields = model.noise.map { "\($0.field) (\($0.flows), \($0.runs) of \(runs))" }
+        say("learned \(model.noise.count) noisy field\(model.noise.count == 1 ? "" : "s") from \(runs) runs\(fields.isEmpty ? "" : ": " + fields.joined(separator: ", ")); wrote \(path)")
+    }
+
+    /// The noise file: `--noise FILE`, else NAME.noise.json beside the recording when it is
+    /// there; none with `--no-noise`. A file named but unreadable or malformed is an error.
+    private func loadNoise() throws(ReplayError) -> NoiseModel? {
+        guard !self.noNoise else { return nil }
+        let path = self.noise ?? NoiseModel.path(forRecording: self.recording)
+        guard self.noise != nil || FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let model = try JSONDecoder().decode(NoiseModel.self, from: data)
+            guard model.version == 1 else { throw ReplayError(.badRecording, "\(path): noise file version \(model.version), this replay reads 1") }
+            for entry in model.noise where !FrameFields.isMaskable(entry.field) {
+                throw ReplayError(.badRecording, "\(path): no such field \(entry.field)")
+            }
+            return model
+        } catch let error as ReplayError {
+            throw error
+        } catch let error as DecodingError {
+            throw ReplayError(.badRecording, "\(path): not a noise file (\(Self.describe(error)))")
+        } catch {
+            throw ReplayError(.badRecording, "cannot read noise file \(path): \(error.localizedDescription)")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): "no \(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            context.codingPath.map(\.stringValue).joined(separator: ".") + (context.codingPath.isEmpty ? "malformed JSON" : ": wrong type")
+        @unknown default: "malformed"
+        }
+    }
+
+    /// Stable JSON: keys sorted, entries sorted, one per line, for a diff in review.
+    static func write(_ model: NoiseModel, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(model)
+        data.append(0x0A)
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// A replay that could not run still leaves a report CI can read: one failed case.

@@ -204,8 +204,9 @@ import Testing
     }
 
     /// A real HTTP server's replies change where they should not matter: its Date header. The
-    /// replay names the header; masked, it passes and says what the mask hid; a mask that hides
-    /// nothing is stale (fatal with --strict-masks); a changed file is named by its body offset.
+    /// replay names the header; learned as noise (or masked by hand), it passes and says what
+    /// the mask hid; a mask that hides nothing is stale (fatal with --strict-masks); a changed
+    /// file is named by its body offset.
     @Test(.requires(.all(.namespaces, .tool("busybox", package: "busybox"), .tool("curl", package: "curl"))))
     func aRealHTTPServersDateIsNoiseAndAChangedFileIsNot() async throws {
         let root = try Tools.temporaryDirectory()
@@ -221,6 +222,21 @@ import Testing
         let noisy = try await self.replay(capture, against: .busybox(root: root.path))
         #expect(noisy.exitStatus == 1, "\(noisy.stdout)")
         #expect(noisy.stdout.contains("differs: response 1 http.header.date: expected \""), "\(noisy.stdout)")
+
+        // Learned: two runs against the same server say the Date is noise; the file is then
+        // used by every replay of this recording.
+        let learning = try await self.replay(capture, against: .busybox(root: root.path), ["--learn-noise", "2"])
+        #expect(learning.exitStatus == 0, "\(learning.stdout) \(learning.stderr)")
+        let noisePath = String(capture.dropLast(".pcap".count)) + ".noise.json"
+        #expect(learning.stdout.hasSuffix("learned 1 noisy field from 2 runs: http.header.date (tcp, 2 of 2); wrote \(noisePath)\n"), "\(learning.stdout)")
+        let file = try String(contentsOfFile: noisePath, encoding: .utf8)
+        #expect(file.contains(#""field" : "http.header.date""#) && file.contains(#""flows" : "tcp""#) && file.contains(#""runs" : 2"#), "\(file)")
+        let withNoise = try await self.replay(capture, against: .busybox(root: root.path))
+        #expect(withNoise.exitStatus == 0, "\(withNoise.stdout)")
+        #expect(withNoise.stdout.hasSuffix("; masked: http.header.date 2 (noise file)\n"), "\(withNoise.stdout)")
+        let without = try await self.replay(capture, against: .busybox(root: root.path), ["--no-noise"])
+        #expect(without.exitStatus == 1, "\(without.stdout)")
+        try FileManager.default.removeItem(atPath: noisePath)
 
         let masked = try await self.replay(capture, against: .busybox(root: root.path), ["--ignore", "http.header.Date"])
         #expect(masked.exitStatus == 0, "\(masked.stdout)")
