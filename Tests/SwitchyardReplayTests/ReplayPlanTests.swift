@@ -8,14 +8,15 @@ let client = MACAddress("02:53:59:00:00:02")!
 let clientAgain = MACAddress("02:53:59:00:00:05")!
 let stranger = MACAddress("02:aa:00:00:00:09")!
 
-func udp(from: MACAddress, to: MACAddress, _ payload: String, ttl: UInt8 = 64) -> [UInt8] {
+func udp(from: MACAddress, to: MACAddress, _ payload: String, ttl: UInt8 = 64, id: UInt16 = 0) -> [UInt8] {
     let fromIP = from == service ? IPv4Address(10, 0, 0, 2) : IPv4Address(10, 0, 0, 1)
     let toIP = to == service ? IPv4Address(10, 0, 0, 2) : IPv4Address(10, 0, 0, 1)
     return UDPFrame.build(
         from: (from, fromIP, from == service ? 7007 : 12345),
         to: (to, toIP, to == service ? 7007 : 12345),
         payload: Array(payload.utf8),
-        timeToLive: ttl
+        timeToLive: ttl,
+        identification: id
     ).bytes
 }
 

@@ -178,6 +178,22 @@ func tcpSession(reply: String = "hello, world") -> [[UInt8]] {
         #expect(reset.outcome == .differed(#"the server reset the connection at offset 3 of 12: expected "hello, world", got "hel""#))
     }
 
+    /// A replay repeated against the same kernel shifts the client's sequence numbers and
+    /// timestamps, so its SYN is not taken for the last run's connection in TIME-WAIT.
+    @Test func aShiftedReplayOpensANewConnection() throws {
+        var replay = Replay(recorded: try self.connection(), timeout: .seconds(1), shift: 0x4000_0000)
+        let syn = try #require(replay.start(now: t0).first.flatMap(TCPFrame.init(parsing:)))
+        #expect(syn.tcp.sequenceNumber == 100 &+ 0x4000_0000 && syn.tcp.timestamps?.value == 1 &+ 0x4000_0000)
+        #expect(syn.tcp.isSACKPermitted && syn.ip.isHeaderChecksumValid)
+        let shiftedAck = TCPFrame(parsing: tcp(from: service, seq: liveISN, ack: 101 &+ 0x4000_0000, [.syn, .ack], options: [.maximumSegmentSize(1460), .sackPermitted, .timestamps(value: 400, echoReply: 1), .noOperation, .windowScale(7)]))!
+        let out = replay.received(shiftedAck, now: t0)
+        let request = try #require(out.last.flatMap(TCPFrame.init(parsing:)))
+        #expect(request.tcp.sequenceNumber == 101 &+ 0x4000_0000 && String(decoding: request.tcp.payload, as: UTF8.self) == "GET /\r\n")
+        #expect(request.tcp.timestamps?.value == 2 &+ 0x4000_0000)
+        _ = replay.received(self.server(seq: liveISN + 1, ack: 108 &+ 0x4000_0000, [.fin, .psh, .ack], "hello, world"), now: t0)
+        #expect(replay.outcome == .matched)
+    }
+
     /// A reset after the server's FIN says only that it forgot the connection (an ACK crossed
     /// its FIN's retransmission, as happens under load): the stream and its FIN matched.
     @Test func aResetAfterTheServersFINIsNotADifference() throws {
