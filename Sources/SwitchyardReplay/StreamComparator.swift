@@ -1,3 +1,5 @@
+import SwitchyardPackets
+
 /// Compares a live server's byte stream with the recorded one by what it says, where it can:
 /// HTTP/1.x responses message by message and field by field (`http.status`, `http.reason`,
 /// `http.header.NAME`, `http.body`); for other printable streams, `differingLine` names the
@@ -7,7 +9,7 @@ public struct StreamComparator: Sendable {
     public let masks: Set<String>
 
     public init(masks: Set<String>) {
-        self.masks = masks.filter { $0.hasPrefix("http.") }
+        self.masks = masks.filter { $0.hasPrefix("http.") || $0.hasPrefix("dns.") }
     }
 
     public struct Result: Hashable, Sendable {
@@ -19,14 +21,87 @@ public struct StreamComparator: Sendable {
 
     /// The comparison of an HTTP/1.x response stream by fields; nil for other streams (and
     /// for a recorded stream that is not well-formed HTTP): the byte comparison stands.
-    public func compare(expected: [UInt8], received: [UInt8]) -> Result? {
+    /// `dns`: the connection is to port 53, so the stream is DNS messages each after a
+    /// two-byte length (RFC 1035 4.2.2), compared with the DNS fields of UDP.
+    public func compare(expected: [UInt8], received: [UInt8], dns: Bool = false) -> Result? {
+        if dns {
+            return self.compareDNS(expected: expected, received: received)
+        }
         guard HTTPMessage.isResponseStream(expected) else { return nil }
         return self.compareHTTP(expected: expected, received: received)
     }
 
+    /// The messages of a DNS-over-TCP stream; nil when the stream is not length-framed DNS.
+    static func dnsMessages(_ bytes: [UInt8]) -> [[UInt8]]? {
+        var messages: [[UInt8]] = []
+        var offset = 0
+        while offset + 2 <= bytes.count {
+            let length = Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
+            guard offset + 2 + length <= bytes.count else { return nil }
+            messages.append(Array(bytes[(offset + 2)..<(offset + 2 + length)]))
+            offset += 2 + length
+        }
+        return offset == bytes.count ? messages : nil
+    }
+
+    /// Each DNS message's fields (`dns.answer.ttl`, …), message by message; nil when a side is
+    /// not length-framed DNS whose messages parse.
+    static func dnsFields(_ bytes: [UInt8]) -> [(message: [UInt8], fields: [FrameField])]? {
+        guard let messages = Self.dnsMessages(bytes) else { return nil }
+        var out: [(message: [UInt8], fields: [FrameField])] = []
+        for message in messages {
+            guard let fields = FrameFields.dnsLayout(message, payload: 0..<message.count, ports: (DNSMessage.port, DNSMessage.port)) else { return nil }
+            out.append((message, fields))
+        }
+        return out
+    }
+
+    private func compareDNS(expected: [UInt8], received: [UInt8]) -> Result? {
+        guard let recorded = Self.dnsFields(expected) else { return nil }
+        guard let live = Self.dnsFields(received) else {
+            return Result(difference: "the server's stream is not DNS messages each after a two-byte length (RFC 1035 4.2.2)", hiddenBy: [])
+        }
+        var hidden: Set<String> = []
+        var difference: String?
+        for (index, want) in recorded.enumerated() {
+            let label = "message \(index + 1)"
+            guard index < live.count else {
+                difference = difference ?? "\(label) missing"
+                break
+            }
+            let got = live[index]
+            guard want.fields.map(\.name) == got.fields.map(\.name) else {
+                difference = difference ?? "\(label) has other records: expected \(want.fields.count) fields, got \(got.fields.count)"
+                continue
+            }
+            for (x, y) in zip(want.fields, got.fields) where !want.message[x.range].elementsEqual(got.message[y.range]) {
+                if self.masks.contains(x.name) {
+                    hidden.insert(x.name)
+                } else if difference == nil {
+                    difference = "\(label) \(x.name): expected \(FrameFields.render(x, in: want.message)), got \(FrameFields.render(y, in: got.message))"
+                }
+            }
+        }
+        if live.count > recorded.count, difference == nil {
+            difference = "message \(recorded.count + 1) unexpected"
+        }
+        return Result(difference: difference, hiddenBy: hidden.sorted())
+    }
+
     /// Every HTTP field that differs, for learning noise; nil when the streams do not both read
     /// as HTTP responses message for message (then no field can name the difference).
-    public static func differingFields(expected: [UInt8], received: [UInt8]) -> [String]? {
+    public static func differingFields(expected: [UInt8], received: [UInt8], dns: Bool = false) -> [String]? {
+        if dns {
+            guard let recorded = Self.dnsFields(expected), let live = Self.dnsFields(received), recorded.count == live.count else { return nil }
+            var names: [String] = []
+            for (want, got) in zip(recorded, live) {
+                guard want.fields.map(\.name) == got.fields.map(\.name) else { return nil }
+                for (x, y) in zip(want.fields, got.fields) where !want.message[x.range].elementsEqual(got.message[y.range]) && !names.contains(x.name) {
+                    names.append(x.name)
+                }
+            }
+            return names
+        }
         guard HTTPMessage.isResponseStream(expected) else { return nil }
         let recorded = HTTPMessage.responses(in: expected)
         let live = HTTPMessage.responses(in: received)

@@ -53,6 +53,8 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
     private var differenceBytes: [UInt8] = []
     private let streams: StreamComparator
     private let shift: UInt32
+    /// A connection to port 53: DNS over TCP.
+    private let isDNS: Bool
     /// The SYN as sent: the recorded one, shifted.
     private let synBytes: [UInt8]
     /// The whole live stream, when the recorded one is read by fields or lines (nil: not kept,
@@ -107,7 +109,8 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         }
         self.synBytes = shift == 0 ? recorded.synFrame.bytes : syn.bytes
         let stream = recorded.serverStream
-        if stream.count <= Self.keptStreamLimit, HTTPMessage.isResponseStream(stream) || StreamComparator.isText(stream) {
+        self.isDNS = recorded.synFrame.tcp.destinationPort == DNSMessage.port
+        if stream.count <= Self.keptStreamLimit, self.isDNS || HTTPMessage.isResponseStream(stream) || StreamComparator.isText(stream) {
             self.liveStream = []
         }
         self.clientISN = recorded.synFrame.tcp.sequenceNumber &+ shift
@@ -440,7 +443,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         let expected = recorded.serverStream
         let count = self.receivedCount
         let bytesDiffer = self.firstDifference != nil || count != expected.count
-        if bytesDiffer, let live = self.liveStream, let byFields = self.streams.compare(expected: expected, received: live) {
+        if bytesDiffer, let live = self.liveStream, let byFields = self.streams.compare(expected: expected, received: live, dns: self.isDNS) {
             // Read by fields or lines: a difference there is named so; equal masked fields aside,
             // the stream counts as the same and only its ending is left to compare.
             if let difference = byFields.difference {
@@ -475,13 +478,13 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
     public var differingFields: [String]? {
         guard self.firstDifference != nil || self.receivedCount != self.recorded.serverStream.count else { return [] }
         guard let live = self.liveStream else { return nil }
-        return StreamComparator.differingFields(expected: self.recorded.serverStream, received: live)
+        return StreamComparator.differingFields(expected: self.recorded.serverStream, received: live, dns: self.isDNS)
     }
 
     /// The masks that hid a difference in this connection's stream.
     public var hiddenBy: [String] {
         guard let live = self.liveStream, live != self.recorded.serverStream else { return [] }
-        return self.streams.compare(expected: self.recorded.serverStream, received: live)?.hiddenBy ?? []
+        return self.streams.compare(expected: self.recorded.serverStream, received: live, dns: self.isDNS)?.hiddenBy ?? []
     }
 
     /// Both sides' bytes around `offset`: text where printable, hex otherwise. Before the

@@ -1,3 +1,4 @@
+import SwitchyardPackets
 @testable import SwitchyardReplay
 import Testing
 
@@ -51,5 +52,26 @@ import Testing
     @Test func printableStreamsAreNamedByLine() {
         let line = StreamComparator.differingLine(at: 14, expected: Self.bytes("first line\nsecond line\n"), received: Self.bytes("first line\nsecXnd line\n"))
         #expect(line == #"line 2 differs at offset 14: expected "second line", got "secXnd line""#)
+    }
+
+    /// DNS over TCP (RFC 1035 4.2.2): each message after its two-byte length, compared with the
+    /// fields UDP's DNS has, masks included.
+    @Test func dnsOverTCPIsComparedByItsFields() throws {
+        func stream(ttl: UInt32, id: UInt16 = 7) -> [UInt8] {
+            var message = DNSMessage(id: id, flags: DNSMessage.Flag.response)
+            message.questions = [DNSQuestion(name: DNSName("web.lab")!, type: DNSRecord.RecordType.a)]
+            message.answers = [DNSRecord(name: DNSName("web.lab")!, type: DNSRecord.RecordType.a, ttl: ttl, data: .address(IPv4Address(10, 0, 0, 60)))]
+            let bytes = message.encoded()
+            return [UInt8(bytes.count >> 8), UInt8(truncatingIfNeeded: bytes.count)] + bytes
+        }
+        let comparator = StreamComparator(masks: [])
+        let recorded = stream(ttl: 60) + stream(ttl: 60, id: 8)
+        #expect(comparator.compare(expected: recorded, received: recorded, dns: true)?.difference == nil)
+        let changed = comparator.compare(expected: recorded, received: stream(ttl: 60) + stream(ttl: 30, id: 8), dns: true)
+        #expect(changed?.difference == "message 2 dns.answer.ttl: expected 60, got 30")
+        let masked = StreamComparator(masks: ["dns.answer.ttl"]).compare(expected: recorded, received: stream(ttl: 60) + stream(ttl: 30, id: 8), dns: true)
+        #expect(masked?.difference == nil && masked?.hiddenBy == ["dns.answer.ttl"])
+        #expect(comparator.compare(expected: recorded, received: stream(ttl: 60), dns: true)?.difference == "message 2 missing")
+        #expect(StreamComparator.differingFields(expected: recorded, received: stream(ttl: 60) + stream(ttl: 30, id: 9), dns: true) == ["dns.id", "dns.answer.ttl"])
     }
 }
