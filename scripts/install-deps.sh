@@ -2,7 +2,8 @@
 # Installs what Switchyard needs beyond Swift when it is missing: libpcap (headers and
 # pkg-config file), tcpdump and tshark; for the tests with real clients, QEMU (its NICs' iPXE
 # ROMs come with it), iproute2, netcat, ntpdig,
-# busybox udhcpc, dig and ping, curl and tftp-hpa's client, scapy (fragment tests), python3-venv
+# busybox udhcpc, dig and ping, curl and tftp-hpa's client, scapy (fragment tests), busybox (httpd), chromium
+# (replay's HTML report), python3-venv
 # for the Python SDK's tests, memcached and dnsmasq-base (third-party daemons the replay tests run in a namespace; its own
 # service is kept from starting). Debian/Ubuntu; runs apt-get as root or through sudo.
 set -euo pipefail
@@ -26,6 +27,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v tftp >/dev/null 2>&1 || missing+=(tftp-hpa)
 command -v memcached >/dev/null 2>&1 || [ -x /usr/bin/memcached ] || missing+=(memcached)
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+# Chromium renders replay's HTML report headless in its test.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # scapy for the system python3: scripts/lab/fragments.py makes hostile IPv4 fragments with it.
 [ -d /usr/lib/python3/dist-packages/scapy ] || missing+=(python3-scapy)
 # The Python SDK's tests run in a virtual environment (Debian's python3 needs python3-venv).

@@ -94,6 +94,9 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write a JUnit XML report here, one test case per flow.", valueName: "file"))
     var junit: String?
 
+    @Option(help: ArgumentHelp("Write the report as one self-contained HTML page: per flow a ladder diagram and each difference's fields side by side.", valueName: "file"))
+    var html: String?
+
     @Option(help: ArgumentHelp("Record what replay received to this pcap file.", valueName: "file"))
     var write: String?
 
@@ -235,6 +238,15 @@ struct SwitchyardReplayCommand: AsyncParsableCommand {
                 try JUnitReport.xml(for: report, suiteName: name).write(toFile: junit, atomically: true, encoding: .utf8)
             } catch {
                 StandardOutput.error("switchyard-replay: cannot write JUnit report \(junit): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+        }
+        if let html = self.html {
+            let name = URL(fileURLWithPath: recordingPath).lastPathComponent
+            do {
+                try HTMLReport.page(for: report, title: name).write(toFile: html, atomically: true, encoding: .utf8)
+            } catch {
+                StandardOutput.error("switchyard-replay: cannot write HTML report \(html): \(error.localizedDescription)")
                 throw ExitCode(2)
             }
         }

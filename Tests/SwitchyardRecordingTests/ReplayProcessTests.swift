@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import SwitchyardCapture
 import SwitchyardTestSupport
 import Testing
@@ -56,6 +59,39 @@ import Testing
         #expect(replay.stdout.hasSuffix("replayed 3 frames, expected 3 replies: 3 matched, 0 differed, 0 missing; 0 unexpected\n"))
         await echo.stop()
         await fabric.process.stop()
+    }
+
+    /// `--html`: one self-contained page a person opens from a CI artefact. It parses as XML,
+    /// has the ladder and the differing field side by side, fetches nothing, and Chromium
+    /// renders it.
+    @Test(.requires(.tool("chromium", package: "chromium")))
+    func theHTMLReportParsesAndRenders() async throws {
+        let fabric = try await FabricProcess.ours()
+        let echo = try await Fixtures.startEcho(fabric.port, ["--ttl", "63"])
+        let page = try temporaryPath("report.html")
+        let replay = try await Fixtures.replay([Fixtures.echoSession, "--port", "\(fabric.port)", "--html", page])
+        #expect(replay.exitStatus == 1)
+        await echo.stop()
+        await fabric.process.stop()
+
+        let data = try Data(contentsOf: URL(fileURLWithPath: page))
+        let document = try XMLDocument(data: data)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(try document.nodes(forXPath: "//*[local-name()='svg']").count == 1, "one ladder for the one flow")
+        #expect(try document.nodes(forXPath: "//*[local-name()='g'][@class='differed']").count == 3, "three replies differed")
+        #expect(try document.nodes(forXPath: "//*[local-name()='g'][@class='played']").count == 3)
+        #expect(try document.nodes(forXPath: "//*[local-name()='tr'][@class='changed']/*[1]").compactMap(\.stringValue).contains("ipv4.ttl"))
+        #expect(text.contains("frame 2 differs: ipv4.ttl: expected 64, got 63"))
+        #expect(!text.contains("<script"), "no scripts")
+        #expect(!text.contains(" src=") && !text.contains("@import") && !text.contains("url("), "self-contained")
+
+        let png = try temporaryPath("report.png")
+        let chromium = try await runCommand(Tools.which("chromium") ?? "chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1000,700", "--screenshot=\(png)", "file://\(page)",
+        ])
+        #expect(chromium.status == 0, "\(chromium.stderr)")
+        let image = try Data(contentsOf: URL(fileURLWithPath: png))
+        #expect(image.starts(with: [0x89, 0x50, 0x4E, 0x47]) && image.count > 10_000, "a PNG with something drawn: \(image.count) bytes")
     }
 
     @Test func aChangedServiceFailsWithTheFieldNamed() async throws {
