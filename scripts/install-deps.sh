@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Switchyard needs beyond Swift when it is missing: libpcap (headers and
 # pkg-config file), tcpdump and tshark; for the tests with real clients, QEMU (its NICs' iPXE
-# ROMs come with it), iproute2, netcat, ntpdig,
-# busybox udhcpc, dig and ping, curl and tftp-hpa's client, scapy (fragment tests), busybox (httpd), chromium
-# (replay's HTML report), python3-venv
-# for the Python SDK's tests, memcached and dnsmasq-base (third-party daemons the replay tests run in a namespace; its own
-# service is kept from starting). Debian/Ubuntu; runs apt-get as root or through sudo.
+# ROMs come with it), iproute2, netcat, ntpdig, busybox udhcpc and httpd, dig and ping, curl
+# and tftp-hpa's client, scapy (fragment tests), chromium (replay's HTML report), python3-venv
+# for the Python SDK's tests, memcached and dnsmasq-base (third-party daemons the replay tests
+# run in a namespace; their own services are kept from starting). Debian/Ubuntu; runs apt-get as root or through sudo.
 set -euo pipefail
 
 missing=()
