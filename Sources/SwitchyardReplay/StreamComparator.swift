@@ -124,10 +124,9 @@ public struct StreamComparator: Sendable {
         return names
     }
 
-    private func compareHTTP(expected: [UInt8], received: [UInt8]) -> Result? {
-        let recorded = HTTPMessage.responses(in: expected)
-        let live = HTTPMessage.responses(in: received)
-        guard recorded.rest.isEmpty else { return nil }
+    /// One response against another: the first unmasked difference (nil: the same), and the
+    /// masks that hid a difference.
+    func compare(_ want: HTTPMessage, _ got: HTTPMessage, label: String) -> (difference: String?, hidden: Set<String>) {
         var hidden: Set<String> = []
         var difference: String?
         func note(_ field: String, _ text: @autoclosure () -> String) {
@@ -137,41 +136,72 @@ public struct StreamComparator: Sendable {
                 difference = text()
             }
         }
-        for (index, want) in recorded.messages.enumerated() {
-            let label = "response \(index + 1)"
-            guard index < live.messages.count else {
-                note("http.response", "\(label) missing: expected \"\(want.startLine)\"")
-                break
+        let (wantVersion, wantStatus, wantReason) = want.startFields
+        let (gotVersion, gotStatus, gotReason) = got.startFields
+        if wantVersion != gotVersion { note("http.version", "\(label) http.version: expected \(wantVersion), got \(gotVersion)") }
+        if wantStatus != gotStatus { note("http.status", "\(label) http.status: expected \(wantStatus), got \(gotStatus)") }
+        if wantReason != gotReason { note("http.reason", "\(label) http.reason: expected \"\(wantReason)\", got \"\(gotReason)\"") }
+        var names: [String] = []
+        for name in want.headers.map(\.name) + got.headers.map(\.name) where !names.contains(name) {
+            names.append(name)
+        }
+        for name in names {
+            let a = want.header(name)
+            let b = got.header(name)
+            if a != b {
+                note("http.header.\(name)", "\(label) http.header.\(name): expected \(Self.quoted(a)), got \(Self.quoted(b))")
             }
-            let got = live.messages[index]
-            let (wantVersion, wantStatus, wantReason) = want.startFields
-            let (gotVersion, gotStatus, gotReason) = got.startFields
-            if wantVersion != gotVersion { note("http.version", "\(label) http.version: expected \(wantVersion), got \(gotVersion)") }
-            if wantStatus != gotStatus { note("http.status", "\(label) http.status: expected \(wantStatus), got \(gotStatus)") }
-            if wantReason != gotReason { note("http.reason", "\(label) http.reason: expected \"\(wantReason)\", got \"\(gotReason)\"") }
-            var names: [String] = []
-            for name in want.headers.map(\.name) + got.headers.map(\.name) where !names.contains(name) {
-                names.append(name)
-            }
-            for name in names {
-                let a = want.header(name)
-                let b = got.header(name)
-                if a != b {
-                    note("http.header.\(name)", "\(label) http.header.\(name): expected \(Self.quoted(a)), got \(Self.quoted(b))")
+        }
+        if want.body != got.body {
+            let common = min(want.body.count, got.body.count)
+            let offset = (0..<common).first { want.body[$0] != got.body[$0] } ?? common
+            note("http.body", "\(label) http.body differs at offset \(offset): expected \(Self.excerpt(want.body, at: offset)), got \(Self.excerpt(got.body, at: offset))")
+        }
+        return (difference, hidden)
+    }
+
+    /// Response by response, lined up as diff lines up files: a missing or an extra response
+    /// is named as such, and the ones after it are still compared with their own.
+    private func compareHTTP(expected: [UInt8], received: [UInt8]) -> Result? {
+        let recorded = HTTPMessage.responses(in: expected).messages
+        let parsedLive = HTTPMessage.responses(in: received)
+        guard HTTPMessage.responses(in: expected).rest.isEmpty else { return nil }
+        let live = parsedLive.messages
+        var hidden: Set<String> = []
+        var problems: [String] = []
+        // Pairs of equal responses (masked fields aside); bounded like frame alignment.
+        let pairs = recorded.count * live.count <= 250_000
+            ? Alignment.longestCommonPairs(recorded.count, live.count) { self.compare(recorded[$0], live[$1], label: "").difference == nil }
+            : Array(zip(0..<min(recorded.count, live.count), 0..<min(recorded.count, live.count))).filter { self.compare(recorded[$0.0], live[$0.1], label: "").difference == nil }
+        var i = 0
+        var j = 0
+        for (e, a) in pairs + [(recorded.count, live.count)] {
+            while i < e {
+                let label = "response \(i + 1)"
+                if j < a {
+                    let result = self.compare(recorded[i], live[j], label: label)
+                    hidden.formUnion(result.hidden)
+                    if let difference = result.difference { problems.append(difference) }
+                    j += 1
+                } else {
+                    problems.append("\(label) missing: expected \"\(recorded[i].startLine)\"")
                 }
+                i += 1
             }
-            if want.body != got.body {
-                let common = min(want.body.count, got.body.count)
-                let offset = (0..<common).first { want.body[$0] != got.body[$0] } ?? common
-                note("http.body", "\(label) http.body differs at offset \(offset): expected \(Self.excerpt(want.body, at: offset)), got \(Self.excerpt(got.body, at: offset))")
+            while j < a {
+                problems.append("response \(j + 1) of the live stream unexpected: \"\(live[j].startLine)\"")
+                j += 1
             }
+            if e < recorded.count {
+                hidden.formUnion(self.compare(recorded[e], live[a], label: "").hidden)
+            }
+            i = e + 1
+            j = a + 1
         }
-        if live.messages.count > recorded.messages.count {
-            note("http.response", "response \(recorded.messages.count + 1) unexpected: \"\(live.messages[recorded.messages.count].startLine)\"")
-        } else if !live.rest.isEmpty, live.messages.count == recorded.messages.count {
-            note("http.response", "\(live.rest.count) bytes after the last response, not HTTP")
+        if !parsedLive.rest.isEmpty {
+            problems.append("\(parsedLive.rest.count) bytes after the last response, not HTTP")
         }
-        return Result(difference: difference, hiddenBy: hidden.sorted())
+        return Result(difference: problems.first.map { problems.count > 1 ? "\($0) (and \(problems.count - 1) more)" : $0 }, hiddenBy: hidden.sorted())
     }
 
     public static func isText(_ bytes: [UInt8]) -> Bool {
