@@ -34,6 +34,16 @@ import Testing
         #expect(unmasked.exitStatus == 1)
         #expect(unmasked.stdout.contains("differs: ipv4.id: expected "), "\(unmasked.stdout)")
 
+        // Learned instead of written by hand: two replays against one dnsmasq name its IP ids
+        // as noise, per kind of flow; the next replay masks them from the file.
+        let learning = try await lab.replay(capture, against: .dnsmasq, server: "dhcpdns", at: "10.0.0.53/24", ["--learn-noise", "2"])
+        #expect(learning.exitStatus == 0, "\(learning.stdout) \(learning.stderr)")
+        #expect(learning.stdout.contains("ipv4.id (dhcp, 2 of 2)") && learning.stdout.contains("ipv4.id (dns, 2 of 2)"), "\(learning.stdout)")
+        let learned = try await lab.replay(capture, against: .dnsmasq, server: "dhcpdns", at: "10.0.0.53/24")
+        #expect(learned.exitStatus == 0, "\(learned.stdout)")
+        #expect(learned.stdout.contains("; masked: ipv4.id "), "\(learned.stdout)")
+        try FileManager.default.removeItem(atPath: String(capture.dropLast(".pcap".count)) + ".noise.json")
+
         let stopped = try await lab.replay(capture, against: .none, server: "dhcpdns", at: "10.0.0.53/24", ["--timeout", "1"])
         #expect(stopped.exitStatus == 1)
         #expect(stopped.stdout.contains(") missing: ") && stopped.stdout.contains("DHCP Offer"), "no lease without the daemon: \(stopped.stdout)")
