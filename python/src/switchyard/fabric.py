@@ -29,7 +29,11 @@ _SUMMARY = re.compile(
     r"(?:, (?P<streams_skipped>\d+) skipped)?)?"
     r"; (?P<unexpected>\d+) unexpected"
     r"(?:; (?P<background>\d+) background frames?, not compared)?"
+    r"(?:; masked: (?P<masked>.*))?$",
+    re.MULTILINE,
 )
+# One mask in the summary's "masked:" list: "ipv4.ttl 3 (--ignore)", "dns.id 0 (noise file, stale)".
+_MASK = re.compile(r"(?P<name>\S+) (?P<hid>\d+) \((?P<source>[^,)]+)(?P<stale>, stale)?\)")
 
 
 class FabricStartError(RuntimeError):
@@ -162,6 +166,10 @@ class ReplayResult:
     streams_skipped: int = 0
     #: Frames not compared: what hosts send on their own, and floods of no recorded flow.
     background: int = 0
+    #: Each mask (--ignore or the noise file) and in how many replies it hid a difference.
+    masks: dict[str, int] = field(default_factory=dict)
+    #: Masks that hid nothing in this run.
+    stale_masks: list[str] = field(default_factory=list)
     #: True when the recording was (re)made with --switchyard-record instead of replayed.
     recorded: bool = False
     junit: str | None = None
@@ -179,8 +187,12 @@ class ReplayResult:
         result = cls(returncode, stdout, stderr, recording, junit=junit)
         if match := _SUMMARY.search(stdout):
             for key, value in match.groupdict().items():
-                if value is not None:
+                if value is not None and key != "masked":
                     setattr(result, key, int(value))
+            for mask in _MASK.finditer(match.group("masked") or ""):
+                result.masks[mask.group("name")] = int(mask.group("hid"))
+                if mask.group("stale"):
+                    result.stale_masks.append(mask.group("name"))
         return result
 
 
