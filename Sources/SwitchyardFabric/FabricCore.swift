@@ -17,10 +17,10 @@ public struct FabricCore: Sendable {
     /// Allocated MACs are `02:53:59` (locally administered, unicast) then a 24-bit counter.
     public static let allocatedMACPrefix: UInt64 = 0x02_53_59 << 24
 
-    /// What one message from a client leads to.
     /// Some endpoint is an uplink: only then does switching look for split horizons.
     private var hasUplinks = false
 
+    /// What one message from a client leads to.
     public enum Outcome: Hashable, Sendable {
         /// A control reply for the sending connection.
         case reply(Message)

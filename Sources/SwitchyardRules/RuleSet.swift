@@ -125,24 +125,9 @@ public struct RuleSet {
         self.everyDelivery || self.named.value(for: UInt64(sender)) != nil || self.named.value(for: UInt64(destination)) != nil
     }
 
-    /// The decision of the first rule matching this delivery, or nil when none matches (deliver
-    /// as is). `frameNumber` identifies the frame (all deliveries of one frame share it).
-    public mutating func decide(
-        sender: UInt32,
-        destination: UInt32,
-        frame: UnsafeRawBufferPointer,
-        frameNumber: UInt64,
-        now: @autoclosure () -> MonotonicInstant
-    ) -> RuleDecision? {
-        switch self.verdict(sender: sender, destination: destination, frame: frame, frameNumber: frameNumber, now: now()) {
-        case .none: nil
-        case .passed(let rule): RuleDecision(rule: rule)
-        case .decided(let decision): decision
-        }
-    }
-
-    /// `decide` as the switching path uses it: a plain `pass` comes back as `.passed`, with no
-    /// `RuleDecision` to build and release.
+    /// The verdict of the first rule matching this delivery: none (deliver as is), a plain
+    /// `pass` (no `RuleDecision` to build and release), or the decision of its actions.
+    /// `frameNumber` identifies the frame (all deliveries of one frame share it).
     public mutating func verdict(
         sender: UInt32,
         destination: UInt32,

@@ -83,8 +83,13 @@ final class FabricEngine {
         self.budget = BufferBudget(limit: configuration.bufferBudget)
         self.rules = RuleSet(seed: configuration.seed)
         for rule in configuration.rules {
-            // Checked (and compiled once) by whoever configured the fabric.
-            _ = try? self.rules.add(rule)
+            // Checked by whoever configured the fabric (switchyardd stops on a bad rule); one
+            // libpcap refuses here all the same is said, not dropped in silence.
+            do {
+                _ = try self.rules.add(rule)
+            } catch {
+                logger.error("rule not in force: \(rule): \(error.message)")
+            }
         }
         self.rulesInForce = !self.rules.isEmpty
         self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection, firstAllocatedMAC: configuration.firstAllocatedMAC)

@@ -176,8 +176,16 @@ struct Switchyardd: AsyncParsableCommand {
         if unixPath == nil, LoopbackCheck.classify(host) != .loopback {
             logger.warning("listening on \(host), which is not loopback: anyone who can reach it can join the fabric")
         }
+        // Checked by `validate`; read once here.
+        let qemuPorts = try self.qemu.map { text throws(ValidationError) in
+            switch QEMUPortSpecification.parse(text) {
+            case .success(let port): return port
+            case .failure(let error): throw ValidationError(error.message)
+            }
+        }
+        let vxlan = try self.vxlanConfiguration()
         // Every other listener the flags open, the same way: each is a way onto the fabric.
-        for port in self.qemu.compactMap({ try? QEMUPortSpecification.parse($0).get() }) {
+        for port in qemuPorts {
             switch port.address {
             case .tcp(let portHost, _), .udp(let portHost, _):
                 if LoopbackCheck.classify(portHost) != .loopback {
@@ -187,7 +195,7 @@ struct Switchyardd: AsyncParsableCommand {
                 break
             }
         }
-        if let vxlan = try? self.vxlanConfiguration(), LoopbackCheck.classify(vxlan.listenHost) != .loopback {
+        if let vxlan, LoopbackCheck.classify(vxlan.listenHost) != .loopback {
             logger.warning("VXLAN listens on \(vxlan.listenHost), which is not loopback: VXLAN has no authentication, so only configured remotes' addresses are accepted, and those can be forged")
         }
         var configuration = ServerConfiguration(
@@ -212,8 +220,8 @@ struct Switchyardd: AsyncParsableCommand {
         configuration.bufferBudget = self.maxBufferedMiB * 1024 * 1024
         configuration.unixSocketMode = self.unixMode.flatMap { UInt32($0, radix: 8) }
         configuration.onCaptureFinished = { statistics in StandardOutput.error(statistics.summary) }
-        configuration.qemuPorts = self.qemu.compactMap { try? QEMUPortSpecification.parse($0).get() }
-        configuration.vxlan = try? self.vxlanConfiguration()
+        configuration.qemuPorts = qemuPorts
+        configuration.vxlan = vxlan
         configuration.firstAllocatedMAC = self.macStart.flatMap { MACAddress($0) }.map { $0.rawValue & 0xFF_FFFF } ?? 1
         configuration.seed = self.seed
         configuration.rules = rules

@@ -165,3 +165,21 @@ import Testing
         #expect(delays.suffix(2).allSatisfy { $0?.dropped == true }, "three wait already")
     }
 }
+
+extension RuleSet {
+    /// The decision of the first rule matching a delivery, as a value (nil: deliver as is):
+    /// `verdict` with a plain pass made a decision too, for the tests to compare.
+    mutating func decide(
+        sender: UInt32,
+        destination: UInt32,
+        frame: UnsafeRawBufferPointer,
+        frameNumber: UInt64,
+        now: @autoclosure () -> MonotonicInstant
+    ) -> RuleDecision? {
+        switch self.verdict(sender: sender, destination: destination, frame: frame, frameNumber: frameNumber, now: now()) {
+        case .none: nil
+        case .passed(let rule): RuleDecision(rule: rule)
+        case .decided(let decision): decision
+        }
+    }
+}

@@ -95,10 +95,10 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 precondition(open.contains(delivery.connection.rawValue), "delivery to a closed connection")
                 precondition(core.endpoint(delivery.endpoint) != nil, "delivery for an endpoint that does not exist")
                 let now = MonotonicInstant(nanoseconds: Int64(frameNumber) * 1_000_000)
-                let decision = message.payload.withUnsafeReadableBytes { bytes in
-                    rules.decide(sender: message.header.endpointID, destination: delivery.endpoint, frame: bytes, frameNumber: frameNumber, now: now)
+                let verdict = message.payload.withUnsafeReadableBytes { bytes in
+                    rules.verdict(sender: message.header.endpointID, destination: delivery.endpoint, frame: bytes, frameNumber: frameNumber, now: now)
                 }
-                if let decision {
+                if case .decided(let decision) = verdict {
                     precondition(decision.copies == 1 || decision.copies == 2)
                     precondition(decision.delay >= .zero && decision.delay <= .seconds(3600), "a delay is bounded: \(decision.delay)")
                     for target in decision.mirrors + [decision.redirect].compactMap({ $0 }) {

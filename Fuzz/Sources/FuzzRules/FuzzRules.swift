@@ -35,7 +35,8 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         frameNumber += 1
         for (sender, destination) in [(UInt32(3), UInt32(4)), (1, 2), (4, 3)] {
             let now = MonotonicInstant(nanoseconds: Int64(frameNumber) * 1_000_000)
-            guard let decision = frame.withUnsafeBytes({ rules.decide(sender: sender, destination: destination, frame: $0, frameNumber: frameNumber, now: now) }) else { continue }
+            let verdict = frame.withUnsafeBytes { rules.verdict(sender: sender, destination: destination, frame: $0, frameNumber: frameNumber, now: now) }
+            guard case .decided(let decision) = verdict else { continue }
             precondition(decision.copies == 1 || decision.copies == 2)
             precondition(decision.delay >= .zero, "no frame leaves before it came")
             if let corruption = decision.corruption {
