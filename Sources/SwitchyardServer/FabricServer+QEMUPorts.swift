@@ -32,15 +32,14 @@ public struct QEMUPortSpecification: Hashable, Sendable {
             return .success(QEMUPortSpecification(name: name, address: .unix(path: String(target.dropFirst(5)))))
         }
         for kind in ["tcp:", "udp:"] where target.hasPrefix(kind) {
-            let rest = target.dropFirst(kind.count)
-            guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
+            let host: String
+            let port: Int
+            switch HostPort.parse(target.dropFirst(kind.count), portRequired: true) {
+            case .success(let address):
+                (host, port) = (address.host, address.port ?? 0)
+            case .failure(.badPort):
                 return .failure(ParseError(message: "--qemu \(text): want \(kind)HOST:PORT with a port from 1 to 65535"))
-            }
-            var host = String(rest[..<colon])
-            if host.hasPrefix("["), host.hasSuffix("]") {
-                host = String(host.dropFirst().dropLast())
-            }
-            guard !host.isEmpty else {
+            case .failure(.missingHost):
                 return .failure(ParseError(message: "--qemu \(text): the host is missing"))
             }
             return .success(QEMUPortSpecification(name: name, address: kind == "tcp:" ? .tcp(host: host, port: port) : .udp(host: host, port: port)))

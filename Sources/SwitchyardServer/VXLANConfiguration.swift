@@ -34,24 +34,14 @@ public struct VXLANConfiguration: Hashable, Sendable {
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             return .failure(ParseError(message: "--vxlan \(text): want NAME=REMOTE_IP or NAME=REMOTE_IP:PORT"))
         }
-        var host = String(parts[1])
-        var port = Self.defaultPort
-        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
-            let rest = host[host.index(after: close)...]
-            if rest.hasPrefix(":") {
-                guard let value = Int(rest.dropFirst()), (1...65535).contains(value) else {
-                    return .failure(ParseError(message: "--vxlan \(text): the port must be from 1 to 65535"))
-                }
-                port = value
-            }
-            host = String(host[host.index(after: host.startIndex)..<close])
-        } else if host.filter({ $0 == ":" }).count == 1, let colon = host.lastIndex(of: ":") {
-            guard let value = Int(host[host.index(after: colon)...]), (1...65535).contains(value) else {
-                return .failure(ParseError(message: "--vxlan \(text): the port must be from 1 to 65535"))
-            }
-            port = value
-            host = String(host[..<colon])
+        let address: HostPort
+        switch HostPort.parse(parts[1], portRequired: false) {
+        case .success(let parsed): address = parsed
+        case .failure(.badPort): return .failure(ParseError(message: "--vxlan \(text): the port must be from 1 to 65535"))
+        case .failure(.missingHost): return .failure(ParseError(message: "--vxlan \(text): the remote's address is missing"))
         }
+        let host = address.host
+        let port = address.port ?? Self.defaultPort
         guard Self.isIPAddress(host) else {
             return .failure(ParseError(message: "--vxlan \(text): \(host) is not an IP address (VXLAN remotes are addresses, not names)"))
         }

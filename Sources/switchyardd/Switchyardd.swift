@@ -281,14 +281,10 @@ struct Switchyardd: AsyncParsableCommand {
         }
         configuration.mtu = self.vxlanMTU
         if let listen = self.vxlanListen {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
+            guard case .success(let address) = HostPort.parse(listen, portRequired: true), let port = address.port else {
                 throw ValidationError("--vxlan-listen \(listen): want HOST:PORT")
             }
-            var host = String(listen[..<colon])
-            if host.hasPrefix("["), host.hasSuffix("]") {
-                host = String(host.dropFirst().dropLast())
-            }
-            configuration.listenHost = host
+            configuration.listenHost = address.host
             configuration.listenPort = port
         } else if self.allowRemote {
             configuration.listenHost = "0.0.0.0"
