@@ -198,39 +198,67 @@ public struct FabricCore: Sendable {
 
     private mutating func createEndpoint(_ message: Message, from connection: ConnectionID) throws(Rejection) -> Endpoint {
         let request = try Self.decode(EndpointCreateRequest.self, message)
-        guard !request.name.isEmpty else {
-            throw Rejection(.emptyName, "ENDPOINT_CREATE needs a non-empty string \"name\"")
-        }
-        guard request.name.utf8.count <= Self.maximumNameLength else {
-            throw Rejection(.nameTooLong, "an endpoint name is at most \(Self.maximumNameLength) bytes of UTF-8, this one has \(request.name.utf8.count)")
-        }
-        guard self.endpoints.slot(named: request.name) == nil else {
-            throw Rejection(.nameInUse, "endpoint name already exists: \(request.name)")
-        }
-        guard (self.connections[connection]?.endpoints.count ?? 0) < self.maximumEndpointsPerConnection else {
-            throw Rejection(.endpointLimit, "this connection already owns \(self.maximumEndpointsPerConnection) endpoints, the fabric's limit per connection")
-        }
-        let mac: MACAddress
+        var mac: MACAddress?
         if let text = request.mac {
             guard let parsed = MACAddress(text) else {
                 throw Rejection(.invalidMAC, "invalid mac \"\(text)\" (want six hex pairs with colons)")
             }
-            guard !parsed.isGroup else {
-                throw Rejection(.groupMAC, "mac \(parsed) is a group (multicast/broadcast) address")
-            }
-            guard self.endpoints.slot(forMAC: parsed) == nil else {
-                throw Rejection(.macInUse, "mac already in use: \(parsed)")
-            }
             mac = parsed
-        } else {
-            mac = try self.allocateMAC()
         }
-        let endpoint = Endpoint(id: self.nextEndpointID, name: request.name, mac: mac, owner: connection)
+        return try self.createEndpoint(name: request.name, mac: mac, owner: connection)
+    }
+
+    /// Makes an endpoint owned by `owner`: what ENDPOINT_CREATE does once decoded, and how the
+    /// fabric makes its own (a QEMU port's VM, a VXLAN remote). `mac` nil: the next allocated one.
+    public mutating func createEndpoint(name: String, mac: MACAddress?, owner connection: ConnectionID) throws(Rejection) -> Endpoint {
+        guard !name.isEmpty else {
+            throw Rejection(.emptyName, "ENDPOINT_CREATE needs a non-empty string \"name\"")
+        }
+        guard name.utf8.count <= Self.maximumNameLength else {
+            throw Rejection(.nameTooLong, "an endpoint name is at most \(Self.maximumNameLength) bytes of UTF-8, this one has \(name.utf8.count)")
+        }
+        guard self.endpoints.slot(named: name) == nil else {
+            throw Rejection(.nameInUse, "endpoint name already exists: \(name)")
+        }
+        guard (self.connections[connection]?.endpoints.count ?? 0) < self.maximumEndpointsPerConnection else {
+            throw Rejection(.endpointLimit, "this connection already owns \(self.maximumEndpointsPerConnection) endpoints, the fabric's limit per connection")
+        }
+        let chosen: MACAddress
+        if let mac {
+            guard !mac.isGroup else {
+                throw Rejection(.groupMAC, "mac \(mac) is a group (multicast/broadcast) address")
+            }
+            guard self.endpoints.slot(forMAC: mac) == nil else {
+                throw Rejection(.macInUse, "mac already in use: \(mac)")
+            }
+            chosen = mac
+        } else {
+            chosen = try self.allocateMAC()
+        }
+        let endpoint = Endpoint(id: self.nextEndpointID, name: name, mac: chosen, owner: connection)
         self.nextEndpointID += 1
         _ = self.endpoints.insert(endpoint)
-        self.learnedMACs.remove(mac.rawValue)
+        self.learnedMACs.remove(chosen.rawValue)
         self.connections[connection]?.endpoints.append(endpoint.id)
         return endpoint
+    }
+
+    /// A connection the fabric itself opened (a QEMU port, the VXLAN socket) needs no HELLO.
+    public mutating func welcome(_ connection: ConnectionID) {
+        self.connections[connection]?.welcomed = true
+    }
+
+    /// Subscribes `connection` to endpoint `id`, not promiscuous: SUBSCRIBE for the fabric's
+    /// own connections. False when there is no such endpoint.
+    @discardableResult
+    public mutating func subscribe(_ connection: ConnectionID, to id: EndpointID) -> Bool {
+        guard let slot = self.endpoints.slot(of: id) else { return false }
+        if !self.endpoints[slot].subscriptions.contains(where: { $0.connection == connection }) {
+            self.endpoints[slot].subscriptions.append(Subscription(connection: connection, flags: []))
+        }
+        self.connections[connection]?.subscribed.insert(id)
+        self.updatePromiscuous(slot)
+        return true
     }
 
     /// The next counter MAC not already taken by an explicit `mac`.

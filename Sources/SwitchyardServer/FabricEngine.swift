@@ -365,19 +365,22 @@ final class FabricEngine {
     /// endpoint's (not a group address, not taken); else with an allocated one, and the VM's
     /// MAC is learned as any source MAC is. nil when the fabric refuses (its limits).
     func attachPortEndpoint(port: QEMUPort, mac: MACAddress?, connection handler: FabricConnectionHandler) -> (id: UInt32, name: String)? {
-        _ = self.core.handle(Message(.hello, json: HelloRequest(clientName: "qemu \(port.address)")), from: handler.id) { _ in }
+        self.core.welcome(handler.id)
         let name = port.claimName { self.core.endpoint(named: $0) != nil }
-        var outcome = self.core.handle(Message(.endpointCreate, json: EndpointCreateRequest(name: name, mac: mac?.description)), from: handler.id) { _ in }
-        if case .rejected(let rejection) = outcome, [.macInUse, .groupMAC, .invalidMAC].contains(rejection.code) {
-            outcome = self.core.handle(Message(.endpointCreate, json: EndpointCreateRequest(name: name, mac: nil)), from: handler.id) { _ in }
-        }
-        guard case .endpointCreated(let endpoint) = outcome else {
+        let endpoint: Endpoint
+        do {
+            do {
+                endpoint = try self.core.createEndpoint(name: name, mac: mac, owner: handler.id)
+            } catch let rejection where [.macInUse, .groupMAC].contains(rejection.code) {
+                endpoint = try self.core.createEndpoint(name: name, mac: nil, owner: handler.id)
+            }
+        } catch {
             port.release(name)
-            self.logger.warning("cannot make the VM's endpoint", metadata: ["port": "\(port.address)", "outcome": "\(outcome)"])
+            self.logger.warning("cannot make the VM's endpoint", metadata: ["port": "\(port.address)", "reason": "\(error)"])
             return nil
         }
         // The port receives its endpoint's frames, as a v1 client that subscribed would.
-        _ = self.core.handle(Message(.subscribe, endpointID: endpoint.id, json: SubscribeRequest(endpointID: endpoint.id, promisc: false)), from: handler.id) { _ in }
+        self.core.subscribe(handler.id, to: endpoint.id)
         self.endpointAppeared(endpoint, kind: "QEMU port")
         return (endpoint.id, endpoint.name)
     }
@@ -386,14 +389,16 @@ final class FabricEngine {
     /// subscribed by it, and marked for split horizon.
     func attachUplinks(_ port: VXLANPort, connection handler: FabricConnectionHandler) {
         self.vxlanPort = port
-        _ = self.core.handle(Message(.hello, json: HelloRequest(clientName: "vxlan")), from: handler.id) { _ in }
+        self.core.welcome(handler.id)
         for (index, remote) in port.remotes.enumerated() {
-            let outcome = self.core.handle(Message(.endpointCreate, json: EndpointCreateRequest(name: remote.name, mac: nil)), from: handler.id) { _ in }
-            guard case .endpointCreated(let endpoint) = outcome else {
-                self.logger.error("cannot make the VXLAN remote's endpoint", metadata: ["remote": "\(remote.name)", "outcome": "\(outcome)"])
+            let endpoint: Endpoint
+            do {
+                endpoint = try self.core.createEndpoint(name: remote.name, mac: nil, owner: handler.id)
+            } catch {
+                self.logger.error("cannot make the VXLAN remote's endpoint", metadata: ["remote": "\(remote.name)", "reason": "\(error)"])
                 continue
             }
-            _ = self.core.handle(Message(.subscribe, endpointID: endpoint.id, json: SubscribeRequest(endpointID: endpoint.id, promisc: false)), from: handler.id) { _ in }
+            self.core.subscribe(handler.id, to: endpoint.id)
             self.core.markUplink(endpoint.id)
             port.setEndpoint(endpoint.id, forRemote: index)
             self.endpointAppeared(endpoint, kind: "VXLAN remote")

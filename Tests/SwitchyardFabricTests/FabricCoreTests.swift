@@ -333,3 +333,23 @@ import Testing
     let name = fabric.reply(to: Message(.endpointCreate, json: EndpointCreateRequest(name: "a", mac: nil)), from: c)
     #expect(try ControlJSON.decode(ErrorReply.self, from: name.payload).code == "name_in_use")
 }
+
+/// The fabric's own endpoints (a QEMU port's VM, a VXLAN remote) are made with the typed calls,
+/// under the same rules as ENDPOINT_CREATE, and receive frames like any subscriber's.
+@Test func theFabricsOwnEndpointsAreMadeWithTypedCalls() throws {
+    var fabric = CoreHarness()
+    let port = fabric.openWithoutHello()
+    fabric.core.welcome(port)
+    let vm = try fabric.core.createEndpoint(name: "vm0", mac: MACAddress("52:54:00:12:34:56"), owner: port)
+    #expect(vm.mac == MACAddress("52:54:00:12:34:56") && vm.owner == port)
+    #expect(throws: Rejection.self) { try fabric.core.createEndpoint(name: "vm1", mac: MACAddress.broadcast, owner: port) }
+    #expect(throws: Rejection.self) { try fabric.core.createEndpoint(name: "vm0", mac: nil, owner: port) }
+    let allocated = try fabric.core.createEndpoint(name: "vm1", mac: nil, owner: port)
+    #expect(allocated.mac.description.hasPrefix("02:53:59:"))
+    #expect(fabric.core.subscribe(port, to: vm.id) && !fabric.core.subscribe(port, to: 999))
+
+    let client = fabric.connect()
+    let sender = fabric.attach("cli", on: client)
+    let deliveries = fabric.send(from: sender, to: vm.mac, on: client)
+    #expect(deliveries.map(\.connection) == [port] && deliveries.map(\.endpoint) == [vm.id])
+}
