@@ -187,14 +187,16 @@ extension FabricEngine {
         } catch {
             return Rejection(.badPayload, "RULES_REQUEST: \(error.description)").message
         }
+        let operation: RulesOperation
+        switch request.operation {
+        case .success(let parsed): operation = parsed
+        case .failure(let invalid): return Rejection(.badRule, invalid.message).message
+        }
         var added: Int?
-        switch request.op {
-        case "list":
+        switch operation {
+        case .list:
             break
-        case "add":
-            guard let text = request.rule else {
-                return Rejection(.badRule, "add needs \"rule\"").message
-            }
+        case .add(let text):
             do {
                 guard let rule = try RuleParser.parse(text) else {
                     return Rejection(.badRule, "the rule is empty").message
@@ -208,26 +210,21 @@ extension FabricEngine {
                 return Rejection(.badRule, "\(error)").message
             }
             self.logger.info("rule added", metadata: ["id": "\(added ?? 0)", "rule": "\(text)"])
-        case "delete":
-            guard let id = request.id else {
-                return Rejection(.badRule, "delete needs \"id\"").message
-            }
+        case .delete(let id):
             guard self.rules.remove(id: id) else {
                 return Rejection(.unknownRule, "no rule \(id) (switchyard-ctl rules lists them)").message
             }
             self.logger.info("rule deleted", metadata: ["id": "\(id)"])
-        case "clear":
+        case .clear:
             self.rules.removeAll()
             self.logger.info("rules cleared")
-        default:
-            return Rejection(.badRule, "unknown op \"\(request.op)\" (list, add, delete, clear)").message
         }
-        if request.op != "list" {
+        if operation != .list {
             self.rulesInForce = !self.rules.isEmpty
             if let capture = self.capture {
                 // An add is told as an add: describing (and copying) every rule in force on
                 // each of 10,000 adds would cost more than the adds.
-                if request.op == "add" {
+                if case .add = operation {
                     capture.ruleAdded(self.rules.entries[self.rules.entries.count - 1].rule.description)
                 } else {
                     capture.rulesChanged(self.rules.entries.map(\.rule.description))

@@ -108,6 +108,48 @@ public struct RulesRequest: Codable, Hashable, Sendable {
         self.rule = rule
         self.id = id
     }
+
+    /// The request for `operation`, as the wire carries it.
+    public init(_ operation: RulesOperation) {
+        switch operation {
+        case .list: self.init(op: "list")
+        case .add(let rule): self.init(op: "add", rule: rule)
+        case .delete(let id): self.init(op: "delete", id: id)
+        case .clear: self.init(op: "clear")
+        }
+    }
+
+    /// What the request asks, or why it asks nothing a fabric does.
+    public var operation: Result<RulesOperation, RulesOperation.Invalid> {
+        switch self.op {
+        case "list": return .success(.list)
+        case "add":
+            guard let rule = self.rule else { return .failure(.init(message: "add needs \"rule\"")) }
+            return .success(.add(rule))
+        case "delete":
+            guard let id = self.id else { return .failure(.init(message: "delete needs \"id\"")) }
+            return .success(.delete(id))
+        case "clear": return .success(.clear)
+        default: return .failure(.init(message: "unknown op \"\(self.op)\" (list, add, delete, clear)"))
+        }
+    }
+}
+
+/// RULES_REQUEST's operations, typed: what `op`, `rule` and `id` say together.
+public enum RulesOperation: Hashable, Sendable {
+    case list
+    /// A rule in the rules language (docs/rules.md).
+    case add(String)
+    case delete(Int)
+    case clear
+
+    public struct Invalid: Error, Hashable, Sendable {
+        public var message: String
+
+        public init(message: String) {
+            self.message = message
+        }
+    }
 }
 
 /// RULES (51): the rules in force after the request, in order, with their counters; `added`

@@ -53,7 +53,7 @@ struct Rules: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let reply = try await SwitchyardCtl.request(RulesRequest(op: "list"), connection: self.connection)
+        let reply = try await SwitchyardCtl.request(RulesRequest(.list), connection: self.connection)
         if self.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -80,7 +80,7 @@ struct Add: AsyncParsableCommand {
     var rule: [String]
 
     func run() async throws {
-        let reply = try await SwitchyardCtl.request(RulesRequest(op: "add", rule: self.rule.joined(separator: " ")), connection: self.connection)
+        let reply = try await SwitchyardCtl.request(RulesRequest(.add(self.rule.joined(separator: " "))), connection: self.connection)
         StandardOutput.line("\(reply.added ?? 0)")
     }
 }
@@ -95,7 +95,7 @@ struct Delete: AsyncParsableCommand {
     var id: Int
 
     func run() async throws {
-        _ = try await SwitchyardCtl.request(RulesRequest(op: "delete", id: self.id), connection: self.connection)
+        _ = try await SwitchyardCtl.request(RulesRequest(.delete(self.id)), connection: self.connection)
     }
 }
 
@@ -106,6 +106,6 @@ struct Clear: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        _ = try await SwitchyardCtl.request(RulesRequest(op: "clear"), connection: self.connection)
+        _ = try await SwitchyardCtl.request(RulesRequest(.clear), connection: self.connection)
     }
 }

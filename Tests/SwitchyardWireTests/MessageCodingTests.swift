@@ -171,3 +171,17 @@ extension SubscribeRequest {
         return copy
     }
 }
+
+/// RULES_REQUEST typed: each operation goes out as v1's `op`, `rule` and `id`, and a request
+/// that asks nothing a fabric does says why.
+@Test func rulesRequestsAreTyped() throws {
+    for operation in [RulesOperation.list, .add("to a drop"), .delete(3), .clear] {
+        let request = RulesRequest(operation)
+        let decoded = try ControlJSON.decode(RulesRequest.self, from: Message(.rulesRequest, json: request).payload)
+        #expect(decoded.operation == .success(operation))
+    }
+    #expect(RulesRequest(.add("to a drop")) == RulesRequest(op: "add", rule: "to a drop"), "the wire is v1's")
+    #expect(RulesRequest(op: "add").operation == .failure(.init(message: "add needs \"rule\"")))
+    #expect(RulesRequest(op: "delete").operation == .failure(.init(message: "delete needs \"id\"")))
+    #expect(RulesRequest(op: "flush").operation == .failure(.init(message: "unknown op \"flush\" (list, add, delete, clear)")))
+}
