@@ -12,7 +12,7 @@ public enum HTMLReport {
             <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
             <head>
             <meta charset="utf-8"/>
-            <title>\(Self.escape(title)) — switchyard-replay</title>
+            <title>\(XMLText.escape(title)) — switchyard-replay</title>
             <style>
             body { font: 14px/1.4 sans-serif; margin: 2em; color: #222; }
             h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 2em; }
@@ -28,22 +28,22 @@ public enum HTMLReport {
             </style>
             </head>
             <body>
-            <h1>\(Self.escape(title))</h1>
+            <h1>\(XMLText.escape(title))</h1>
 
             """
         let verdict = report.isIdentical ? "identical" : "differs"
         out += "<p class=\"\(report.isIdentical ? "verdict-pass" : "verdict-fail")\"><strong>\(verdict)</strong></p>\n"
-        out += "<p class=\"summary\">\(Self.escape(report.summary))</p>\n"
+        out += "<p class=\"summary\">\(XMLText.escape(report.summary))</p>\n"
         out += "<p class=\"legend\"><span class=\"played\">→ played</span><span class=\"matched\">→ matched</span><span class=\"differed\">→ differed</span><span class=\"missing\">→ missing</span><span class=\"unexpected\">→ unexpected</span></p>\n"
         if !report.masks.isEmpty {
             out += "<h2>Masks</h2>\n<table><tr><th>field</th><th>from</th><th>hid a difference in</th></tr>\n"
             for mask in report.masks {
-                out += "<tr\(mask.hid == 0 ? " class=\"changed\"" : "")><td>\(Self.escape(mask.name))</td><td>\(Self.escape(mask.source))</td><td>\(mask.hid)\(mask.hid == 0 ? " (stale)" : "")</td></tr>\n"
+                out += "<tr\(mask.hid == 0 ? " class=\"changed\"" : "")><td>\(XMLText.escape(mask.name))</td><td>\(XMLText.escape(mask.source))</td><td>\(mask.hid)\(mask.hid == 0 ? " (stale)" : "")</td></tr>\n"
             }
             out += "</table>\n"
         }
         for name in report.absent {
-            out += "<p class=\"verdict-fail\">\(Self.escape(name)) is not on the fabric: its frames are missing</p>\n"
+            out += "<p class=\"verdict-fail\">\(XMLText.escape(name)) is not on the fabric: its frames are missing</p>\n"
         }
         for flowIndex in report.plan.flows.indices {
             out += Self.flow(flowIndex, in: report)
@@ -56,7 +56,7 @@ public enum HTMLReport {
                 kinds[frame.reason, default: 0] += 1
             }
             for (kind, count) in kinds.sorted(by: { $0.key < $1.key }) {
-                out += "<tr><td>\(Self.escape(kind)) (recorded)</td><td>\(count)</td></tr>\n"
+                out += "<tr><td>\(XMLText.escape(kind)) (recorded)</td><td>\(count)</td></tr>\n"
             }
             if report.liveBackground > 0 {
                 out += "<tr><td>sent live by the endpoints on their own</td><td>\(report.liveBackground)</td></tr>\n"
@@ -67,7 +67,7 @@ public enum HTMLReport {
         if !stray.isEmpty {
             out += "<h2>Unexpected, in no recorded flow</h2>\n<ul>\n"
             for frame in stray {
-                out += "<li class=\"unexpected\">\(Self.escape(FrameSummary.describe(frame.bytes)))</li>\n"
+                out += "<li class=\"unexpected\">\(XMLText.escape(FrameSummary.describe(frame.bytes)))</li>\n"
             }
             out += "</ul>\n"
         }
@@ -118,7 +118,7 @@ public enum HTMLReport {
             let (from, to) = ends(frame.bytes)
             arrows.append(Arrow(from: from, to: to, kind: "unexpected", label: "extra: " + Self.short(frame.bytes)))
         }
-        var out = "<h2>\(Self.escape(flow.label))</h2>\n"
+        var out = "<h2>\(XMLText.escape(flow.label))</h2>\n"
         out += Self.ladder(columns: columns, arrows: arrows)
         for connection in report.connections where connection.flow == flowIndex {
             let text: String
@@ -128,24 +128,24 @@ public enum HTMLReport {
             case .missing(let why): text = "stream missing: " + why
             }
             let pass = connection.outcome == .matched
-            out += "<p class=\"\(pass ? "verdict-pass" : "verdict-fail")\">\(Self.escape(text))</p>\n"
+            out += "<p class=\"\(pass ? "verdict-pass" : "verdict-fail")\">\(XMLText.escape(text))</p>\n"
             if !connection.hiddenBy.isEmpty {
-                out += "<p>masked: \(Self.escape(connection.hiddenBy.joined(separator: ", ")))</p>\n"
+                out += "<p>masked: \(XMLText.escape(connection.hiddenBy.joined(separator: ", ")))</p>\n"
             }
         }
         if let reason = flow.skipReason {
-            out += "<p class=\"verdict-fail\">skipped: \(Self.escape(reason))</p>\n"
+            out += "<p class=\"verdict-fail\">skipped: \(XMLText.escape(reason))</p>\n"
         }
         for result in results {
             switch result.verdict {
             case .matched:
                 if !result.hiddenBy.isEmpty {
-                    out += "<p>frame \(result.expected.number) matched, masked: \(Self.escape(result.hiddenBy.joined(separator: ", ")))</p>\n"
+                    out += "<p>frame \(result.expected.number) matched, masked: \(XMLText.escape(result.hiddenBy.joined(separator: ", ")))</p>\n"
                 }
             case .missing:
-                out += "<p class=\"missing\">frame \(result.expected.number) missing: \(Self.escape(FrameSummary.describe(result.expected.bytes)))</p>\n"
+                out += "<p class=\"missing\">frame \(result.expected.number) missing: \(XMLText.escape(FrameSummary.describe(result.expected.bytes)))</p>\n"
             case .differed(let difference, let received):
-                out += "<p class=\"verdict-fail\">frame \(result.expected.number) differs: \(Self.escape(difference.description))</p>\n"
+                out += "<p class=\"verdict-fail\">frame \(result.expected.number) differs: \(XMLText.escape(difference.description))</p>\n"
                 out += Self.fields(expected: result.expected.bytes, received: received)
             }
         }
@@ -170,7 +170,7 @@ public enum HTMLReport {
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" role=\"img\">\n"
         for (index, name) in columns.enumerated() {
             let x = left + index * spacing
-            svg += "<text x=\"\(x)\" y=\"16\" text-anchor=\"middle\">\(Self.escape(name))</text>\n"
+            svg += "<text x=\"\(x)\" y=\"16\" text-anchor=\"middle\">\(XMLText.escape(name))</text>\n"
             svg += "<line class=\"lane\" x1=\"\(x)\" y1=\"22\" x2=\"\(x)\" y2=\"\(height - 4)\"/>\n"
         }
         for (index, arrow) in arrows.enumerated() {
@@ -181,7 +181,7 @@ public enum HTMLReport {
             svg += "<g class=\"\(arrow.kind)\"><line x1=\"\(x1)\" y1=\"\(y)\" x2=\"\(x2)\" y2=\"\(y)\" stroke-width=\"2\"/>"
             svg += "<polygon points=\"\(x2),\(y) \(x2 + tip),\(y - 4) \(x2 + tip),\(y + 4)\"/>"
             let label = arrow.label.count > 72 ? String(arrow.label.prefix(71)) + "…" : arrow.label
-            svg += "<text x=\"\(min(x1, x2) + 4)\" y=\"\(y - 4)\" stroke=\"none\">\(Self.escape(label))</text></g>\n"
+            svg += "<text x=\"\(min(x1, x2) + 4)\" y=\"\(y - 4)\" stroke=\"none\">\(XMLText.escape(label))</text></g>\n"
         }
         return svg + "</svg>\n"
     }
@@ -198,7 +198,7 @@ public enum HTMLReport {
             let expectedValue = left.map { Self.value($0, in: expected) } ?? "(absent)"
             let receivedValue = right.map { Self.value($0, in: received) } ?? "(absent)"
             let changed = expectedValue != receivedValue || left?.name != right?.name
-            out += "<tr\(changed ? " class=\"changed\"" : "")><td>\(Self.escape(name))</td><td>\(Self.escape(expectedValue))</td><td>\(Self.escape(receivedValue))</td></tr>\n"
+            out += "<tr\(changed ? " class=\"changed\"" : "")><td>\(XMLText.escape(name))</td><td>\(XMLText.escape(expectedValue))</td><td>\(XMLText.escape(receivedValue))</td></tr>\n"
         }
         return out + "</table>\n"
     }
@@ -206,28 +206,5 @@ public enum HTMLReport {
     static func value(_ field: FrameField, in bytes: [UInt8]) -> String {
         let text = FrameFields.render(field, in: bytes)
         return text.count > 80 ? String(text.prefix(79)) + "…" : text
-    }
-
-    /// Text for HTML and XML alike.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                // Control characters have no place in XML 1.0.
-                if scalar.value < 0x20, scalar != "\n", scalar != "\t" {
-                    out += "?"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
     }
 }

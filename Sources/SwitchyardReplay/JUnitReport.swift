@@ -8,12 +8,12 @@ public enum JUnitReport {
         var cases: [String] = []
         var failures = 0
         func addCase(_ name: String, _ problems: [String]) {
-            var element = "    <testcase classname=\"\(escape(suiteName))\" name=\"\(escape(name))\""
+            var element = "    <testcase classname=\"\(XMLText.escape(suiteName))\" name=\"\(XMLText.escape(name))\""
             if problems.isEmpty {
                 element += "/>"
             } else {
                 failures += 1
-                element += ">\n      <failure message=\"\(escape(problems[0]))\">\(escape(problems.joined(separator: "\n")))</failure>\n    </testcase>"
+                element += ">\n      <failure message=\"\(XMLText.escape(problems[0]))\">\(XMLText.escape(problems.joined(separator: "\n")))</failure>\n    </testcase>"
             }
             cases.append(element)
         }
@@ -32,7 +32,7 @@ public enum JUnitReport {
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites>
-              <testsuite name="\(escape(suiteName))" tests="\(cases.count)" failures="\(failures)" errors="0" time="\(time)">
+              <testsuite name="\(XMLText.escape(suiteName))" tests="\(cases.count)" failures="\(failures)" errors="0" time="\(time)">
             \(cases.joined(separator: "\n"))
               </testsuite>
             </testsuites>
@@ -46,28 +46,13 @@ public enum JUnitReport {
         """
         <?xml version="1.0" encoding="UTF-8"?>
         <testsuites>
-          <testsuite name="\(escape(suiteName))" tests="1" failures="0" errors="1" time="0">
-            <testcase classname="\(escape(suiteName))" name="replay">
-              <error message="\(escape(message))">\(escape(message))</error>
+          <testsuite name="\(XMLText.escape(suiteName))" tests="1" failures="0" errors="1" time="0">
+            <testcase classname="\(XMLText.escape(suiteName))" name="replay">
+              <error message="\(XMLText.escape(message))">\(XMLText.escape(message))</error>
             </testcase>
           </testsuite>
         </testsuites>
 
         """
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

@@ -87,3 +87,10 @@ import Testing
         #expect(StreamComparator.differingFields(expected: recorded, received: stream(ttl: 60) + stream(ttl: 30, id: 9), dns: true) == ["dns.id", "dns.answer.ttl"])
     }
 }
+
+/// JUnit and HTML reports escape text one way, fit for XML 1.0 (which cannot hold most control
+/// characters: a DNS name or an HTTP body may carry them).
+@Test func reportTextIsEscapedForXML() {
+    #expect(XMLText.escape("a<b>&\"c\"'d'") == "a&lt;b&gt;&amp;&quot;c&quot;&#39;d&#39;")
+    #expect(XMLText.escape("tab\there\nnul\u{0}esc\u{1B}") == "tab\there\nnul?esc?")
+}
