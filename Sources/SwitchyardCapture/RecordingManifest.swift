@@ -83,12 +83,18 @@ public struct RecordingManifest: Codable, Hashable, Sendable {
 
     /// `dir/NAME.manifest.json` for `dir/NAME.pcap` (or `dir/NAME.pcapng`, or any other name).
     public static func path(forCapture capturePath: String) -> String {
+        Self.sibling(ofCapture: capturePath, suffix: ".manifest.json")
+    }
+
+    /// `dir/NAME` + `suffix` for `dir/NAME.pcap` (or `.pcapng`, or any other name): where the
+    /// files that go with a recording are kept (its manifest, its noise file).
+    public static func sibling(ofCapture capturePath: String, suffix: String) -> String {
         var base = capturePath
-        for suffix in [".pcapng", ".pcap"] where base.hasSuffix(suffix) {
-            base.removeLast(suffix.count)
+        for extensionSuffix in [".pcapng", ".pcap"] where base.hasSuffix(extensionSuffix) {
+            base.removeLast(extensionSuffix.count)
             break
         }
-        return base + ".manifest.json"
+        return base + suffix
     }
 
     /// Reads a manifest; errors name the file and what is wrong with it.

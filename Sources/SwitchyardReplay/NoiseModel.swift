@@ -1,3 +1,5 @@
+import SwitchyardCapture
+
 /// What varies between runs of the same services that is not a regression: the fields that
 /// differed between a recording and its replays, per kind of flow, learned by replaying it
 /// (`--learn-noise N`) and kept beside it as `NAME.noise.json` for later replays to mask.
@@ -29,12 +31,7 @@ public struct NoiseModel: Hashable, Sendable, Codable {
 
     /// `dir/NAME.noise.json` for `dir/NAME.pcap` (or `.pcapng`).
     public static func path(forRecording recordingPath: String) -> String {
-        var base = recordingPath
-        for suffix in [".pcapng", ".pcap"] where base.hasSuffix(suffix) {
-            base.removeLast(suffix.count)
-            break
-        }
-        return base + ".noise.json"
+        RecordingManifest.sibling(ofCapture: recordingPath, suffix: ".noise.json")
     }
 
     /// The masks for one kind of flow.
