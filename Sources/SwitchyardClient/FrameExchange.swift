@@ -27,4 +27,26 @@ extension FrameExchange {
         }
         return nil
     }
+
+    /// Sends `request` from `endpointID` and waits for the first frame `answer` accepts,
+    /// sending it again every `retryInterval`, until `timeout` passes (nil then): how ARP and
+    /// neighbour solicitation resolve an address.
+    public func ask<C: Clock, Answer>(
+        _ request: [UInt8],
+        from endpointID: UInt32,
+        every retryInterval: Duration,
+        for timeout: Duration,
+        on clock: C,
+        answer: (ReceivedFrame) -> Answer?
+    ) async throws -> Answer? where C.Duration == Duration {
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            try self.send(frame: request, from: endpointID)
+            let resend = min(clock.now.advanced(by: retryInterval), deadline)
+            if let accepted = try await self.awaitFrame(until: resend, on: clock, answer: answer) {
+                return accepted
+            }
+        }
+        return nil
+    }
 }

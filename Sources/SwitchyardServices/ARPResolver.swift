@@ -24,16 +24,10 @@ public struct ARPResolver: Sendable {
     /// `resolve` with the clock that measures the timeout and the resends.
     public func resolve<C: Clock>(_ target: IPv4Address, on exchange: some FrameExchange, timeout: Duration, clock: C) async throws -> MACAddress?
     where C.Duration == Duration {
-        let deadline = clock.now.advanced(by: timeout)
         let request = ARPPacket.requestFrame(from: self.mac, ip: self.ip, asking: target).bytes
-        while clock.now < deadline {
-            try exchange.send(frame: request, from: self.endpointID)
-            let resend = min(clock.now.advanced(by: self.retryInterval), deadline)
-            if let answer = try await exchange.awaitFrame(until: resend, on: clock, answer: { self.replyMAC(in: $0.bytes, for: target) }) {
-                return answer
-            }
+        return try await exchange.ask(request, from: self.endpointID, every: self.retryInterval, for: timeout, on: clock) {
+            self.replyMAC(in: $0.bytes, for: target)
         }
-        return nil
     }
 
     func replyMAC(in bytes: [UInt8], for target: IPv4Address) -> MACAddress? {

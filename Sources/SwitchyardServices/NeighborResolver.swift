@@ -19,18 +19,9 @@ public struct NeighborResolver: Sendable {
     /// The MAC that advertised `target`, or nil after `timeout`.
     public func resolve<C: Clock>(_ target: IPv6Address, on exchange: some FrameExchange, timeout: Duration, clock: C) async throws -> MACAddress?
     where C.Duration == Duration {
-        let deadline = clock.now.advanced(by: timeout)
         let request = NeighborDiscovery.solicitationFrame(from: (self.mac, self.ip), target: target).bytes
-        while clock.now < deadline {
-            try exchange.send(frame: request, from: self.endpointID)
-            let resend = min(clock.now.advanced(by: self.retryInterval), deadline)
-            let answer = try await exchange.awaitFrame(until: resend, on: clock) { received in
-                EthernetFrame(parsing: received.bytes).flatMap { NeighborDiscovery.advertisedMAC(in: $0, for: target) }
-            }
-            if let answer {
-                return answer
-            }
+        return try await exchange.ask(request, from: self.endpointID, every: self.retryInterval, for: timeout, on: clock) { received in
+            EthernetFrame(parsing: received.bytes).flatMap { NeighborDiscovery.advertisedMAC(in: $0, for: target) }
         }
-        return nil
     }
 }
