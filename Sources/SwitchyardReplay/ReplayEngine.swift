@@ -628,9 +628,10 @@ public struct ReplayEngine<Instant: InstantProtocol>: Sendable where Instant.Dur
         guard self.report.connections.isEmpty else { return }
         for (index, state) in self.flows.enumerated() {
             guard let tcp = state.tcp, state.started else { continue }
+            let conclusion = tcp.conclusion
             self.report.connections.append(ReplayReport.ConnectionResult(
-                flow: index, outcome: tcp.outcome, serverBytes: tcp.receivedCount, expectedBytes: tcp.recorded.serverStream.count, hiddenBy: tcp.hiddenBy,
-                differingFields: tcp.differingFields
+                flow: index, outcome: conclusion.outcome, serverBytes: tcp.receivedCount, expectedBytes: tcp.recorded.serverStream.count,
+                hiddenBy: conclusion.hiddenBy, differingFields: conclusion.differingFields
             ))
         }
         for (index, state) in self.flows.enumerated() where state.tcp != nil && !state.started {

@@ -17,6 +17,9 @@ public struct StreamComparator: Sendable {
         public var difference: String?
         /// The masks whose fields differed.
         public var hiddenBy: [String]
+        /// Every field that differed, masked or not, for learning noise; nil when the streams
+        /// do not line up message for message (then no field names what differs).
+        public var differingFields: [String]?
     }
 
     /// The comparison of an HTTP/1.x response stream by fields; nil for other streams (and
@@ -59,9 +62,11 @@ public struct StreamComparator: Sendable {
     private func compareDNS(expected: [UInt8], received: [UInt8]) -> Result? {
         guard let recorded = Self.dnsFields(expected) else { return nil }
         guard let live = Self.dnsFields(received) else {
-            return Result(difference: "the server's stream is not DNS messages each after a two-byte length (RFC 1035 4.2.2)", hiddenBy: [])
+            return Result(difference: "the server's stream is not DNS messages each after a two-byte length (RFC 1035 4.2.2)", hiddenBy: [], differingFields: nil)
         }
         var hidden: Set<String> = []
+        var fields: [String] = []
+        var linedUp = recorded.count == live.count
         var difference: String?
         for (index, want) in recorded.enumerated() {
             let label = "message \(index + 1)"
@@ -72,9 +77,13 @@ public struct StreamComparator: Sendable {
             let got = live[index]
             guard want.fields.map(\.name) == got.fields.map(\.name) else {
                 difference = difference ?? "\(label) has other records: expected \(want.fields.count) fields, got \(got.fields.count)"
+                linedUp = false
                 continue
             }
             for (x, y) in zip(want.fields, got.fields) where !want.message[x.range].elementsEqual(got.message[y.range]) {
+                if !fields.contains(x.name) {
+                    fields.append(x.name)
+                }
                 if self.masks.contains(x.name) {
                     hidden.insert(x.name)
                 } else if difference == nil {
@@ -85,51 +94,17 @@ public struct StreamComparator: Sendable {
         if live.count > recorded.count, difference == nil {
             difference = "message \(recorded.count + 1) unexpected"
         }
-        return Result(difference: difference, hiddenBy: hidden.sorted())
-    }
-
-    /// Every HTTP field that differs, for learning noise; nil when the streams do not both read
-    /// as HTTP responses message for message (then no field can name the difference).
-    public static func differingFields(expected: [UInt8], received: [UInt8], dns: Bool = false) -> [String]? {
-        if dns {
-            guard let recorded = Self.dnsFields(expected), let live = Self.dnsFields(received), recorded.count == live.count else { return nil }
-            var names: [String] = []
-            for (want, got) in zip(recorded, live) {
-                guard want.fields.map(\.name) == got.fields.map(\.name) else { return nil }
-                for (x, y) in zip(want.fields, got.fields) where !want.message[x.range].elementsEqual(got.message[y.range]) && !names.contains(x.name) {
-                    names.append(x.name)
-                }
-            }
-            return names
-        }
-        guard HTTPMessage.isResponseStream(expected) else { return nil }
-        let recorded = HTTPMessage.responses(in: expected)
-        let live = HTTPMessage.responses(in: received)
-        guard recorded.rest.isEmpty, live.rest.isEmpty, recorded.messages.count == live.messages.count else { return nil }
-        var names: [String] = []
-        func add(_ name: String) {
-            if !names.contains(name) { names.append(name) }
-        }
-        for (want, got) in zip(recorded.messages, live.messages) {
-            let a = want.startFields
-            let b = got.startFields
-            if a.0 != b.0 { add("http.version") }
-            if a.1 != b.1 { add("http.status") }
-            if a.2 != b.2 { add("http.reason") }
-            for name in want.headers.map(\.name) + got.headers.map(\.name) where want.header(name) != got.header(name) {
-                add("http.header.\(name)")
-            }
-            if want.body != got.body { add("http.body") }
-        }
-        return names
+        return Result(difference: difference, hiddenBy: hidden.sorted(), differingFields: linedUp ? fields : nil)
     }
 
     /// One response against another: the first unmasked difference (nil: the same), and the
     /// masks that hid a difference.
-    func compare(_ want: HTTPMessage, _ got: HTTPMessage, label: String) -> (difference: String?, hidden: Set<String>) {
+    func compare(_ want: HTTPMessage, _ got: HTTPMessage, label: String) -> (difference: String?, hidden: Set<String>, fields: [String]) {
         var hidden: Set<String> = []
+        var fields: [String] = []
         var difference: String?
         func note(_ field: String, _ text: @autoclosure () -> String) {
+            fields.append(field)
             if self.masks.contains(field) {
                 hidden.insert(field)
             } else if difference == nil {
@@ -157,7 +132,7 @@ public struct StreamComparator: Sendable {
             let offset = (0..<common).first { want.body[$0] != got.body[$0] } ?? common
             note("http.body", "\(label) http.body differs at offset \(offset): expected \(Self.excerpt(want.body, at: offset)), got \(Self.excerpt(got.body, at: offset))")
         }
-        return (difference, hidden)
+        return (difference, hidden, fields)
     }
 
     /// Response by response, lined up as diff lines up files: a missing or an extra response
@@ -168,6 +143,7 @@ public struct StreamComparator: Sendable {
         guard HTTPMessage.responses(in: expected).rest.isEmpty else { return nil }
         let live = parsedLive.messages
         var hidden: Set<String> = []
+        var fields: [String] = []
         var problems: [String] = []
         // Pairs of equal responses (masked fields aside); bounded like frame alignment.
         let pairs = recorded.count * live.count <= 250_000
@@ -181,6 +157,7 @@ public struct StreamComparator: Sendable {
                 if j < a {
                     let result = self.compare(recorded[i], live[j], label: label)
                     hidden.formUnion(result.hidden)
+                    fields += result.fields.filter { !fields.contains($0) }
                     if let difference = result.difference { problems.append(difference) }
                     j += 1
                 } else {
@@ -193,7 +170,9 @@ public struct StreamComparator: Sendable {
                 j += 1
             }
             if e < recorded.count {
-                hidden.formUnion(self.compare(recorded[e], live[a], label: "").hidden)
+                let result = self.compare(recorded[e], live[a], label: "")
+                hidden.formUnion(result.hidden)
+                fields += result.fields.filter { !fields.contains($0) }
             }
             i = e + 1
             j = a + 1
@@ -201,7 +180,11 @@ public struct StreamComparator: Sendable {
         if !parsedLive.rest.isEmpty {
             problems.append("\(parsedLive.rest.count) bytes after the last response, not HTTP")
         }
-        return Result(difference: problems.first.map { problems.count > 1 ? "\($0) (and \(problems.count - 1) more)" : $0 }, hiddenBy: hidden.sorted())
+        let linedUp = recorded.count == live.count && parsedLive.rest.isEmpty
+        return Result(
+            difference: problems.first.map { problems.count > 1 ? "\($0) (and \(problems.count - 1) more)" : $0 },
+            hiddenBy: hidden.sorted(), differingFields: linedUp ? fields : nil
+        )
     }
 
     public static func isText(_ bytes: [UInt8]) -> Bool {

@@ -424,7 +424,11 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
     }
 
     /// What the live server did, compared with the recording.
-    public var outcome: Outcome {
+    public var outcome: Outcome { self.conclusion.outcome }
+
+    /// The outcome, given the stream's comparison by fields (nil: none applies, or the bytes
+    /// are the same).
+    private func outcome(byFields: StreamComparator.Result?) -> Outcome {
         let recorded = self.recorded
         switch self.phase {
         case .idle:
@@ -442,8 +446,7 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         }
         let expected = recorded.serverStream
         let count = self.receivedCount
-        let bytesDiffer = self.firstDifference != nil || count != expected.count
-        if bytesDiffer, let live = self.liveStream, let byFields = self.streams.compare(expected: expected, received: live, dns: self.isDNS) {
+        if let byFields {
             // Read by fields or lines: a difference there is named so; equal masked fields aside,
             // the stream counts as the same and only its ending is left to compare.
             if let difference = byFields.difference {
@@ -473,18 +476,16 @@ public struct TCPReplay<Instant: InstantProtocol>: Sendable where Instant.Durati
         }
     }
 
-    /// The HTTP fields in which the live stream differs (none when it is the same); nil when
-    /// it differs in a way no field names (bytes of another kind of stream, or not kept).
-    public var differingFields: [String]? {
-        guard self.firstDifference != nil || self.receivedCount != self.recorded.serverStream.count else { return [] }
-        guard let live = self.liveStream else { return nil }
-        return StreamComparator.differingFields(expected: self.recorded.serverStream, received: live, dns: self.isDNS)
-    }
-
     /// The masks that hid a difference in this connection's stream.
-    public var hiddenBy: [String] {
-        guard let live = self.liveStream, live != self.recorded.serverStream else { return [] }
-        return self.streams.compare(expected: self.recorded.serverStream, received: live, dns: self.isDNS)?.hiddenBy ?? []
+    public var hiddenBy: [String] { self.conclusion.hiddenBy }
+
+    /// What the live server did, compared with the recording, read once: the outcome, the
+    /// masks that hid a difference in the stream, and every field it differs in (none when it
+    /// is the same; nil when it differs in a way no field names: learning noise needs that).
+    public var conclusion: (outcome: Outcome, hiddenBy: [String], differingFields: [String]?) {
+        let differs = self.firstDifference != nil || self.receivedCount != self.recorded.serverStream.count
+        let byFields = differs ? self.liveStream.flatMap { self.streams.compare(expected: self.recorded.serverStream, received: $0, dns: self.isDNS) } : nil
+        return (self.outcome(byFields: byFields), byFields?.hiddenBy ?? [], differs ? byFields?.differingFields : [])
     }
 
     /// Both sides' bytes around `offset`: text where printable, hex otherwise. Before the
