@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "switchyard-tftpd", targets: ["switchyard-tftpd"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
+        .library(name: "SwitchyardBase", targets: ["SwitchyardBase"]),
         .library(name: "SwitchyardWire", targets: ["SwitchyardWire"]),
         .library(name: "SwitchyardFabric", targets: ["SwitchyardFabric"]),
         .library(name: "SwitchyardCapture", targets: ["SwitchyardCapture"]),
@@ -57,9 +58,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "SwitchyardPackets", swiftSettings: swiftSettings),
+        // What Fabric, Rules and Server share: the slot map and the monotonic instant.
+        .target(name: "SwitchyardBase", swiftSettings: swiftSettings),
         .target(
             name: "SwitchyardFabric",
-            dependencies: ["SwitchyardWire", "SwitchyardPackets", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SwitchyardBase", "SwitchyardWire", "SwitchyardPackets", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: hotPathSettings
         ),
 
@@ -78,7 +81,7 @@ let package = Package(
         // Rules and impairments: parsing and the decision engine (BPF through the capture's libpcap).
         .target(
             name: "SwitchyardRules",
-            dependencies: ["SwitchyardCapture", "SwitchyardFabric"],
+            dependencies: ["SwitchyardBase", "SwitchyardCapture", "SwitchyardFabric"],
             swiftSettings: hotPathSettings
         ),
 
@@ -90,7 +93,7 @@ let package = Package(
         .target(
             name: "SwitchyardServer",
             dependencies: [
-                "SwitchyardFabric", "SwitchyardWire", "SwitchyardCapture", "SwitchyardRules",
+                "SwitchyardBase", "SwitchyardFabric", "SwitchyardWire", "SwitchyardCapture", "SwitchyardRules",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -304,7 +307,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
-                "SwitchyardServer", "SwitchyardFabric", "SwitchyardWire", "SwitchyardRules", "SwitchyardTestKit",
+                "SwitchyardServer", "SwitchyardBase", "SwitchyardFabric", "SwitchyardWire", "SwitchyardRules", "SwitchyardTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -322,7 +325,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardRulesTests",
-            dependencies: ["SwitchyardRules", "SwitchyardFabric"],
+            dependencies: ["SwitchyardBase", "SwitchyardRules", "SwitchyardFabric"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -330,7 +333,7 @@ let package = Package(
             dependencies: ["SwitchyardServices", "SwitchyardClient", "SwitchyardPackets", "SwitchyardTestKit"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardBase", "SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
 
         // Process tests, by concern; each depends on the executables it runs.
         // The tools as a user meets them: conventions, Unix habits, the daemon, rules, services.

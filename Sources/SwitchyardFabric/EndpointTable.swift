@@ -1,3 +1,4 @@
+import SwitchyardBase
 import SwitchyardPackets
 
 /// The live endpoints, stored in reusable slots with indexes by id, name and MAC.

@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardBase
 import SwitchyardPackets
 import SwitchyardWire
 

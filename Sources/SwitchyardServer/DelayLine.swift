@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardBase
 import SwitchyardFabric
 
 /// Frames that rules hold back (delay, jitter, reorder, rate), waiting for their deadlines.

@@ -1,73 +1,51 @@
 import Logging
 import NIOCore
+import SwitchyardBase
 import SwitchyardCapture
 import SwitchyardFabric
 import SwitchyardPackets
 import SwitchyardRules
 import SwitchyardWire
 
-/// Runs the `FabricCore` on the fabric's one event loop and carries out what it decides.
+/// Runs the fabric on its one event loop: every read is one two-phase pass.
 ///
-/// Every connection handler lives on the same loop, so the core needs no locks and frames are
-/// switched in exactly the order they were read. Deliveries are appended to each destination's
-/// pending batch; `endOfRead()` writes every touched connection once and hands the read's
-/// frames to the capture stage.
+/// - Phase 1 (`channelRead`, a delay-line release): the connection's transport finds the
+///   frames and the `SwitchingPipeline` switches each into its destinations' pending batches;
+///   control requests are answered into the sender's batch. No I/O: nothing is written,
+///   flushed or closed, and no reading changes, so no connection can leave the registry while
+///   a frame is switched (`assertNotSwitching` checks it in debug builds).
+/// - Phase 2 (`endOfRead`): each touched connection is flushed once; then the closes the read
+///   asked for, the reading decisions, and removals of connections that closed during the
+///   flushes; the read's frames go to the capture ring in one commit, and the delay-line timer
+///   is set for the earliest held frame.
+///
+/// Every connection lives on the same loop, so nothing needs a lock and frames are switched
+/// in exactly the order they were read.
 final class FabricEngine {
-    var core: FabricCore
-    private var handlers = ConnectionTable()
-    private var touched: [FabricConnectionHandler] = []
-    /// A delivery is under way: its destination is not retained, so the connection table
-    /// must keep removed handlers (see `ConnectionTable`).
-    private var isDelivering = false
-    /// The core is in the middle of switching a frame (it calls back for each delivery): a
-    /// connection a delivery closed (its write failed) is taken out of the core only after.
-    private var isSwitching = false
-    private var closedWhileSwitching: [(id: ConnectionID, drops: UInt64)] = []
-    private var nextConnection: UInt64 = 1
+    typealias Pipeline = SwitchingPipeline<ConnectionRegistry>
+
+    let pipeline: Pipeline
+    let registry: ConnectionRegistry
+    let control: ControlPlane
     let outboundQueueLimit: Int
     let stallTimeout: Duration
     let logger: Logger
     let eventLoop: any EventLoop
-    let capture: CaptureTap?
-    /// `capture` for the per-frame call, not retained: a retain and a release per frame for a
-    /// tap that `capture` keeps for the engine's whole life.
-    private let unretainedCapture: Unmanaged<CaptureTap>?
-    /// `--capture-points both`: deliveries are recorded as well (one test per delivery otherwise).
-    let recordsDeliveries: Bool
-    /// What a rule did to the delivery being made, for its capture record's comment.
-    var deliveryNote: String?
-    /// When the current read's frames arrived (one clock read per read, taken only when capturing).
-    var readTimestamp = CaptureTimestamp(seconds: 0, nanoseconds: 0)
-    /// The capture ring is full (`block` policy): no connection is read until it has room.
-    private(set) var isCaptureBlocked = false
-    private(set) var framesDelivered: UInt64 = 0
-    private(set) var framesDropped: UInt64 = 0
-
-    // Rules (see FabricEngine+Rules.swift).
-    var rules: RuleSet
-    /// `!rules.isEmpty`, kept apart (set wherever the rules change): the one test a frame pays
-    /// when no rule is in force.
-    var rulesInForce = false
-    var delayLine = DelayLine()
-    var delayTimer: Scheduled<Void>?
-    var delayTimerDeadline: MonotonicInstant?
-    /// Counts frames while rules are in force (a rule's BPF result is per frame).
-    var frameNumber: UInt64 = 0
-    /// Mirror and redirect deliveries of the current frame, carried out once the core is done.
-    var retargeted: [Retarget] = []
-    /// While rules are in force: the endpoints the current frame was delivered (or held) for,
-    /// so that a mirror or redirect does not give one of them a second copy.
-    var reachedThisFrame: [UInt32] = []
-    var framesDroppedByRules: UInt64 = 0
-    /// What QEMU ports refused: frames of length 0 or over the limit, halves at disconnect.
-    var qemuFramesRefused: UInt64 = 0
+    private(set) var transportCounters = TransportCounters()
     /// The VXLAN uplinks, if any (their counters are in STATS).
     var vxlanPort: VXLANPort?
+    /// The capture ring is full (`block` policy): no connection is read until it has room.
+    private(set) var isCaptureBlocked = false
 
-    let maximumConnections: Int
-    /// Bytes held for all connections: written but not yet sent, and half-received messages.
-    private(set) var budget: BufferBudget
-    private var connectionsRefused = 0
+    /// Phase 2's lists: kept between reads for their storage.
+    private var flushing: [FabricConnection] = []
+    private var closing: [(connection: FabricConnection, lingering: Bool)] = []
+    private var reconsidering: [FabricConnection] = []
+    /// Connections that closed during phase 2's flushes: removed once the flushes are done.
+    private var closedDuringFlush: [(id: ConnectionID, drops: UInt64)] = []
+    private var isFlushing = false
+    private var delayTimer: Scheduled<Void>?
+    private var delayTimerDeadline: MonotonicInstant?
     private var loggedMACConflict = false
 
     init(
@@ -79,25 +57,27 @@ final class FabricEngine {
         self.eventLoop = eventLoop
         self.outboundQueueLimit = configuration.outboundQueueLimit
         self.stallTimeout = configuration.stallTimeout
-        self.maximumConnections = configuration.maximumConnections
-        self.budget = BufferBudget(limit: configuration.bufferBudget)
-        self.rules = RuleSet(seed: configuration.seed)
+        self.logger = logger
+        self.control = ControlPlane(logger: logger)
+        var rules = RuleSet(seed: configuration.seed)
         for rule in configuration.rules {
             // Checked by whoever configured the fabric (switchyardd stops on a bad rule); one
             // libpcap refuses here all the same is said, not dropped in silence.
             do {
-                _ = try self.rules.add(rule)
+                _ = try rules.add(rule)
             } catch {
                 logger.error("rule not in force: \(rule): \(error.message)")
             }
         }
-        self.rulesInForce = !self.rules.isEmpty
-        self.core = FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection, firstAllocatedMAC: configuration.firstAllocatedMAC)
-        self.logger = logger
-        self.capture = capture.map(CaptureTap.init(session:))
-        self.unretainedCapture = self.capture.map(Unmanaged.passUnretained)
-        self.recordsDeliveries = self.capture?.recordsDeliveries ?? false
-        self.touched.reserveCapacity(64)
+        let registry = ConnectionRegistry(maximumConnections: configuration.maximumConnections, bufferBudget: configuration.bufferBudget)
+        self.registry = registry
+        self.pipeline = SwitchingPipeline(
+            core: FabricCore(maximumEndpointsPerConnection: configuration.maximumEndpointsPerConnection, firstAllocatedMAC: configuration.firstAllocatedMAC),
+            rules: rules,
+            destinations: registry,
+            capture: capture.map(CaptureTap.init(session:)),
+            clock: { MonotonicInstant(nanoseconds: Int64(truncatingIfNeeded: eventLoop.now.uptimeNanoseconds)) }
+        )
         if let capture {
             let engine = NIOLoopBound(self, eventLoop: eventLoop)
             capture.ring.setOnSpace {
@@ -106,39 +86,42 @@ final class FabricEngine {
         }
     }
 
+    var now: MonotonicInstant {
+        self.pipeline.clock()
+    }
+
+    // MARK: - Connections
+
     /// Registers a new connection; nil when the fabric already serves its maximum.
-    func register(_ handler: FabricConnectionHandler) -> ConnectionID? {
-        guard self.handlers.count < self.maximumConnections else {
-            self.connectionsRefused += 1
+    func register(_ connection: FabricConnection) -> ConnectionID? {
+        guard let id = self.registry.insert(connection) else {
             // One line for the first refusal and then every 100th: a flood must not flood the log.
-            if self.connectionsRefused % 100 == 1 {
-                self.logger.warning("refusing connections: \(self.maximumConnections) already (switchyardd --max-connections)", metadata: ["refused": "\(self.connectionsRefused)"])
+            if self.registry.connectionsRefused % 100 == 1 {
+                self.logger.warning("refusing connections: \(self.registry.maximumConnections) already (switchyardd --max-connections)", metadata: ["refused": "\(self.registry.connectionsRefused)"])
             }
             return nil
         }
-        let id = ConnectionID(rawValue: self.nextConnection)
-        self.nextConnection += 1
-        self.core.connectionOpened(id)
-        self.handlers.insert(handler, for: id)
+        self.pipeline.core.connectionOpened(id)
         return id
     }
 
+    /// A connection has closed: its endpoints go. During phase 2's flushes, once they are done.
     func unregister(_ id: ConnectionID, drops: UInt64) {
-        if self.isSwitching {
-            self.closedWhileSwitching.append((id, drops))
+        if self.isFlushing {
+            self.closedDuringFlush.append((id, drops))
             return
         }
-        self.handlers.remove(id)
-        let removed = self.core.connectionClosed(id)
+        self.registry.remove(id)
+        let removed = self.pipeline.core.connectionClosed(id)
         for endpoint in removed {
-            self.rules.endpointGone(id: endpoint.id)
+            self.pipeline.rules.endpointGone(id: endpoint.id)
         }
-        if let capture = self.capture, !removed.isEmpty {
+        if let capture = self.pipeline.capture, !removed.isEmpty {
             let now = CaptureTimestamp.now()
             for endpoint in removed {
                 capture.endpointClosed(id: endpoint.id, at: now)
             }
-            self.endOfRead()
+            self.commitCapture()
         }
         self.logger.debug(
             "connection closed",
@@ -153,15 +136,10 @@ final class FabricEngine {
         }
     }
 
-    /// The handler of a connection, if it is still open.
-    func handler(for connection: ConnectionID) -> FabricConnectionHandler? {
-        self.handlers[connection]
-    }
-
     /// Counts bytes held for a connection (positive) or released (negative) against the budget.
     @inline(__always)
     func adjustBuffered(by delta: Int) {
-        if let transition = self.budget.adjust(by: delta) {
+        if let transition = self.registry.adjustBuffered(by: delta) {
             self.budgetCrossed(transition)
         }
     }
@@ -170,333 +148,226 @@ final class FabricEngine {
     private func budgetCrossed(_ transition: BufferBudget.Transition) {
         switch transition {
         case .reached:
-            self.logger.warning("buffer budget of \(self.budget.limit / (1024 * 1024)) MiB reached: connections that are behind get no more frames (switchyardd --max-buffered-mb)")
+            self.logger.warning("buffer budget of \(self.registry.budget.limit / (1024 * 1024)) MiB reached: connections that are behind get no more frames (switchyardd --max-buffered-mb)")
         case .cleared:
             self.logger.info("buffered bytes back under budget")
         }
-        self.updateReadingOfAll()
+        self.reconsiderReadingOfAll()
     }
 
-    /// A read is about to be processed.
+    func count(_ event: TransportEvent) {
+        self.transportCounters.count(event)
+    }
+
+    // MARK: - Phase 1
+
+    /// A read is about to be processed: phase 1 begins (or goes on, for the next read of the
+    /// same wake-up).
     @inline(__always)
     func beginRead() {
-        if self.capture != nil {
-            self.readTimestamp = CaptureTimestamp.now()
+        self.registry.isSwitching = true
+        if self.pipeline.capture != nil {
+            self.pipeline.readTimestamp = CaptureTimestamp.now()
         }
     }
 
-    /// Handles one decoded message from `handler`'s connection.
-    func process(_ message: Message, from handler: FabricConnectionHandler) {
+    /// Finishes a pass that will get no `channelReadComplete` (NIO closes a channel whose read
+    /// failed without one): a connection closes only outside phase 1.
+    func endOfReadIfSwitching() {
+        if self.registry.isSwitching {
+            self.endOfRead()
+        }
+    }
+
+    /// Checks the two-phase rule in debug builds: `what` (I/O) never happens in phase 1.
+    @inline(__always)
+    func assertNotSwitching(_ what: @autoclosure () -> String) {
+        assert(!self.registry.isSwitching, "\(what()) in phase 1 of a read: I/O belongs to phase 2")
+    }
+
+    /// A frame from a transport that carries frames only (QEMU, VXLAN), sent by `endpoint`.
+    func switchFrame(_ frame: ByteBuffer, endpoint: EndpointID, from connection: FabricConnection) {
+        if !frame.withUnsafeReadableBytes({ self.pipeline.switchFrame($0, version: ProtocolLimits.version, endpoint: endpoint, from: connection.id) }) {
+            // Counted as the core counts a refused PACKET_OUT (the transport has no ERROR to send).
+            self.process(Message(header: MessageHeader(type: .packetOut, endpointID: endpoint), payload: frame), from: connection)
+        }
+    }
+
+    /// Handles one decoded message from `connection`.
+    func process(_ message: Message, from connection: FabricConnection) {
         if message.header.type == .packetOut,
            message.payload.withUnsafeReadableBytes({
-               self.switchFrame($0, version: message.header.version, endpoint: message.header.endpointID, from: handler)
+               self.pipeline.switchFrame($0, version: message.header.version, endpoint: message.header.endpointID, from: connection.id)
            }) {
             return
         }
         // Every PACKET_OUT that switches took the branch above, so nothing is delivered here.
-        let outcome = self.core.handle(message, from: handler.id) { _ in }
+        let outcome = self.pipeline.core.handle(message, from: connection.id) { _ in }
         switch outcome {
         case .switched:
             break
         case .reply(let reply):
-            self.capture?.discardDeliveries()
-            handler.enqueueReply(reply)
-            self.markTouched(handler)
+            self.pipeline.capture?.discardDeliveries()
+            connection.enqueueReply(reply)
         case .rejected(let rejection):
-            handler.enqueueReply(rejection.message)
-            self.markTouched(handler)
+            connection.enqueueReply(rejection.message)
         case .endpointCreated(let endpoint):
-            self.endpointAppeared(endpoint)
-            handler.enqueueReply(Message(.endpointCreated, json: endpoint.record))
-            self.markTouched(handler)
+            self.endpointAppeared(endpoint, kind: "v1 client")
+            connection.enqueueReply(Message(.endpointCreated, json: endpoint.record))
         case .statisticsRequested:
-            handler.enqueueReply(Message(.stats, json: self.statistics()))
-            self.markTouched(handler)
+            connection.enqueueReply(Message(.stats, json: self.statistics()))
         case .rulesRequested:
-            handler.enqueueReply(self.rulesRequest(message))
-            self.markTouched(handler)
+            connection.enqueueReply(self.control.answerRulesRequest(message, pipeline: self.pipeline))
         }
     }
 
-    /// Switches the PACKET_OUTs at the front of `bytes` (a v1 read) in place, without making a
-    /// `Message` or a `ByteBuffer` for them, and returns how many bytes they took. It stops at
-    /// the first message that is not a PACKET_OUT the fabric switches as it is, and at a
-    /// message not wholly read yet: the decoder takes it from there, with every check and
-    /// ERROR of the protocol.
-    @inline(__always)
-    func switchPacketOuts(in bytes: UnsafeRawBufferPointer, from handler: FabricConnectionHandler) -> Int {
-        let header = ProtocolLimits.wireHeaderLength
-        let packetOut = MessageType.packetOut.rawValue
-        var offset = 0
-        while bytes.count - offset >= header {
-            let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            let type = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
-            guard type == packetOut, length >= ProtocolLimits.headerLength,
-                  bytes.count - offset - 4 >= length
-            else { break }
-            let version = UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self))
-            let endpointID = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self))
-            let frame = UnsafeRawBufferPointer(start: bytes.baseAddress! + offset + header, count: length - ProtocolLimits.headerLength)
-            guard self.switchFrame(frame, version: version, endpoint: endpointID, from: handler) else {
-                break
-            }
-            offset += 4 + length
+    /// Makes an endpoint the fabric owns for a transport (a QEMU VM's, a VXLAN remote's):
+    /// owned and subscribed by `connection`, as a v1 client's that subscribed would be. With
+    /// `fallingBackToAllocated`, a MAC that cannot be an endpoint's (a group address, taken)
+    /// gives way to an allocated one.
+    func makeOwnedEndpoint(name: String, mac: MACAddress?, fallingBackToAllocated: Bool, owner connection: FabricConnection, kind: String) throws(Rejection) -> Endpoint {
+        self.pipeline.core.welcome(connection.id)
+        let endpoint: Endpoint
+        do {
+            endpoint = try self.pipeline.core.createEndpoint(name: name, mac: mac, owner: connection.id)
+        } catch let rejection where fallingBackToAllocated && mac != nil && [.macInUse, .groupMAC].contains(rejection.code) {
+            endpoint = try self.pipeline.core.createEndpoint(name: name, mac: nil, owner: connection.id)
         }
-        return offset
-    }
-
-    /// The QEMU stream framing's counterpart of `switchPacketOuts`: the whole frames at the
-    /// front of `bytes` from a VM whose endpoint is `endpoint`. Stops at a length the fabric
-    /// refuses or cannot be QEMU's, and at a frame not wholly read: the decoder counts or
-    /// refuses it.
-    @inline(__always)
-    func switchQEMUFrames(in bytes: UnsafeRawBufferPointer, endpoint: EndpointID, from handler: FabricConnectionHandler) -> Int {
-        let header = QEMUStreamFraming.headerLength
-        var offset = 0
-        while bytes.count - offset >= header {
-            let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            guard bytes.count - offset - header >= length,
-                  self.switchFrame(UnsafeRawBufferPointer(start: bytes.baseAddress! + offset + header, count: length), version: ProtocolLimits.version, endpoint: endpoint, from: handler)
-            else { break }
-            offset += header + length
-        }
-        return offset
-    }
-
-    /// A frame from a transport that carries frames only (QEMU, VXLAN), sent by `endpoint`.
-    func switchTransportFrame(_ frame: ByteBuffer, endpoint: EndpointID, from handler: FabricConnectionHandler) {
-        if !frame.withUnsafeReadableBytes({ self.switchFrame($0, version: ProtocolLimits.version, endpoint: endpoint, from: handler) }) {
-            // Counted as the core counts a refused PACKET_OUT (the transport has no ERROR to send).
-            self.process(Message(header: MessageHeader(type: .packetOut, endpointID: endpoint), payload: frame), from: handler)
-        }
-    }
-
-    /// Switches one frame sent by endpoint `endpoint` where it lies (in the read buffer, or a
-    /// frame of another transport) when the core switches it as it is (see
-    /// `FabricCore.switchPacketOut`): appends each delivery to its destination's batch and
-    /// records the frame. False, with nothing done, when the message must be answered instead.
-    /// Nothing here keeps `frame`: what must outlive the read (a delayed, mirrored or
-    /// redirected frame) is copied by the rules' path.
-    @inline(__always)
-    func switchFrame(_ frame: UnsafeRawBufferPointer, version: UInt16, endpoint: EndpointID, from handler: FabricConnectionHandler) -> Bool {
-        // One test per frame when no rule is in force; with rules, one cheap index test per
-        // delivery before any rule is tried.
-        let ruled = self.rulesInForce
-        if ruled {
-            self.frameNumber &+= 1
-        }
-        self.isSwitching = true
-        let route = self.core.switchPacketOut(version: version, endpointID: endpoint, frame: frame, from: handler.id) { delivery in
-            if ruled {
-                self.reachedThisFrame.append(delivery.endpoint)
-                if self.rules.applies(sender: endpoint, destination: delivery.endpoint) {
-                    self.deliverUnderRules(delivery, sender: endpoint, frame: frame, from: handler)
-                    return
-                }
-            }
-            self.deliver(delivery, frame, from: handler)
-        }
-        self.isSwitching = false
-        guard route != nil else {
-            if ruled {
-                self.frameNumber &-= 1
-            }
-            return false
-        }
-        if !self.retargeted.isEmpty {
-            self.deliverRetargeted(from: handler)
-        }
-        if ruled {
-            self.reachedThisFrame.removeAll(keepingCapacity: true)
-        }
-        if let capture = self.unretainedCapture {
-            let timestamp = self.readTimestamp
-            capture._withUnsafeGuaranteedRef { $0.record(frame, timestamp: timestamp, sender: endpoint) }
-        }
-        if !self.closedWhileSwitching.isEmpty {
-            self.unregisterClosedWhileSwitching()
-        }
-        return true
-    }
-
-    private func unregisterClosedWhileSwitching() {
-        let closed = self.closedWhileSwitching
-        self.closedWhileSwitching.removeAll()
-        for connection in closed {
-            self.unregister(connection.id, drops: connection.drops)
-        }
-    }
-
-    /// One PACKET_IN to `delivery`'s connection, with flow control: a destination over its
-    /// cap holds `sender` (nil for a frame a rule held back: its sender is not waiting).
-    @inline(__always)
-    func deliver(_ delivery: Delivery, _ frame: UnsafeRawBufferPointer, from sender: FabricConnectionHandler?) {
-        guard let handler = self.handlers.unretained(delivery.connection) else { return }
-        self.isDelivering = true
-        handler._withUnsafeGuaranteedRef { destination in
-            if self.recordsDeliveries, sender != nil, let capture = self.capture {
-                capture.recordDelivery(frame, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote)
-            }
-            switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
-            case .queued:
-                self.framesDelivered &+= 1
-                self.markTouched(destination)
-            case .queuedOverCap:
-                self.framesDelivered &+= 1
-                self.markTouched(destination)
-                if let sender {
-                    destination.hold(sender)
-                }
-            case .dropped:
-                self.framesDropped &+= 1
-            }
-        }
-        self.isDelivering = false
+        self.pipeline.core.subscribe(connection.id, to: endpoint.id)
+        self.endpointAppeared(endpoint, kind: kind)
+        return endpoint
     }
 
     /// A new endpoint: the capture's manifest and the rules learn of it.
-    private func endpointAppeared(_ endpoint: Endpoint, kind: String = "v1 client") {
-        self.capture?.endpointCreated(id: endpoint.id, name: endpoint.name, mac: endpoint.mac.description, kind: kind, at: self.readTimestamp)
-        self.rules.endpointAppeared(id: endpoint.id, name: endpoint.name)
-    }
-
-    /// Makes the endpoint of a QEMU port's VM (owned by its connection, as a v1 client's
-    /// endpoints are), named by the port and with the VM's MAC when that MAC can be an
-    /// endpoint's (not a group address, not taken); else with an allocated one, and the VM's
-    /// MAC is learned as any source MAC is. nil when the fabric refuses (its limits).
-    func attachPortEndpoint(port: QEMUPort, mac: MACAddress?, connection handler: FabricConnectionHandler) -> (id: UInt32, name: String)? {
-        self.core.welcome(handler.id)
-        let name = port.claimName { self.core.endpoint(named: $0) != nil }
-        let endpoint: Endpoint
-        do {
-            do {
-                endpoint = try self.core.createEndpoint(name: name, mac: mac, owner: handler.id)
-            } catch let rejection where [.macInUse, .groupMAC].contains(rejection.code) {
-                endpoint = try self.core.createEndpoint(name: name, mac: nil, owner: handler.id)
-            }
-        } catch {
-            port.release(name)
-            self.logger.warning("cannot make the VM's endpoint", metadata: ["port": "\(port.address)", "reason": "\(error)"])
-            return nil
-        }
-        // The port receives its endpoint's frames, as a v1 client that subscribed would.
-        self.core.subscribe(handler.id, to: endpoint.id)
-        self.endpointAppeared(endpoint, kind: "QEMU port")
-        return (endpoint.id, endpoint.name)
-    }
-
-    /// Makes one uplink endpoint per VXLAN remote, owned by the VXLAN socket's connection,
-    /// subscribed by it, and marked for split horizon.
-    func attachUplinks(_ port: VXLANPort, connection handler: FabricConnectionHandler) {
-        self.vxlanPort = port
-        self.core.welcome(handler.id)
-        for (index, remote) in port.remotes.enumerated() {
-            let endpoint: Endpoint
-            do {
-                endpoint = try self.core.createEndpoint(name: remote.name, mac: nil, owner: handler.id)
-            } catch {
-                self.logger.error("cannot make the VXLAN remote's endpoint", metadata: ["remote": "\(remote.name)", "reason": "\(error)"])
-                continue
-            }
-            self.core.subscribe(handler.id, to: endpoint.id)
-            self.core.markUplink(endpoint.id)
-            port.setEndpoint(endpoint.id, forRemote: index)
-            self.endpointAppeared(endpoint, kind: "VXLAN remote")
-        }
+    private func endpointAppeared(_ endpoint: Endpoint, kind: String) {
+        self.pipeline.capture?.endpointCreated(id: endpoint.id, name: endpoint.name, mac: endpoint.mac.description, kind: kind, at: self.pipeline.readTimestamp)
+        self.pipeline.rules.endpointAppeared(id: endpoint.id, name: endpoint.name)
     }
 
     /// Queues ERROR for a connection whose framing broke.
-    func reportFramingError(_ error: FramingError, on handler: FabricConnectionHandler) {
-        handler.enqueueReply(FabricCore.errorMessage(error.description))
-        self.markTouched(handler)
+    func reportFramingError(_ error: FramingError, on connection: FabricConnection) {
+        connection.enqueueReply(FabricCore.errorMessage(error.description))
     }
 
-    @inline(__always)
-    func markTouched(_ handler: FabricConnectionHandler) {
-        if !handler.isTouched {
-            handler.isTouched = true
-            self.touched.append(handler)
+    /// The read asks for `connection` to close in phase 2 (after its ERROR, if any, is
+    /// flushed); `lingering` closes the output and the connection later.
+    func closeAtEndOfRead(_ connection: FabricConnection, lingering: Bool) {
+        self.closing.append((connection, lingering))
+    }
+
+    /// Flow control wants `connection`'s reading decided again: now outside phase 1, else in
+    /// its phase 2.
+    func reconsiderReading(of connection: FabricConnection) {
+        if self.registry.isSwitching {
+            self.reconsidering.append(connection)
+        } else {
+            connection.updateReading()
         }
     }
 
-    /// One write and flush per connection that got anything during this read; the read's
-    /// frames go to the capture ring in one piece.
+    private func reconsiderReadingOfAll() {
+        self.registry.forEach { self.reconsiderReading(of: $0) }
+    }
+
+    // MARK: - Phase 2
+
+    /// Phase 2: one write and flush per connection that got anything during the read; then
+    /// what the read asked for; the read's frames go to the capture ring in one piece.
     func endOfRead() {
-        for handler in self.touched {
-            handler.isTouched = false
-            handler.flushPending()
+        self.registry.isSwitching = false
+        self.isFlushing = true
+        let touched = self.registry.takeTouched(reusing: &self.flushing)
+        for connection in touched {
+            connection.flushPending()
         }
-        self.touched.removeAll(keepingCapacity: true)
-        if !self.loggedMACConflict, self.core.statistics.macConflicts > 0, let conflict = self.core.firstMACConflict {
+        self.flushing = touched
+        self.isFlushing = false
+        if !self.closing.isEmpty {
+            let closing = self.closing
+            self.closing.removeAll(keepingCapacity: true)
+            for (connection, lingering) in closing {
+                if lingering {
+                    connection.closeOutputAndLinger(FabricConnection.lingerAfterFramingError)
+                } else {
+                    _ = connection.close()
+                }
+            }
+        }
+        if !self.reconsidering.isEmpty {
+            let reconsidering = self.reconsidering
+            self.reconsidering.removeAll(keepingCapacity: true)
+            for connection in reconsidering {
+                connection.updateReading()
+            }
+        }
+        if !self.closedDuringFlush.isEmpty {
+            let closed = self.closedDuringFlush
+            self.closedDuringFlush.removeAll()
+            for (id, drops) in closed {
+                self.unregister(id, drops: drops)
+            }
+        }
+        if !self.loggedMACConflict, self.pipeline.core.statistics.macConflicts > 0, let conflict = self.pipeline.core.firstMACConflict {
             self.loggedMACConflict = true
             self.logger.warning(
                 "\(conflict.sender) sent a frame from \(conflict.mac), the MAC of local endpoint \(conflict.owner): two fabrics joined by VXLAN allocate from one range? Give each its own (switchyardd --mac-start). Counted in STATS as mac_conflicts; logged once"
             )
         }
-        if !self.isDelivering {
-            self.handlers.releaseRetired()
-        }
-        if let capture = self.capture, capture.commit(), !self.isCaptureBlocked {
-            // Lossless recording: stop reading every client (TCP backpressure) until the
-            // writer catches up.
+        self.commitCapture()
+        self.scheduleDelayTimer()
+    }
+
+    /// Hands what the capture tap gathered to the ring; with the `block` policy a full ring
+    /// stops reading every client (TCP backpressure) until the writer catches up.
+    private func commitCapture() {
+        if let capture = self.pipeline.capture, capture.commit(), !self.isCaptureBlocked {
             self.isCaptureBlocked = true
             self.logger.debug("capture ring full: pausing clients")
-            self.updateReadingOfAll()
+            self.reconsiderReadingOfAll()
         }
     }
 
     private func captureHasRoom() {
         guard self.isCaptureBlocked else { return }
         self.isCaptureBlocked = false
-        self.updateReadingOfAll()
+        self.reconsiderReadingOfAll()
     }
 
-    private func updateReadingOfAll() {
-        self.handlers.forEach { $0.updateReading() }
+    /// One timer, for the earliest deadline on the delay line.
+    private func scheduleDelayTimer() {
+        guard let earliest = self.pipeline.delayLine.earliest else { return }
+        if let scheduled = self.delayTimerDeadline, scheduled <= earliest {
+            return
+        }
+        self.delayTimer?.cancel()
+        self.delayTimerDeadline = earliest
+        let engine = NIOLoopBound(self, eventLoop: self.eventLoop)
+        self.delayTimer = self.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, earliest.nanoseconds)))) {
+            engine.value.releaseHeldFrames()
+        }
     }
+
+    /// The delay-line timer: its frames are a pass of their own.
+    private func releaseHeldFrames() {
+        self.delayTimer = nil
+        self.delayTimerDeadline = nil
+        self.registry.isSwitching = true
+        self.pipeline.releaseHeldFrames(now: self.now)
+        self.endOfRead()
+    }
+
+    // MARK: - Shutdown and STATS
 
     /// Closes every client connection (shutdown); returns when all have closed.
     func closeAllConnections() -> EventLoopFuture<Void> {
-        let futures = self.handlers.all.map { $0.close() }
+        let futures = self.registry.all.map { $0.close() }
         return EventLoopFuture.andAllComplete(futures, on: self.eventLoop)
     }
 
     func statistics() -> StatsReply {
-        let core = self.core.statistics
-        let captureStatistics = self.capture.map { tap -> StatsReply.Capture in
-            let s = tap.session.statistics
-            return StatsReply.Capture(
-                framesWritten: s.framesCaptured,
-                framesDropped: s.framesDroppedByBuffer,
-                framesFiltered: s.framesFiltered,
-                framesNotWritten: s.framesNotWritten,
-                bytesWritten: s.bytesWritten,
-                files: s.files,
-                currentFile: s.currentFile,
-                writeError: s.writeError
-            )
-        }
-        var reply = StatsReply(
-            framesSwitched: core.framesSwitched,
-            framesFlooded: core.framesFlooded,
-            framesDelivered: self.framesDelivered,
-            framesDropped: self.framesDropped,
-            framesRejected: core.framesRejected,
-            endpoints: self.core.allEndpoints.count,
-            connections: self.handlers.all.map {
-                StatsReply.Connection(id: $0.id.rawValue, dropped: $0.framesDropped, stalled: $0.isStalled, tooBig: $0.framesTooBig > 0 ? $0.framesTooBig : nil)
-            },
-            capture: captureStatistics
-        )
-        reply.seed = self.rules.seed
-        reply.rules = self.ruleEntries
-        reply.framesDroppedByRules = self.framesDroppedByRules
-        reply.qemuFramesRefused = self.qemuFramesRefused
-        reply.vxlanDatagramsRefused = self.vxlanPort?.datagramsRefused
-        reply.vxlanFramesTooBig = self.vxlanPort?.framesTooBig
-        reply.macConflicts = core.macConflicts
-        reply.bufferedBytes = self.budget.bufferedBytes
-        reply.bufferBudget = self.budget.limit
-        return reply
+        StatsBuilder(engine: self).reply()
     }
 }
+
+@available(*, unavailable)
+extension FabricEngine: Sendable {}

@@ -121,7 +121,7 @@ extension FabricServer {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         guard let engine = slot.value.engine else { throw ChannelError.ioOnClosedChannel }
-                        let handler = FabricConnectionHandler(engine: engine, allocator: channel.allocator, transport: .qemu(port.value))
+                        let handler = FabricConnectionHandler(engine: engine, allocator: channel.allocator, transport: QEMUStreamTransport(port: port.value))
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
@@ -147,11 +147,10 @@ extension FabricServer {
             if bound.isDatagram {
                 try await bound.channel.eventLoop.submit {
                     guard let engine = engine.value.engine else { throw ChannelError.ioOnClosedChannel }
-                    // The largest UDP payload: 65,535 less the IP and UDP headers.
                     let isIPv6 = bound.channel.localAddress?.protocol == .inet6
                     let handler = FabricConnectionHandler(
-                        engine: engine, allocator: bound.channel.allocator, transport: .qemu(bound.port.value),
-                        maximumFrameLength: isIPv6 ? 65_535 - 8 : 65_535 - 20 - 8
+                        engine: engine, allocator: bound.channel.allocator, transport: QEMUDatagramTransport(port: bound.port.value),
+                        maximumFrameLength: QEMUDatagramTransport.maximumFrameLength(isIPv6: isIPv6)
                     )
                     try bound.channel.pipeline.syncOperations.addHandlers(QEMUDatagramAdapter(), handler)
                 }.get()

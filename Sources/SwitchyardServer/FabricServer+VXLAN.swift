@@ -59,9 +59,10 @@ extension FabricServer {
         try await channel.eventLoop.submit {
             guard let engine = slot.value.engine else { throw ChannelError.ioOnClosedChannel }
             let port = VXLANPort(vni: vxlan.vni, mtu: vxlan.mtu, remotes: remotes)
-            let handler = FabricConnectionHandler(engine: engine, allocator: channel.allocator, transport: .vxlan(port))
+            let transport = VXLANTransport(port: port)
+            let handler = FabricConnectionHandler(engine: engine, allocator: channel.allocator, transport: transport)
             try channel.pipeline.syncOperations.addHandlers(VXLANAdapter(port: port, senders: senders, logger: logger), handler)
-            engine.attachUplinks(port, connection: handler)
+            transport.attachUplinks(connection: handler.connection, engine: engine)
         }.get()
         try await channel.setOption(.autoRead, value: true).get()
         logger.info("VXLAN listening", metadata: [

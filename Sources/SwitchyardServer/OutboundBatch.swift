@@ -11,31 +11,9 @@ import SwitchyardWire
 /// batch cannot be copied (`~Copyable`), a reply commits the frames and drops the pointer
 /// before it writes, and `take()` commits before handing the buffer out.
 struct OutboundBatch: ~Copyable {
-    /// What goes ahead of each frame.
-    enum Framing {
-        /// A v1 PACKET_IN header.
-        case packetIn
-        /// QEMU's stream framing: the frame's length, 4 bytes big-endian.
-        case qemu
-        /// The VXLAN adapter's framing: the destination endpoint and the frame's length.
-        case vxlan
-
-        var length: Int {
-            switch self {
-            case .packetIn: ProtocolLimits.wireHeaderLength
-            case .qemu: QEMUStreamFraming.headerLength
-            case .vxlan: VXLANAdapter.framingLength
-            }
-        }
-    }
-
-    /// PACKET_IN's type number as a literal: `MessageType.packetIn` lives in another module
-    /// and is reached through an accessor per use (OutboundBatchTests decode it as PACKET_IN).
-    private static let packetIn: UInt16 = 31
-
     private let allocator: ByteBufferAllocator
-    /// Room reserved when a batch takes its first frame (the handler's: an early flush's worth
-    /// and the largest message, so that its batches never regrow).
+    /// Room reserved when a batch takes its first frame (the connection's: the largest read
+    /// and the largest message, so that one read's batches do not regrow).
     private let reservedCapacity: Int
     private var buffer: ByteBuffer
     /// The buffer's storage while frames are written through it, else nil.
@@ -51,25 +29,18 @@ struct OutboundBatch: ~Copyable {
         self.buffer = allocator.buffer(capacity: 0)
     }
 
-    /// Appends `frame` with `framing` ahead of it: a store or two and one copy.
+    /// Appends `frame` with the transport's `header` ahead of it: the header's stores and
+    /// one copy.
     @inline(__always)
-    mutating func appendFrame(_ frame: UnsafeRawBufferPointer, framing: Framing, endpoint: UInt32, flags: MessageFlags) {
-        let total = framing.length + frame.count
+    mutating func appendFrame(_ frame: UnsafeRawBufferPointer, header: FrameHeaderWriter, endpoint: UInt32, flags: MessageFlags) {
+        let total = header.length + frame.count
         if self.count + total > self.capacity {
             self.makeRoom(for: total)
         }
         let out = self.storage.unsafelyUnwrapped + self.count
-        switch framing {
-        case .packetIn:
-            MessageHeader.store(type: Self.packetIn, endpointID: endpoint, flags: flags, payloadLength: frame.count, to: out)
-        case .qemu:
-            out.storeBytes(of: UInt32(frame.count).bigEndian, as: UInt32.self)
-        case .vxlan:
-            out.storeBytes(of: endpoint.bigEndian, as: UInt32.self)
-            out.storeBytes(of: UInt32(frame.count).bigEndian, toByteOffset: 4, as: UInt32.self)
-        }
+        header.write(out, endpoint, flags.rawValue, UInt32(truncatingIfNeeded: frame.count))
         if let source = frame.baseAddress, frame.count > 0 {
-            (out + framing.length).copyMemory(from: source, byteCount: frame.count)
+            (out + header.length).copyMemory(from: source, byteCount: frame.count)
         }
         self.count += total
     }
@@ -107,13 +78,15 @@ struct OutboundBatch: ~Copyable {
         self.buffer = self.allocator.buffer(capacity: 0)
     }
 
-    /// Takes the storage pointer, first reserving room for an early flush's worth and the
-    /// largest message (or `bytes` more, whichever is larger): the buffer never regrows, as
-    /// doubling would hold twice the bytes it carries, and unused pages cost no memory.
+    /// Takes the storage pointer, first reserving room for the largest read and the largest
+    /// message: within that the buffer never regrows (unused pages cost no memory).
     @inline(never)
     private mutating func makeRoom(for bytes: Int) {
         self.commit()
-        self.buffer.reserveCapacity(max(self.reservedCapacity, self.count + bytes))
+        // Past the reserve (a read's frames for one destination over several reads of one
+        // wake-up, or a rule's copies), double: exact growth would copy the batch per frame.
+        let needed = self.count + bytes
+        self.buffer.reserveCapacity(needed <= self.reservedCapacity ? self.reservedCapacity : max(needed, 2 * self.capacity))
         // The batch never reads its buffer, so the storage starts at the reader index 0.
         assert(self.buffer.readerIndex == 0)
         self.storage = self.buffer.withVeryUnsafeMutableBytes { $0.baseAddress }
@@ -122,6 +95,9 @@ struct OutboundBatch: ~Copyable {
 
     /// Moves the buffer's writer index past the frames written through `storage`.
     private mutating func commit() {
+        // The unsafe part's invariant (docs/architecture.md, "Unsafe code"): the storage the
+        // frames were written through is still the buffer's.
+        assert(self.storage == nil || UnsafeRawPointer(self.storage) == self.buffer.withVeryUnsafeBytes { $0.baseAddress }, "an outbound batch's storage moved under its pointer")
         if self.count > self.buffer.writerIndex {
             self.buffer.moveWriterIndex(to: self.count)
         }

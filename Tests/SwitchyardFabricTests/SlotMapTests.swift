@@ -1,3 +1,4 @@
+import SwitchyardBase
 import Testing
 
 @testable import SwitchyardFabric

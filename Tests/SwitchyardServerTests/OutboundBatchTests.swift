@@ -12,16 +12,16 @@ import Testing
         (0..<length).map { UInt8(truncatingIfNeeded: Int(marker) &+ $0) }
     }
 
-    static func append(_ bytes: [UInt8], to batch: inout OutboundBatch, framing: OutboundBatch.Framing, endpoint: UInt32 = 7, flags: MessageFlags = []) {
-        bytes.withUnsafeBytes { batch.appendFrame($0, framing: framing, endpoint: endpoint, flags: flags) }
+    static func append(_ bytes: [UInt8], to batch: inout OutboundBatch, framing: FrameHeaderWriter, endpoint: UInt32 = 7, flags: MessageFlags = []) {
+        bytes.withUnsafeBytes { batch.appendFrame($0, header: framing, endpoint: endpoint, flags: flags) }
     }
 
     @Test func packetInsAndRepliesComeOutAsTheDecoderReadsThem() throws {
         var batch = OutboundBatch(allocator: ByteBufferAllocator(), reservedCapacity: 256)
         let reply = Message(.endpointInfo, endpointID: 3, payload: ByteBuffer(string: "{}"))
-        Self.append(Self.frame(1, length: 60), to: &batch, framing: .packetIn, endpoint: 5, flags: .promiscuous)
+        Self.append(Self.frame(1, length: 60), to: &batch, framing: V1Transport.outboundHeader, endpoint: 5, flags: .promiscuous)
         batch.appendMessage(reply)
-        Self.append(Self.frame(2, length: 14), to: &batch, framing: .packetIn, endpoint: 6)
+        Self.append(Self.frame(2, length: 14), to: &batch, framing: V1Transport.outboundHeader, endpoint: 6)
         #expect(batch.count == 3 * ProtocolLimits.wireHeaderLength + 60 + 2 + 14)
 
         var bytes = batch.take()
@@ -37,13 +37,13 @@ import Testing
         #expect(messages[2] == Message(.packetIn, endpointID: 6, payload: ByteBuffer(bytes: Self.frame(2, length: 14))))
     }
 
-    @Test func qemuAndVXLANFramingIsALengthOrAnEndpointAndALength() {
+    @Test func qemuAndVXLANHeadersAreALengthOrAnEndpointAndALength() {
         var qemu = OutboundBatch(allocator: ByteBufferAllocator(), reservedCapacity: 64)
-        Self.append([0xAA, 0xBB], to: &qemu, framing: .qemu)
+        Self.append([0xAA, 0xBB], to: &qemu, framing: QEMUStreamTransport.outboundHeader)
         #expect(Array(buffer: qemu.take()) == [0, 0, 0, 2, 0xAA, 0xBB])
 
         var vxlan = OutboundBatch(allocator: ByteBufferAllocator(), reservedCapacity: 64)
-        Self.append([0xCC], to: &vxlan, framing: .vxlan, endpoint: 0x0102_0304)
+        Self.append([0xCC], to: &vxlan, framing: VXLANTransport.outboundHeader, endpoint: 0x0102_0304)
         #expect(Array(buffer: vxlan.take()) == [1, 2, 3, 4, 0, 0, 0, 1, 0xCC])
     }
 
@@ -54,15 +54,15 @@ import Testing
         var expected: [UInt8] = []
         for marker in UInt8(0)..<50 {
             let frame = Self.frame(marker, length: 14 + Int(marker) * 3)
-            Self.append(frame, to: &batch, framing: .qemu)
+            Self.append(frame, to: &batch, framing: QEMUStreamTransport.outboundHeader)
             expected += [0, 0, 0, UInt8(frame.count)] + frame
         }
         let first = batch.take()
         #expect(Array(buffer: first) == expected)
 
-        Self.append(Self.frame(99, length: 30), to: &batch, framing: .qemu)
+        Self.append(Self.frame(99, length: 30), to: &batch, framing: QEMUStreamTransport.outboundHeader)
         batch.appendMessage(Message(.error, payload: ByteBuffer(string: "x")))
-        Self.append(Self.frame(98, length: 30), to: &batch, framing: .qemu)
+        Self.append(Self.frame(98, length: 30), to: &batch, framing: QEMUStreamTransport.outboundHeader)
         let second = batch.take()
         #expect(Array(buffer: first) == expected, "the batch handed out is left alone")
         #expect(second.readableBytes == 2 * (4 + 30) + ProtocolLimits.wireHeaderLength + 1)
@@ -71,12 +71,12 @@ import Testing
 
     @Test func removeAllForgetsEverything() {
         var batch = OutboundBatch(allocator: ByteBufferAllocator(), reservedCapacity: 64)
-        Self.append(Self.frame(1, length: 20), to: &batch, framing: .packetIn)
+        Self.append(Self.frame(1, length: 20), to: &batch, framing: V1Transport.outboundHeader)
         batch.appendMessage(Message(.error, payload: ByteBuffer(string: "x")))
         batch.removeAll()
         #expect(batch.count == 0)
         #expect(batch.take().readableBytes == 0)
-        Self.append([1, 2], to: &batch, framing: .qemu)
+        Self.append([1, 2], to: &batch, framing: QEMUStreamTransport.outboundHeader)
         #expect(Array(buffer: batch.take()) == [0, 0, 0, 2, 1, 2])
     }
 }

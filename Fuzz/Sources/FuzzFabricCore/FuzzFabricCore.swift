@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardBase
 import SwitchyardFabric
 import SwitchyardPackets
 import SwitchyardRules

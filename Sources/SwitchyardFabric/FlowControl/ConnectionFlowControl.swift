@@ -1,3 +1,5 @@
+import SwitchyardBase
+
 /// Flow control of one connection, like 802.3x PAUSE on a real switch: a value that takes
 /// events and returns the actions its owner carries out (no I/O, no timers, no NIO).
 ///

@@ -1,9 +1,10 @@
 import NIOCore
+import SwitchyardBase
 import SwitchyardFabric
 
 /// Carries out what this connection's `ConnectionFlowControl` decides: holds and releases
 /// senders, runs the stall timer on the event loop, logs, and pauses or resumes reading.
-extension FabricConnectionHandler {
+extension FabricConnection {
     /// The event loop's clock as flow control's instant (an `EmbeddedEventLoop`'s own time in
     /// tests).
     var now: MonotonicInstant {
@@ -14,16 +15,16 @@ extension FabricConnectionHandler {
         for action in actions {
             switch action {
             case .hold(let sender):
-                self.engine.handler(for: sender)?.heldByDestination()
+                self.engine.registry[sender]?.heldByDestination()
             case .release(let senders):
                 for sender in senders {
-                    self.engine.handler(for: sender)?.releasedByDestination()
+                    self.engine.registry[sender]?.releasedByDestination()
                 }
             case .scheduleStallCheck(let deadline):
                 self.stallTimer?.cancel()
-                let handler = NIOLoopBound(self, eventLoop: self.engine.eventLoop)
+                let connection = NIOLoopBound(self, eventLoop: self.engine.eventLoop)
                 self.stallTimer = self.engine.eventLoop.scheduleTask(in: self.now.duration(to: deadline).timeAmount) {
-                    handler.value.stallTimerFired()
+                    connection.value.stallTimerFired()
                 }
             case .cancelStallCheck:
                 self.stallTimer?.cancel()
@@ -36,7 +37,8 @@ extension FabricConnectionHandler {
             case .drainedAfterStall(let dropped):
                 self.engine.logger.info("connection draining again", metadata: ["connection": "\(self.id.rawValue)", "dropped": "\(dropped)"])
             case .reconsiderReading:
-                self.updateReading()
+                // Reading is the channel's: in phase 1 it is decided in phase 2.
+                self.engine.reconsiderReading(of: self)
             }
         }
     }
@@ -56,14 +58,19 @@ extension FabricConnectionHandler {
     }
 
     /// Makes `sender` wait for this connection to drain (a frame from it went past the cap).
-    func hold(_ sender: FabricConnectionHandler) {
-        self.perform(self.flow.queuedOverCap(from: sender.id, now: self.now))
+    func hold(_ sender: ConnectionID) {
+        self.perform(self.flow.queuedOverCap(from: sender, now: self.now))
     }
 
-    /// Applies flow control's reading decision to the channel.
+    func writabilityChanged(_ writable: Bool) {
+        self.perform(self.flow.writabilityChanged(writable, now: self.now))
+    }
+
+    /// Applies flow control's reading decision to the channel (never in phase 1).
     func updateReading() {
+        self.engine.assertNotSwitching("a change of reading")
         guard case .open = self.state, let context = self.context else { return }
-        let budgetPaused = self.engine.budget.pausesReading(inboundBytes: self.inboundBytes, isWritable: self.flow.isWritable)
+        let budgetPaused = self.engine.registry.budget.pausesReading(inboundBytes: self.inboundBytes, isWritable: self.flow.isWritable)
         guard let read = self.flow.readingDecision(captureBlocked: self.engine.isCaptureBlocked, budgetPaused: budgetPaused) else { return }
         context.channel.setOption(ChannelOptions.autoRead, value: read).whenComplete { _ in }
         if read {

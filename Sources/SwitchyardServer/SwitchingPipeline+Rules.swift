@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardBase
 import SwitchyardCapture
 import SwitchyardFabric
 import SwitchyardPackets
@@ -16,18 +17,12 @@ struct Retarget {
     var mirroredBy: Int?
 }
 
-/// Carrying out the rules' decisions: drops, copies, corruption, holding frames on the delay
-/// line (an event-loop timer against absolute deadlines), mirror and redirect; and the
-/// RULES_REQUEST control messages.
-extension FabricEngine {
-    /// The event loop's clock as the rules' instant.
-    var now: MonotonicInstant {
-        MonotonicInstant(nanoseconds: Int64(truncatingIfNeeded: self.eventLoop.now.uptimeNanoseconds))
-    }
-
-    func deliverUnderRules(_ delivery: Delivery, sender: UInt32, frame: UnsafeRawBufferPointer, from handler: FabricConnectionHandler) {
+/// Carrying out the rules' decisions in phase 1: drops, copies, corruption, holding frames on
+/// the delay line (against absolute deadlines; the engine runs its timer), mirror and redirect.
+extension SwitchingPipeline {
+    func deliverUnderRules(_ delivery: Delivery, sender: UInt32, frame: UnsafeRawBufferPointer, from handler: ConnectionID) {
         let decision: RuleDecision
-        switch self.rules.verdict(sender: sender, destination: delivery.endpoint, frame: frame, frameNumber: self.frameNumber, now: self.now) {
+        switch self.rules.verdict(sender: sender, destination: delivery.endpoint, frame: frame, frameNumber: self.frameNumber, now: self.clock()) {
         case .none:
             self.deliver(delivery, frame, from: handler)
             return
@@ -77,7 +72,7 @@ extension FabricEngine {
         if self.recordsDeliveries {
             self.deliveryNote = Self.note(decision)
         }
-        let now = self.now
+        let now = self.clock()
         for _ in 0..<decision.copies {
             self.deliver(delivery, bytes, after: decision.delay, now: now, from: handler)
         }
@@ -109,8 +104,8 @@ extension FabricEngine {
     }
 
     /// Mirror and redirect deliveries of the frame just switched.
-    func deliverRetargeted(from handler: FabricConnectionHandler) {
-        let now = self.now
+    func deliverRetargeted(from handler: ConnectionID) {
+        let now = self.clock()
         let work = self.retargeted
         self.retargeted.removeAll(keepingCapacity: true)
         for retarget in work {
@@ -130,7 +125,7 @@ extension FabricEngine {
         }
     }
 
-    private func deliver(_ delivery: Delivery, _ frame: ByteBuffer, after delay: Duration, now: MonotonicInstant, from handler: FabricConnectionHandler) {
+    private func deliver(_ delivery: Delivery, _ frame: ByteBuffer, after delay: Duration, now: MonotonicInstant, from handler: ConnectionID) {
         guard delay > .zero else {
             frame.withUnsafeReadableBytes { self.deliver(delivery, $0, from: handler) }
             return
@@ -144,110 +139,11 @@ extension FabricEngine {
             self.framesDroppedByRules &+= 1
             return
         }
-        self.scheduleDelayTimer()
-    }
-
-    /// One timer, for the earliest deadline on the line.
-    private func scheduleDelayTimer() {
-        guard let earliest = self.delayLine.earliest else { return }
-        if let scheduled = self.delayTimerDeadline, scheduled <= earliest {
-            return
-        }
-        self.delayTimer?.cancel()
-        self.delayTimerDeadline = earliest
-        let engine = NIOLoopBound(self, eventLoop: self.eventLoop)
-        self.delayTimer = self.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, earliest.nanoseconds)))) {
-            engine.value.releaseHeldFrames()
-        }
-    }
-
-    private func releaseHeldFrames() {
-        self.delayTimer = nil
-        self.delayTimerDeadline = nil
-        for held in self.delayLine.takeDue(now: self.now) {
-            held.frame.withUnsafeReadableBytes { self.deliver(held.delivery, $0, from: nil) }
-        }
-        self.endOfRead()
-        self.scheduleDelayTimer()
     }
 
     static func flip(_ corruption: (offset: Int, mask: UInt8), in frame: inout ByteBuffer) {
         if let byte = frame.getInteger(at: frame.readerIndex + corruption.offset, as: UInt8.self) {
             frame.setInteger(byte ^ corruption.mask, at: frame.readerIndex + corruption.offset)
         }
-    }
-
-    // MARK: - RULES_REQUEST
-
-    /// Lists, adds, deletes or clears rules; answers RULES, or ERROR (rules unchanged).
-    func rulesRequest(_ message: Message) -> Message {
-        let request: RulesRequest
-        do {
-            request = try ControlJSON.decode(RulesRequest.self, from: message.payload)
-        } catch {
-            return Rejection(.badPayload, "RULES_REQUEST: \(error.description)").message
-        }
-        let operation: RulesOperation
-        switch request.operation {
-        case .success(let parsed): operation = parsed
-        case .failure(let invalid): return Rejection(.badRule, invalid.message).message
-        }
-        var added: Int?
-        switch operation {
-        case .list:
-            break
-        case .add(let text):
-            do {
-                guard let rule = try RuleParser.parse(text) else {
-                    return Rejection(.badRule, "the rule is empty").message
-                }
-                added = try self.rules.add(rule)
-            } catch let error as RuleParser.SyntaxError {
-                return Rejection(.badRule, error.message).message
-            } catch let error as PcapError {
-                return Rejection(.badRule, error.message).message
-            } catch {
-                return Rejection(.badRule, "\(error)").message
-            }
-            self.logger.info("rule added", metadata: ["id": "\(added ?? 0)", "rule": "\(text)"])
-        case .delete(let id):
-            guard self.rules.remove(id: id) else {
-                return Rejection(.unknownRule, "no rule \(id) (switchyard-ctl rules lists them)").message
-            }
-            self.logger.info("rule deleted", metadata: ["id": "\(id)"])
-        case .clear:
-            self.rules.removeAll()
-            self.logger.info("rules cleared")
-        }
-        if operation != .list {
-            self.rulesInForce = !self.rules.isEmpty
-            if let capture = self.capture {
-                // An add is told as an add: describing (and copying) every rule in force on
-                // each of 10,000 adds would cost more than the adds.
-                if case .add = operation {
-                    capture.ruleAdded(self.rules.entries[self.rules.entries.count - 1].rule.description)
-                } else {
-                    capture.rulesChanged(self.rules.entries.map(\.rule.description))
-                }
-            }
-        }
-        if let added {
-            // The rule added, not every rule in force: `list` is for that.
-            let entry = self.rules.entries[self.rules.entries.count - 1]
-            return Message(.rules, json: RulesReply(seed: self.rules.seed, rules: [Self.replyEntry(entry)], added: added))
-        }
-        return Message(.rules, json: RulesReply(seed: self.rules.seed, rules: self.ruleEntries, added: nil))
-    }
-
-    var ruleEntries: [RulesReply.Entry] {
-        self.rules.entries.map(Self.replyEntry)
-    }
-
-    private static func replyEntry(_ entry: RuleSet.Entry) -> RulesReply.Entry {
-        let c = entry.counters
-        return RulesReply.Entry(
-            id: entry.id, rule: entry.rule.description, matched: c.matched, dropped: c.dropped, duplicated: c.duplicated,
-            delayed: c.delayed, corrupted: c.corrupted, reordered: c.reordered, mirrored: c.mirrored, redirected: c.redirected
-        )
     }
 }
