@@ -6,11 +6,22 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// The switching path runs on one thread and touches class state per frame; dynamic
-/// exclusivity checks cost more than the switching itself there, so release builds of those
-/// modules skip them (debug builds and tests keep them).
+/// exclusivity checks cost more than the switching itself there (64-byte frames: 0.53 of the
+/// floor with them, 0.90 without, one compare.py run), so release builds of the fabric's own
+/// modules (core, rules, server) skip them; debug builds and tests keep them. SwiftPM refuses
+/// a product with unsafe flags from a versioned dependency, so those modules are no library
+/// products: every product others can depend on builds without unsafe flags.
 let hotPathSettings: [SwiftSetting] = swiftSettings + [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
+
+/// The fabric's own modules as products, for this repository's fuzz package only
+/// (scripts/fuzz.sh sets SWITCHYARD_FUZZ_PRODUCTS=1): see `hotPathSettings`.
+let fuzzOnlyProducts: [Product] = Context.environment["SWITCHYARD_FUZZ_PRODUCTS"] == "1" ? [
+    .library(name: "SwitchyardFabric", targets: ["SwitchyardFabric"]),
+    .library(name: "SwitchyardRules", targets: ["SwitchyardRules"]),
+    .library(name: "SwitchyardServer", targets: ["SwitchyardServer"]),
+] : []
 
 // Linux only: the capture and transports use glibc's stdio and socket calls directly.
 let package = Package(
@@ -37,13 +48,12 @@ let package = Package(
         .library(name: "SwitchyardPackets", targets: ["SwitchyardPackets"]),
         .library(name: "SwitchyardBase", targets: ["SwitchyardBase"]),
         .library(name: "SwitchyardWire", targets: ["SwitchyardWire"]),
-        .library(name: "SwitchyardFabric", targets: ["SwitchyardFabric"]),
         .library(name: "SwitchyardCapture", targets: ["SwitchyardCapture"]),
         .library(name: "SwitchyardReplay", targets: ["SwitchyardReplay"]),
-        .library(name: "SwitchyardRules", targets: ["SwitchyardRules"]),
-        .library(name: "SwitchyardServer", targets: ["SwitchyardServer"]),
         .library(name: "SwitchyardServices", targets: ["SwitchyardServices"]),
-    ],
+        .library(name: "SwitchyardResponders", targets: ["SwitchyardResponders"]),
+        .library(name: "SwitchyardSniffing", targets: ["SwitchyardSniffing"]),
+    ] + fuzzOnlyProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -63,7 +73,7 @@ let package = Package(
         .target(
             name: "SwitchyardFabric",
             dependencies: ["SwitchyardBase", "SwitchyardWire", "SwitchyardPackets", .product(name: "NIOCore", package: "swift-nio")],
-            swiftSettings: hotPathSettings
+            swiftSettings: swiftSettings
         ),
 
         // libpcap: everything pcap and BPF.
@@ -71,7 +81,7 @@ let package = Package(
         .target(
             name: "SwitchyardCapture",
             dependencies: [
-                "CPcap", "SwitchyardPackets",
+                "CPcap", "SwitchyardBase", "SwitchyardPackets",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -111,12 +121,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The services' answers as pure values: frames in, frames out, with their clocks.
+        .target(name: "SwitchyardResponders", dependencies: ["SwitchyardBase", "SwitchyardPackets"], swiftSettings: swiftSettings),
+        // The services' loops and the clients, on a fabric connection.
         .target(
             name: "SwitchyardServices",
             dependencies: [
-                "SwitchyardClient", "SwitchyardPackets", "SwitchyardWire", "SwitchyardCapture",
+                "SwitchyardClient", "SwitchyardPackets", "SwitchyardWire", "SwitchyardResponders",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // switchyard-sniff's and switchyard-extcap's part: a fabric's frames into pcap or text.
+        .target(
+            name: "SwitchyardSniffing",
+            dependencies: ["SwitchyardCapture", "SwitchyardClient", "SwitchyardPackets", "SwitchyardServices", "SwitchyardWire"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -124,14 +143,29 @@ let package = Package(
             dependencies: ["SwitchyardClient", "SwitchyardCapture", "SwitchyardPackets", "SwitchyardWire"],
             swiftSettings: swiftSettings
         ),
+        // What every tool shares: conventions (docs/conventions.md), connection flags, logging.
         .target(
             name: "SwitchyardCommandLine",
             dependencies: [
-                "SwitchyardClient", "SwitchyardServices", "SwitchyardCapture",
+                "SwitchyardBase", "SwitchyardClient", "SwitchyardPackets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Flags of the service tools (--mtu, --ip6, --clock) and of the capturing ones (--format).
+        .target(
+            name: "SwitchyardServiceOptions",
+            dependencies: [
+                "SwitchyardResponders", "SwitchyardServices", "SwitchyardPackets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwitchyardCaptureOptions",
+            dependencies: ["SwitchyardCapture", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
@@ -139,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "switchyardd",
             dependencies: [
-                "SwitchyardServer", "SwitchyardRules", "SwitchyardCommandLine", "SwitchyardFabric", "SwitchyardCapture",
+                "SwitchyardCapture", "SwitchyardCaptureOptions", "SwitchyardCommandLine", "SwitchyardFabric", "SwitchyardPackets", "SwitchyardRules", "SwitchyardServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-echo",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine",
+                "SwitchyardCommandLine", "SwitchyardServiceOptions", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -157,7 +191,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-ntpd",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine",
+                "SwitchyardCommandLine", "SwitchyardResponders", "SwitchyardServiceOptions", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -165,7 +199,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-ntp",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine",
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardResponders", "SwitchyardServiceOptions", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -173,7 +207,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-arp",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets",
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -181,7 +215,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-replay",
             dependencies: [
-                "SwitchyardReplay", "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardPackets",
+                "SwitchyardCapture", "SwitchyardCaptureOptions", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -189,7 +223,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-stats",
             dependencies: [
-                "SwitchyardClient", "SwitchyardCommandLine",
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -197,7 +231,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-sniff",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCapture", "SwitchyardCommandLine",
+                "SwitchyardCapture", "SwitchyardCaptureOptions", "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardServices", "SwitchyardSniffing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -205,7 +239,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-tap",
             dependencies: [
-                "SwitchyardTap", "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardServices", "SwitchyardPackets",
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardServices", "SwitchyardTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -221,7 +255,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-dhcpd",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardClient",
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardResponders", "SwitchyardServiceOptions", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -229,7 +263,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-dns",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardClient",
+                "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardResponders", "SwitchyardServiceOptions", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -237,7 +271,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-dhcp",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardClient",
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -245,7 +279,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-dig",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardClient",
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardResponders", "SwitchyardServiceOptions", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -253,7 +287,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-extcap",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardCapture", "SwitchyardClient",
+                "SwitchyardCapture", "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardServices", "SwitchyardSniffing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -261,7 +295,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-tftpd",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine", "SwitchyardPackets",
+                "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardResponders", "SwitchyardServiceOptions", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -269,7 +303,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard-ping",
             dependencies: [
-                "SwitchyardServices", "SwitchyardCommandLine",
+                "SwitchyardClient", "SwitchyardCommandLine", "SwitchyardPackets", "SwitchyardResponders", "SwitchyardServiceOptions", "SwitchyardServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -330,7 +364,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardServicesTests",
-            dependencies: ["SwitchyardServices", "SwitchyardClient", "SwitchyardPackets", "SwitchyardTestKit"],
+            dependencies: ["SwitchyardServices", "SwitchyardResponders", "SwitchyardClient", "SwitchyardPackets", "SwitchyardTestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SwitchyardFabricTests", dependencies: ["SwitchyardBase", "SwitchyardFabric", "SwitchyardWire"], swiftSettings: swiftSettings),
@@ -340,7 +374,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardToolTests",
             dependencies: [
-                "SwitchyardTestSupport", "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardPackets",
+                "SwitchyardTestSupport", "SwitchyardServer", "SwitchyardClient", "SwitchyardServices", "SwitchyardResponders", "SwitchyardPackets",
                 "SwitchyardCapture", "SwitchyardCommandLine", "SwitchyardWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

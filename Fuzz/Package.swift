@@ -33,6 +33,7 @@ let package = Package(
             name: "FuzzFabricCore",
             dependencies: [
                 "FuzzSupport",
+                .product(name: "SwitchyardBase", package: root),
                 .product(name: "SwitchyardFabric", package: root),
                 .product(name: "SwitchyardWire", package: root),
                 .product(name: "SwitchyardPackets", package: root),
@@ -55,6 +56,7 @@ let package = Package(
             name: "FuzzRules",
             dependencies: [
                 "FuzzSupport",
+                .product(name: "SwitchyardBase", package: root),
                 .product(name: "SwitchyardRules", package: root),
                 .product(name: "SwitchyardFabric", package: root),
             ],
@@ -73,6 +75,7 @@ let package = Package(
             name: "FuzzDHCP",
             dependencies: [
                 "FuzzSupport",
+                .product(name: "SwitchyardResponders", package: root),
                 .product(name: "SwitchyardPackets", package: root),
                 .product(name: "SwitchyardReplay", package: root),
                 .product(name: "SwitchyardServices", package: root),
@@ -83,6 +86,7 @@ let package = Package(
             name: "FuzzDNS",
             dependencies: [
                 "FuzzSupport",
+                .product(name: "SwitchyardResponders", package: root),
                 .product(name: "SwitchyardPackets", package: root),
                 .product(name: "SwitchyardReplay", package: root),
                 .product(name: "SwitchyardServices", package: root),
@@ -93,6 +97,7 @@ let package = Package(
             name: "FuzzHost",
             dependencies: [
                 "FuzzSupport",
+                .product(name: "SwitchyardResponders", package: root),
                 .product(name: "SwitchyardPackets", package: root),
                 .product(name: "SwitchyardServices", package: root),
             ],
@@ -102,6 +107,7 @@ let package = Package(
             name: "FuzzTFTP",
             dependencies: [
                 "FuzzSupport",
+                .product(name: "SwitchyardResponders", package: root),
                 .product(name: "SwitchyardPackets", package: root),
                 .product(name: "SwitchyardServices", package: root),
             ],
@@ -116,6 +122,7 @@ let package = Package(
             name: "FuzzTransports",
             dependencies: [
                 "FuzzSupport",
+                .product(name: "SwitchyardWire", package: root),
                 .product(name: "SwitchyardServer", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -14,6 +14,8 @@ shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(FuzzFraming FuzzFabricCore FuzzRecording FuzzRules FuzzQEMUFraming FuzzDHCP FuzzDNS FuzzTransports FuzzPcapng FuzzCompare FuzzReadLoop FuzzICMP FuzzTFTP FuzzReplayFlows FuzzHost FuzzStreams)
 SCRATCH="$PWD/.build-fuzz"
+# The fabric's own modules are products only when asked (Package.swift, fuzzOnlyProducts).
+export SWITCHYARD_FUZZ_PRODUCTS=1
 if [ "${FUZZ_DETECT_LEAKS:-1}" = 0 ]; then
     # Also LeakSanitizer's check at exit, not only libFuzzer's per-input one.
     export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"

@@ -1,3 +1,4 @@
+import SwitchyardBase
 import Foundation
 
 #if canImport(Glibc)

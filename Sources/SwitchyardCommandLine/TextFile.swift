@@ -1,4 +1,4 @@
-import SwitchyardCapture
+import SwitchyardBase
 
 /// Reading a small text file a user named (a rules file), with the system's reason on failure.
 public enum TextFile {

@@ -1,3 +1,4 @@
+import SwitchyardBase
 import SwitchyardCapture
 import SwitchyardPackets
 

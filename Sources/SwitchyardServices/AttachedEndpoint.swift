@@ -1,5 +1,6 @@
 import SwitchyardClient
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardWire
 
 /// An endpoint a tool created and subscribed to: what every service and client starts with.

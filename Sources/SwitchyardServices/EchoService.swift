@@ -1,6 +1,7 @@
 import Logging
 import SwitchyardClient
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardWire
 
 /// Runs the UDP echo service on a fabric until the connection closes or the task is cancelled.

@@ -1,5 +1,6 @@
 import SwitchyardClient
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardWire
 
 /// The NTP client: endpoint `cli_ntp`, 10.0.0.10:40000, one request to the NTP service and the

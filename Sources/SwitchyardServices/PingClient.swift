@@ -1,5 +1,6 @@
 import SwitchyardClient
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardWire
 
 /// The UDP ping of the original tools: endpoint `cli1`, 10.0.0.1:12345, one datagram to the

@@ -1,6 +1,7 @@
 import Logging
 import SwitchyardClient
 import SwitchyardPackets
+import SwitchyardResponders
 
 /// What a service does with one frame delivered to it.
 enum ServiceAction {

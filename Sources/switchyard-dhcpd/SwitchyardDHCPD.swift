@@ -2,6 +2,8 @@ import ArgumentParser
 import SwitchyardClient
 import SwitchyardCommandLine
 import SwitchyardPackets
+import SwitchyardResponders
+import SwitchyardServiceOptions
 import SwitchyardServices
 
 @main

@@ -1,6 +1,8 @@
 import ArgumentParser
 import SwitchyardCommandLine
 import SwitchyardPackets
+import SwitchyardResponders
+import SwitchyardServiceOptions
 import SwitchyardServices
 
 @main

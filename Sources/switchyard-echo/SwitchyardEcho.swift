@@ -1,5 +1,6 @@
 import ArgumentParser
 import SwitchyardCommandLine
+import SwitchyardServiceOptions
 import SwitchyardServices
 
 @main

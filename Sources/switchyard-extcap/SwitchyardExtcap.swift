@@ -3,6 +3,7 @@ import SwitchyardCapture
 import SwitchyardClient
 import SwitchyardCommandLine
 import SwitchyardServices
+import SwitchyardSniffing
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,7 @@
 import ArgumentParser
 import SwitchyardCommandLine
+import SwitchyardResponders
+import SwitchyardServiceOptions
 import SwitchyardServices
 
 @main

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import SwitchyardClient
 import SwitchyardCommandLine
 import SwitchyardPackets
+import SwitchyardResponders
+import SwitchyardServiceOptions
 import SwitchyardServices
+import Synchronization
 
 @main
 struct SwitchyardPing: AsyncParsableCommand {

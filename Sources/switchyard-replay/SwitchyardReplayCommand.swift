@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwitchyardCapture
+import SwitchyardCaptureOptions
 import SwitchyardCommandLine
 import SwitchyardPackets
 import SwitchyardReplay

@@ -1,8 +1,10 @@
 import ArgumentParser
 import SwitchyardCapture
+import SwitchyardCaptureOptions
 import SwitchyardClient
 import SwitchyardCommandLine
 import SwitchyardServices
+import SwitchyardSniffing
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SwitchyardCapture
+import SwitchyardCaptureOptions
 import SwitchyardCommandLine
 
 /// The capture flags, named after tcpdump's and dumpcap's where a user would look for them.

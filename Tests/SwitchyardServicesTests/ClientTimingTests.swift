@@ -1,8 +1,9 @@
 import SwitchyardClient
 import SwitchyardPackets
-@testable import SwitchyardServices
+import SwitchyardResponders
 import SwitchyardTestKit
 import Testing
+@testable import SwitchyardServices
 
 /// Resolvers, pings and queries with an injected clock: retries, timeouts, intervals and round
 /// trips to the nanosecond, in memory.

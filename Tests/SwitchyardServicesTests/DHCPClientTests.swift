@@ -1,7 +1,8 @@
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardServices
-import Synchronization
 import SwitchyardTestKit
+import Synchronization
 import Testing
 
 /// The DHCP client against the real responder, in memory and on a manual clock.

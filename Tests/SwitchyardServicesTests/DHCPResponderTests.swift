@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardServices
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardServices
 import Testing
 

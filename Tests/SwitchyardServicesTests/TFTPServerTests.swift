@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardServices
 import SwitchyardTestKit
 import Testing

@@ -1,5 +1,6 @@
 import SwitchyardPackets
 import SwitchyardReplay
+import SwitchyardResponders
 import SwitchyardServices
 
 /// DHCP from a hostile client. The input is a sequence of up to 16 messages, each with a 2-byte

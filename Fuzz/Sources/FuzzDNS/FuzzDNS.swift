@@ -1,5 +1,6 @@
 import SwitchyardPackets
 import SwitchyardReplay
+import SwitchyardResponders
 import SwitchyardServices
 
 /// Any bytes as a DNS message: a parse error or a message that encodes and parses back to

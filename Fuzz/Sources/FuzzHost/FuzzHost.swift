@@ -1,4 +1,5 @@
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardServices
 
 /// Any bytes as a run of frames to a service's host (each frame: a 2-byte length, then that

@@ -1,4 +1,5 @@
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardServices
 
 /// Any bytes as a TFTP packet: malformed, or one that encodes and parses back to itself. The

@@ -1,5 +1,6 @@
 import SwitchyardClient
 import SwitchyardPackets
+import SwitchyardResponders
 import SwitchyardWire
 
 /// One DNS query over UDP from endpoint `cli_dig` (10.0.0.11:40053, or fd53:5900::b to an IPv6

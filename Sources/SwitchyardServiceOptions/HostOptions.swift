@@ -1,6 +1,6 @@
 import ArgumentParser
 import SwitchyardPackets
-import SwitchyardServices
+import SwitchyardResponders
 
 /// `--mtu` and `--ip6`: how every service is set up as a host (`HostSettings`).
 public struct HostOptions: ParsableArguments, Sendable {

@@ -1,4 +1,4 @@
-import SwitchyardCapture
+import SwitchyardBase
 import SwitchyardPackets
 
 #if canImport(Glibc)

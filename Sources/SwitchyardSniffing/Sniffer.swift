@@ -1,6 +1,7 @@
 import SwitchyardCapture
 import SwitchyardClient
 import SwitchyardPackets
+import SwitchyardServices
 import SwitchyardWire
 
 #if canImport(Glibc)

@@ -1,0 +1,5 @@
+import ArgumentParser
+import SwitchyardCapture
+
+extension CaptureFormat: ExpressibleByArgument {}
+extension CapturePoints: ExpressibleByArgument {}
