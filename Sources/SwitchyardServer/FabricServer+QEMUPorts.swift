@@ -37,10 +37,10 @@ public struct QEMUPortSpecification: Hashable, Sendable {
             switch HostPort.parse(target.dropFirst(kind.count), portRequired: true) {
             case .success(let address):
                 (host, port) = (address.host, address.port ?? 0)
-            case .failure(.badPort):
-                return .failure(ParseError(message: "--qemu \(text): want \(kind)HOST:PORT with a port from 1 to 65535"))
-            case .failure(.missingHost):
+            case .failure(let failure) where failure.code == .missingHost:
                 return .failure(ParseError(message: "--qemu \(text): the host is missing"))
+            case .failure:
+                return .failure(ParseError(message: "--qemu \(text): want \(kind)HOST:PORT with a port from 1 to 65535"))
             }
             return .success(QEMUPortSpecification(name: name, address: kind == "tcp:" ? .tcp(host: host, port: port) : .udp(host: host, port: port)))
         }

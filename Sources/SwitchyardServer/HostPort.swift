@@ -11,10 +11,38 @@ public struct HostPort: Hashable, Sendable {
         self.port = port
     }
 
-    public enum Failure: Error, Hashable, Sendable {
-        /// No port, or one outside 1…65535.
-        case badPort
-        case missingHost
+    /// Why a text is not a host and port; each flag words its own message from `code`.
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        /// A stable code, open to more (a struct, not a closed enum).
+        public struct Code: Hashable, Sendable, CustomStringConvertible {
+            private enum Base: String, Hashable, Sendable {
+                case badPort = "bad port"
+                case missingHost = "missing host"
+            }
+
+            private let base: Base
+
+            private init(_ base: Base) {
+                self.base = base
+            }
+
+            /// No port, or one outside 1…65535.
+            public static let badPort = Code(.badPort)
+            public static let missingHost = Code(.missingHost)
+
+            public var description: String { self.base.rawValue }
+        }
+
+        public let code: Code
+
+        public init(code: Code) {
+            self.code = code
+        }
+
+        public static let badPort = Failure(code: .badPort)
+        public static let missingHost = Failure(code: .missingHost)
+
+        public var description: String { self.code.description }
     }
 
     /// With `portRequired`, the last colon outside brackets starts the port (`::1:7000` is

@@ -37,8 +37,8 @@ public struct VXLANConfiguration: Hashable, Sendable {
         let address: HostPort
         switch HostPort.parse(parts[1], portRequired: false) {
         case .success(let parsed): address = parsed
-        case .failure(.badPort): return .failure(ParseError(message: "--vxlan \(text): the port must be from 1 to 65535"))
-        case .failure(.missingHost): return .failure(ParseError(message: "--vxlan \(text): the remote's address is missing"))
+        case .failure(let failure) where failure.code == .missingHost: return .failure(ParseError(message: "--vxlan \(text): the remote's address is missing"))
+        case .failure: return .failure(ParseError(message: "--vxlan \(text): the port must be from 1 to 65535"))
         }
         let host = address.host
         let port = address.port ?? Self.defaultPort

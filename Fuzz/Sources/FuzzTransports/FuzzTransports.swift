@@ -25,11 +25,13 @@ public func fuzzInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         normalized[3] = 0
         normalized[7] = 0
         precondition(Array(again.readableBytesView) == normalized, "encapsulation is decapsulation's inverse")
-    case .failure(.tooShort):
+    case .failure(let refusal) where refusal.code == .tooShort:
         precondition(bytes.count < VXLANHeader.length + 14)
-    case .failure(.flagClear):
+    case .failure(let refusal) where refusal.code == .flagClear:
         precondition(bytes[0] & VXLANHeader.validVNI == 0)
-    case .failure(.otherVNI(let other)):
+    case .failure(let refusal):
+        precondition(refusal.code == .otherVNI)
+        let other = refusal.vni!
         precondition(other != vni && other == (UInt32(bytes[4]) << 16 | UInt32(bytes[5]) << 8 | UInt32(bytes[6])))
     }
 

@@ -11,22 +11,16 @@ public struct TFTPRoot: Sendable {
     /// The root, resolved (no symbolic links), without a trailing slash.
     public let path: String
 
-    public enum Refusal: Error, Hashable, Sendable {
-        case notFound(String)
-        case accessViolation(String)
+    /// Why a name is not served: the TFTP error code to answer with (RFC 1350) and its text.
+    public struct Refusal: Error, Hashable, Sendable, CustomStringConvertible {
+        /// TFTP's error code: 1 file not found, 2 access violation.
+        public let code: UInt16
+        public let message: String
 
-        public var code: UInt16 {
-            switch self {
-            case .notFound: 1
-            case .accessViolation: 2
-            }
-        }
+        public static func notFound(_ message: String) -> Refusal { Refusal(code: 1, message: message) }
+        public static func accessViolation(_ message: String) -> Refusal { Refusal(code: 2, message: message) }
 
-        public var message: String {
-            switch self {
-            case .notFound(let text), .accessViolation(let text): text
-            }
-        }
+        public var description: String { self.message }
     }
 
     /// nil when `directory` is not a readable directory.

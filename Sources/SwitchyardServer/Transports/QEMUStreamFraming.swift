@@ -17,16 +17,25 @@ public enum QEMUStreamFraming {
         case refused(length: Int)
     }
 
-    public enum Failure: Error, Equatable {
-        /// A length no QEMU sends: the stream is not QEMU framing.
-        case impossibleLength(Int)
+    /// The stream is not QEMU framing: a length no QEMU sends.
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        /// The length read.
+        public let length: Int
+
+        public init(impossibleLength length: Int) {
+            self.length = length
+        }
+
+        public var description: String {
+            "impossible frame length \(self.length) (QEMU sends at most \(QEMUStreamFraming.maximumLength))"
+        }
     }
 
     /// The next item of `buffer`, or nil when it holds no whole one yet.
     public static func decode(_ buffer: inout ByteBuffer) throws(Failure) -> Item? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         let size = Int(length)
-        guard size <= Self.maximumLength else { throw .impossibleLength(size) }
+        guard size <= Self.maximumLength else { throw Failure(impossibleLength: size) }
         guard buffer.readableBytes >= Self.headerLength + size else { return nil }
         buffer.moveReaderIndex(forwardBy: Self.headerLength)
         let frame = buffer.readSlice(length: size)!

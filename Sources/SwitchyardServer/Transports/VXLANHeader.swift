@@ -9,16 +9,31 @@ public enum VXLANHeader {
     public static let validVNI: UInt8 = 0x08
 
     /// Why a datagram is not switched.
-    public enum Refusal: Error, Hashable, Sendable, CustomStringConvertible {
-        case tooShort(Int)
-        case flagClear
-        case otherVNI(UInt32)
+    public struct Refusal: Error, Hashable, Sendable, CustomStringConvertible {
+        /// A stable code, open to more (a struct, not a closed enum).
+        public struct Code: Hashable, Sendable {
+            private let value: UInt8
+
+            public static let tooShort = Code(value: 1)
+            public static let flagClear = Code(value: 2)
+            public static let otherVNI = Code(value: 3)
+        }
+
+        public let code: Code
+        /// The datagram's length (`tooShort`).
+        public let length: Int?
+        /// The VNI the datagram is for (`otherVNI`).
+        public let vni: UInt32?
+
+        public static func tooShort(_ length: Int) -> Refusal { Refusal(code: .tooShort, length: length, vni: nil) }
+        public static let flagClear = Refusal(code: .flagClear, length: nil, vni: nil)
+        public static func otherVNI(_ vni: UInt32) -> Refusal { Refusal(code: .otherVNI, length: nil, vni: vni) }
 
         public var description: String {
-            switch self {
+            switch self.code {
             case .tooShort: "a datagram too short for VXLAN and an Ethernet header"
             case .flagClear: "a datagram with the I flag clear"
-            case .otherVNI(let vni): "a datagram for VNI \(vni)"
+            default: "a datagram for VNI \(self.vni ?? 0)"
             }
         }
     }
