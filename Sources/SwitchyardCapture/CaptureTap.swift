@@ -73,6 +73,8 @@ public final class CaptureTap {
             }
         }
         let sequence = self.sequence
+        // The unretained batch's invariant (docs/architecture.md, "Unsafe code").
+        assert(self.filling.takeUnretainedValue() === self.batch, "the capture tap fills a batch it no longer holds")
         self.filling._withUnsafeGuaranteedRef {
             $0.append(
                 UnsafeRawBufferPointer(rebasing: frame[0..<captured]), originalLength: originalLength ?? frame.count, timestamp: timestamp,

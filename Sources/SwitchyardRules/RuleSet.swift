@@ -141,6 +141,8 @@ public struct RuleSet {
             if let from = self.entries[index].fromID, from != sender { continue }
             if let to = self.entries[index].toID, to != destination { continue }
             if let filter = self.unretainedFilters[index] {
+                // The unretained filter's invariant (docs/architecture.md, "Unsafe code").
+                assert(filter.takeUnretainedValue() === self.entries[index].filter, "a rule's unretained filter is not its entry's")
                 if self.filterFrame[index] != frameNumber {
                     self.filterFrame[index] = frameNumber
                     self.filterResult[index] = filter._withUnsafeGuaranteedRef { $0.matches(frame, originalLength: frame.count) }

@@ -117,6 +117,8 @@ extension ConnectionRegistry: FrameDestinations {
         guard let slot = self.index.value(for: delivery.connection.rawValue), let destination = self.unretained[slot] else {
             return false
         }
+        // The unretained lookup's invariant (docs/architecture.md, "Unsafe code").
+        assert(self.connections[slot] === destination.takeUnretainedValue(), "an unretained connection is not the registry's")
         return destination._withUnsafeGuaranteedRef { destination in
             switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
             case .queued:

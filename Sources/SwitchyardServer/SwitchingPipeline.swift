@@ -103,6 +103,7 @@ final class SwitchingPipeline<Destinations: FrameDestinations> {
             self.reachedThisFrame.removeAll(keepingCapacity: true)
         }
         if let capture = self.unretainedCapture {
+            assert(capture.takeUnretainedValue() === self.capture, "the unretained capture tap is not the pipeline's")
             let timestamp = self.readTimestamp
             capture._withUnsafeGuaranteedRef { $0.record(frame, timestamp: timestamp, sender: endpoint) }
         }
