@@ -341,7 +341,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
-                "SwitchyardServer", "SwitchyardBase", "SwitchyardFabric", "SwitchyardWire", "SwitchyardRules", "SwitchyardTestKit",
+                "SwitchyardServer", "SwitchyardBase", "SwitchyardFabric", "SwitchyardPackets", "SwitchyardWire", "SwitchyardRules", "SwitchyardTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

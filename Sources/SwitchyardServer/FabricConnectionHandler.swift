@@ -96,22 +96,14 @@ final class FabricConnectionHandler<Transport: FrameTransport>: ChannelInboundHa
     /// Hands every whole frame or message at the front of `buffer` to the transport; false
     /// when nothing more is read from this connection (it closes in phase 2).
     private func readFrames(in buffer: inout ByteBuffer) -> Bool {
-        switch self.transport.readFrames(&buffer, on: self.connection, engine: self.engine) {
-        case .readOn:
-            return true
-        case .lingerAfterError:
-            self.connection.state = .lingering
-            self.inbound = nil
-            self.connection.chargeInbound(0)
-            self.engine.closeAtEndOfRead(self.connection, lingering: true)
-            return false
-        case .close:
-            self.connection.state = .lingering
-            self.inbound = nil
-            self.connection.chargeInbound(0)
-            self.engine.closeAtEndOfRead(self.connection, lingering: false)
-            return false
-        }
+        let outcome = self.transport.readFrames(&buffer, on: self.connection, engine: self.engine)
+        guard outcome != .readOn else { return true }
+        // Input is discarded from here on; the close is phase 2's.
+        self.connection.state = .lingering
+        self.inbound = nil
+        self.connection.chargeInbound(0)
+        self.engine.closeAtEndOfRead(self.connection, lingering: outcome == .lingerAfterError)
+        return false
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -168,9 +168,9 @@ struct RawConnection {
     }
 
     /// A reader that resets its connection while a flood to it is being switched: the write
-    /// that fails closes the connection in the middle of the read (inside the switching call
-    /// when it is an early flush). The daemon, a debug build with its access checks on, must
-    /// go on serving; it once trapped there.
+    /// that fails closes the connection in the middle of a read's flushes (phase 2). The
+    /// daemon, a debug build with its access checks and the two-phase assertions on, must go
+    /// on serving; it once trapped there.
     @Test func aReaderResettingUnderAFloodCostsTheFabricNothing() async throws {
         let fabric = try await FabricProcess.ours()
         defer { fabric.process.signal(SIGKILL) }

@@ -2,8 +2,8 @@
 /// half-received messages. A value; the owner reports every change and carries out the
 /// decisions.
 ///
-/// Over budget, the greediest are stopped first: a connection that is behind (more than an
-/// early flush's worth waiting for its socket) gets no more frames, and a connection growing a
+/// Over budget, the greediest are stopped first: a connection that is behind (more than a
+/// read's worth waiting for its socket) gets no more frames, and a connection growing a
 /// large half-received message, or whose own output is not flowing, is not read. Those that
 /// keep up go on as before. The budget counts as cleared again at three quarters (hysteresis,
 /// so the state does not flap at the line).
