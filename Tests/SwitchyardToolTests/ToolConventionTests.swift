@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCommandLine
+import SwitchyardTestKit
 import SwitchyardTestSupport
 import Testing
 
@@ -46,6 +47,17 @@ import Testing
             .filter { $0.contains(".executable(name:") }
             .compactMap { $0.split(separator: "\"").dropFirst().first.map(String.init) }
         #expect(Set(executables) == Set(Self.all.map(\.name)))
+    }
+
+    /// The tools that capture or read captures link libpcap; the others do not (their
+    /// modules do not depend on Capture).
+    static let capturing: Set<String> = ["switchyardd", "switchyard-sniff", "switchyard-extcap", "switchyard-replay"]
+
+    @Test(.requires(.tool("ldd", package: "libc-bin")), arguments: Self.all)
+    func onlyTheToolsThatCaptureLinkLibpcap(tool: Tool) async throws {
+        let ldd = try ChildProcess(URL(fileURLWithPath: Tools.which("ldd")!), [Tools.executable(tool.name).path])
+        #expect(try await ldd.waitForExit() == 0)
+        #expect(ldd.stdout.contains("libpcap") == Self.capturing.contains(tool.name), "\(ldd.stdout)")
     }
 
     @Test(arguments: Self.all)
