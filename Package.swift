@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "SwitchyardServer",
             dependencies: [
-                "SwitchyardBase", "SwitchyardFabric", "SwitchyardWire", "SwitchyardCapture", "SwitchyardRules",
+                "SwitchyardBase", "SwitchyardFabric", "SwitchyardWire", "SwitchyardCapture", "SwitchyardRules", "SwitchyardTap",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "switchyardd",
             dependencies: [
-                "SwitchyardCapture", "SwitchyardCaptureOptions", "SwitchyardCommandLine", "SwitchyardFabric", "SwitchyardPackets", "SwitchyardRules", "SwitchyardServer",
+                "SwitchyardCapture", "SwitchyardCaptureOptions", "SwitchyardCommandLine", "SwitchyardFabric", "SwitchyardPackets", "SwitchyardRules", "SwitchyardServer", "SwitchyardTap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -399,7 +399,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardRealClientTests",
             dependencies: [
-                "SwitchyardTestSupport", "SwitchyardClient", "SwitchyardPackets", "SwitchyardCapture", "SwitchyardWire",
+                "SwitchyardTestSupport", "SwitchyardTap", "SwitchyardClient", "SwitchyardPackets", "SwitchyardCapture", "SwitchyardWire",
                 "switchyardd", "switchyard-echo", "switchyard-ping", "switchyard-arp", "switchyard-ntp", "switchyard-ntpd",
                 "switchyard-replay", "switchyard-tap", "switchyard-dhcpd", "switchyard-dns", "switchyard-ctl", "switchyard-stats",
                 "switchyard-extcap", "switchyard-tftpd",

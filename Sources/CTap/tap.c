@@ -49,3 +49,82 @@ int switchyard_interface_mac(const char *name, unsigned char *mac) {
     memcpy(mac, request.ifr_hwaddr.sa_data, 6);
     return 0;
 }
+
+int switchyard_tap_check(int fd, char *actual_name) {
+    struct ifreq request;
+    memset(&request, 0, sizeof(request));
+    if (ioctl(fd, TUNGETIFF, &request) < 0) {
+        return -1;
+    }
+    if ((request.ifr_flags & IFF_TAP) == 0 || (request.ifr_flags & IFF_NO_PI) == 0) {
+        errno = EPROTOTYPE;
+        return -1;
+    }
+    strncpy(actual_name, request.ifr_name, IFNAMSIZ);
+    actual_name[IFNAMSIZ - 1] = 0;
+    return 0;
+}
+
+ssize_t switchyard_send_with_descriptor(int sock, const void *bytes, size_t length, int fd) {
+    struct iovec part = { .iov_base = (void *)bytes, .iov_len = length };
+    union {
+        char space[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control.space;
+    message.msg_controllen = sizeof(control.space);
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    return sendmsg(sock, &message, MSG_NOSIGNAL);
+}
+
+ssize_t switchyard_receive_with_descriptor(int sock, void *bytes, size_t capacity, int *fd) {
+    *fd = -1;
+    struct iovec part = { .iov_base = bytes, .iov_len = capacity };
+    union {
+        char space[CMSG_SPACE(sizeof(int) * 4)];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control.space;
+    message.msg_controllen = sizeof(control.space);
+    ssize_t received = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+    if (received < 0) {
+        return -1;
+    }
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int *descriptors = (int *)CMSG_DATA(header);
+        for (size_t index = 0; index < count; index++) {
+            // The first descriptor is kept; any more a peer sent are closed, never leaked.
+            if (*fd < 0) {
+                *fd = descriptors[index];
+            } else {
+                close(descriptors[index]);
+            }
+        }
+    }
+    if ((message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+        if (*fd >= 0) {
+            close(*fd);
+            *fd = -1;
+        }
+        errno = EMSGSIZE;
+        return -1;
+    }
+    return received;
+}

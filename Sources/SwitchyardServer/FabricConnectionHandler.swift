@@ -31,13 +31,21 @@ final class FabricConnectionHandler<Transport: FrameTransport>: ChannelInboundHa
 
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive {
-            self.connection.open(context: context)
+            self.open(context: context)
         }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.connection.open(context: context)
+        self.open(context: context)
         context.fireChannelActive()
+    }
+
+    private func open(context: ChannelHandlerContext) {
+        guard case .idle = self.connection.state else { return }
+        self.connection.open(context: context)
+        if self.connection.isOpen {
+            self.transport.connectionOpened(self.connection, engine: self.engine)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -68,6 +68,17 @@ public final class FabricServer: Service {
                 unlink(path)
             }
         }
+        let tapListener: TapHandoffListener?
+        do {
+            tapListener = try configuration.tapHandoffPath.map { path throws(FabricServerError) in
+                try TapHandoffListener(path: path, mode: configuration.unixSocketMode)
+            }
+        } catch {
+            try? await serverChannel.close()
+            throw error
+        }
+        // Stopped (its file removed) on every way out.
+        defer { tapListener?.stop() }
         let qemuPorts: [BoundQEMUPort]
         let vxlanChannel: (any Channel)?
         do {
@@ -122,6 +133,16 @@ public final class FabricServer: Service {
                 try await self.startVXLAN(vxlanChannel, senders: vxlanSenders, engine: slot)
             }
             try await serverChannel.setOption(.autoRead, value: true).get()
+            tapListener?.start { arrival in
+                eventLoop.execute {
+                    guard let engine = slot.value.engine else {
+                        close(arrival.descriptor)
+                        close(arrival.handoff)
+                        return
+                    }
+                    FabricServer.attachTap(arrival, on: eventLoop, engine: engine)
+                }
+            }
         } catch {
             // The capture started: it is finished on this path too (its summary reported).
             try? await serverChannel.close()
@@ -142,12 +163,16 @@ public final class FabricServer: Service {
             "seed": "\(configuration.seed)",
             "rules": "\(configuration.rules.count)",
         ])
+        if let tapListener {
+            self.logger.info("taking TAP devices from switchyard-tap", metadata: ["socket": "\(tapListener.path)"])
+        }
 
         // Runs until SIGINT/SIGTERM (through the ServiceGroup) or cancellation.
         try? await gracefulShutdown()
 
         self.logger.info("fabric shutting down")
         try? await serverChannel.close()
+        tapListener?.stop()
         for port in qemuPorts where !port.isDatagram {
             try? await port.channel.close()
         }
@@ -199,8 +224,8 @@ public final class FabricServer: Service {
         return channel
     }
 
-    static func someoneListens(at path: String) -> Bool {
-        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    static func someoneListens(at path: String, type: __socket_type = SOCK_STREAM) -> Bool {
+        let socket = Glibc.socket(AF_UNIX, Int32(type.rawValue), 0)
         guard socket >= 0 else { return false }
         defer { close(socket) }
         var address = sockaddr_un()

@@ -13,6 +13,9 @@ public struct ServerConfiguration: Sendable {
     public var unixSocketPath: String?
     /// Permission bits for the socket file (e.g. 0o660).
     public var unixSocketMode: UInt32?
+    /// Where `switchyard-tap` hands TAP descriptors to the fabric (`TapHandoff`); switchyardd
+    /// sets it to the `--unix` path with `.tap` after it. Nil: no handoff.
+    public var tapHandoffPath: String?
     /// Bytes queued for one connection before PACKET_IN to it are dropped (and counted).
     /// Control replies are never dropped: past this, the fabric stops reading that connection.
     public var outboundQueueLimit: Int

@@ -6,16 +6,26 @@ import SwitchyardWire
 enum TransportEvent {
     /// A QEMU port refused a frame: length 0 or over the limit, or half a frame at disconnect.
     case qemuFrameRefused
+    /// A TAP device sent a frame longer than the fabric switches.
+    case tapFrameRefused
+    /// A TAP device refused a frame written to it (it is down, or the frame is too large).
+    case tapWriteRefused
 }
 
 /// The engine's counts of `TransportEvent`s.
 struct TransportCounters {
     private(set) var qemuFramesRefused: UInt64 = 0
+    private(set) var tapFramesRefused: UInt64 = 0
+    private(set) var tapWritesRefused: UInt64 = 0
 
     mutating func count(_ event: TransportEvent) {
         switch event {
         case .qemuFrameRefused:
             self.qemuFramesRefused &+= 1
+        case .tapFrameRefused:
+            self.tapFramesRefused &+= 1
+        case .tapWriteRefused:
+            self.tapWritesRefused &+= 1
         }
     }
 }
@@ -57,6 +67,8 @@ struct StatsBuilder {
         reply.rules = ControlPlane.entries(of: pipeline.rules)
         reply.framesDroppedByRules = pipeline.framesDroppedByRules
         reply.qemuFramesRefused = self.engine.transportCounters.qemuFramesRefused
+        reply.tapFramesRefused = self.engine.transportCounters.tapFramesRefused
+        reply.tapWritesRefused = self.engine.transportCounters.tapWritesRefused
         reply.vxlanDatagramsRefused = self.engine.vxlanPort?.datagramsRefused
         reply.vxlanFramesTooBig = self.engine.vxlanPort?.framesTooBig
         reply.macConflicts = core.macConflicts

@@ -17,7 +17,8 @@ public final class TapDevice: Sendable {
     public let name: String
     /// The MAC the kernel gave it.
     public let mac: MACAddress
-    private let descriptor: Int32
+    /// The device's descriptor, for handing to the fabric (`TapHandoff`); the device keeps it.
+    public let descriptor: Int32
 
     /// Largest frame a read returns (64 KiB IP packets plus the Ethernet header).
     static let readSize = 65_536 + 14
@@ -78,10 +79,9 @@ public final class TapDevice: Sendable {
         return frame
     }
 
-    /// Gives the kernel one frame; a frame the device refuses (the interface is down) is lost,
-    /// as on a cable into a port that is down.
     /// Writes one frame; nil when the device took it, else the reason (a frame the device
-    /// cannot take, over its limits: the kernel's errno).
+    /// cannot take, over its limits: the kernel's errno). A frame the device refuses (the
+    /// interface is down) is lost, as on a cable into a port that is down.
     public func write(_ frame: [UInt8]) -> String? {
         let written = frame.withUnsafeBytes { Glibc.write(self.descriptor, $0.baseAddress, $0.count) }
         return written == frame.count ? nil : written < 0 ? String(cString: strerror(errno)) : "cut to \(written) bytes"

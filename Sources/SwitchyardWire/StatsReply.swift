@@ -27,6 +27,10 @@ public struct StatsReply: Codable, Hashable, Sendable {
     public var framesDroppedByRules: UInt64?
     /// Frames QEMU ports did not switch: length 0 or over the limit, halves at disconnect.
     public var qemuFramesRefused: UInt64?
+    /// Frames from TAP devices the fabric carries that were longer than it switches, and
+    /// frames such a device refused (it was down, or the frame was over its MTU).
+    public var tapFramesRefused: UInt64?
+    public var tapWritesRefused: UInt64?
     /// VXLAN datagrams not switched (unknown sender, another VNI, I flag clear, too short), and
     /// frames not sent because their encapsulation passed `--vxlan-mtu`.
     public var vxlanDatagramsRefused: UInt64?
@@ -151,6 +155,8 @@ public struct StatsReply: Codable, Hashable, Sendable {
         case rules
         case framesDroppedByRules = "frames_dropped_by_rules"
         case qemuFramesRefused = "qemu_frames_refused"
+        case tapFramesRefused = "tap_frames_refused"
+        case tapWritesRefused = "tap_writes_refused"
         case vxlanDatagramsRefused = "vxlan_datagrams_refused"
         case vxlanFramesTooBig = "vxlan_frames_too_big"
         case macConflicts = "mac_conflicts"

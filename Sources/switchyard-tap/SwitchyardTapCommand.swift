@@ -14,11 +14,14 @@ struct SwitchyardTapCommand: AsyncParsableCommand {
         abstract: "Attach a Linux TAP device (and the network namespace it is in) to the fabric as endpoint NAME.",
         discussion: """
             Creates a TAP device, optionally moves it into the existing network namespace --netns, \
-            gives it --address and brings it up, then carries frames both ways between it and a \
-            fabric endpoint NAME with the TAP's MAC: the kernel's own ARP, UDP, ICMP and DHCP \
-            clients then talk to fabric services. Needs root (CAP_NET_ADMIN) and /dev/net/tun; \
-            uses iproute2's ip for the namespace and address. SIGINT/SIGTERM remove the device and \
-            exit 0; exit 2 on errors (no fabric, no permission, a failed ip command), 64 on bad flags.
+            gives it --address and brings it up, and makes it fabric endpoint NAME with the TAP's \
+            MAC: the kernel's own ARP, UDP, ICMP and DHCP clients then talk to fabric services. \
+            With --unix, the device's descriptor is handed to the fabric (at PATH.tap), which \
+            reads and writes it itself ("mode: descriptor"); over TCP, or to a fabric without \
+            that socket, this tool carries the frames both ways as a v1 client ("mode: bridged"). \
+            Needs root (CAP_NET_ADMIN) and /dev/net/tun; uses iproute2's ip for the namespace and \
+            address. SIGINT/SIGTERM remove the device and exit 0; exit 2 on errors (no fabric, no \
+            permission, a failed ip command, the fabric gone), 64 on bad flags.
             """,
         version: SwitchyardVersion.current
     )
@@ -63,6 +66,17 @@ struct SwitchyardTapCommand: AsyncParsableCommand {
         let requested = self.tap
         let configuration = self
         let where_ = [self.netns.map { "netns \($0)" }, self.address].compactMap { $0 }.joined(separator: ", ")
+        let handoffPath = self.connection.unix.map(TapHandoff.socketPath(forFabricAt:))
+        if let handoffPath, FileManager.default.fileExists(atPath: handoffPath) {
+            StandardOutput.line("[tap] mode: descriptor (the fabric reads and writes the device itself; handed over at unix:\(handoffPath))")
+            try await ToolFailure.reporting("switchyard-tap") {
+                try await runUntilTerminated {
+                    try await configuration.runHandingOver(to: handoffPath, where: where_)
+                }
+            }
+            return
+        }
+        StandardOutput.line("[tap] mode: bridged (\(handoffPath == nil ? "the fabric is reached over TCP: no descriptor passing" : "the fabric takes no descriptors at \(handoffPath!)"); this tool carries the frames)")
         try await ToolFailure.reporting("switchyard-tap") {
             try await runUntilTerminated {
                 try await connection.withClient(clientName: "switchyard-tap") { client in

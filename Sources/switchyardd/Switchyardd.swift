@@ -7,6 +7,7 @@ import SwitchyardFabric
 import SwitchyardPackets
 import SwitchyardRules
 import SwitchyardServer
+import SwitchyardTap
 
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +38,7 @@ struct Switchyardd: AsyncParsableCommand {
     @Flag(help: "Allow listening on an address other than loopback (anyone who reaches it can join the fabric).")
     var allowRemote = false
 
-    @Option(help: ArgumentHelp("Listen on this Unix-domain socket instead of TCP.", valueName: "path"))
+    @Option(help: ArgumentHelp("Listen on this Unix-domain socket instead of TCP; switchyard-tap hands TAP devices to the fabric at PATH.tap.", valueName: "path"))
     var unix: String?
 
     @Option(help: ArgumentHelp("Permissions of the --unix socket file, in octal: who may join.", valueName: "mode"))
@@ -215,6 +216,7 @@ struct Switchyardd: AsyncParsableCommand {
             }
         )
         configuration.unixSocketPath = unixPath
+        configuration.tapHandoffPath = unixPath.map(TapHandoff.socketPath(forFabricAt:))
         configuration.maximumConnections = self.maxConnections
         configuration.maximumEndpointsPerConnection = self.maxEndpointsPerConnection
         configuration.bufferBudget = self.maxBufferedMiB * 1024 * 1024

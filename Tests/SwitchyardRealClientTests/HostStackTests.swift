@@ -17,10 +17,10 @@ import Testing
         String((0..<(count - 1)).map { Character(UnicodeScalar(UInt8(65 + $0 % 26))) })
     }
 
-    @Test(.requires(.all(.namespaces, .tshark, .tool("ping", package: "iputils-ping"))))
-    func datagramsTheKernelFragmentsAreEchoedInFragments() async throws {
+    @Test(.requires(.all(.namespaces, .tshark, .tool("ping", package: "iputils-ping"))), arguments: NamespaceTests.Mode.allCases)
+    func datagramsTheKernelFragmentsAreEchoedInFragments(mode: NamespaceTests.Mode) async throws {
         let capture = try temporaryPath("fragments.pcap")
-        let lab = try await NamespaceTests.Lab.start(capture: capture)
+        let lab = try await NamespaceTests.Lab.start(capture: capture, mode: mode)
         // 1,472 bytes fill one 1,500-byte packet; 1,473 and 3,000 do not.
         for size in [1422, 1423, 1472, 1473, 3000] {
             let text = Self.payload(size)
@@ -72,7 +72,7 @@ import Testing
         let capture = try temporaryPath("ipv6.pcap")
         do {
             let lab = try await NamespaceTests.Lab.start(capture: capture, ipv6: true)
-            let dns = try ChildProcess(Tools.executable("switchyard-dns"), ["--port", "\(lab.fabric.port)", "--record", "web=fd53:5900::80", "--record", "web=10.0.0.80"])
+            let dns = try ChildProcess(Tools.executable("switchyard-dns"), lab.connect + ["--record", "web=fd53:5900::80", "--record", "web=10.0.0.80"])
             defer { dns.signal(SIGKILL) }
             _ = try await dns.waitForLine(startingWith: "[svc_dns] ready")
 

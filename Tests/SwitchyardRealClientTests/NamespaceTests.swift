@@ -11,10 +11,19 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct NamespaceTests {
     static let clock = "fixed:2026-01-01T00:00:00Z"
 
+    /// How switchyard-tap joins: bridging frames over a v1 TCP connection, or handing the
+    /// device's descriptor to a fabric on a Unix socket, which then carries it itself.
+    enum Mode: String, CaseIterable, Sendable {
+        case bridged
+        case descriptor
+    }
+
     /// A fabric (recording to `capture` if given), echo and NTP services, and a namespace behind
     /// switchyard-tap as endpoint ns1 at 10.0.0.50/24 (and, with `ipv6`, fd53:5900::32/64).
     struct Lab {
-        let fabric: FabricProcess
+        let fabric: ChildProcess
+        /// How every client reaches the fabric: `--port N` or `--unix PATH`.
+        let connect: [String]
         let services: [ChildProcess]
         let tap: ChildProcess
         let namespace: NetworkNamespace
@@ -22,27 +31,41 @@ import Testing
         let device: String
         let echoMAC: String
 
-        static func start(capture: String? = nil, ipv6: Bool = false) async throws -> Lab {
-            let fabric = try await FabricProcess.ours(capture.map { ["--capture", $0] } ?? [])
-            let echo = try ChildProcess(Tools.executable("switchyard-echo"), ["--port", "\(fabric.port)"])
+        static func start(capture: String? = nil, ipv6: Bool = false, mode: Mode = .bridged) async throws -> Lab {
+            let captureArguments = capture.map { ["--capture", $0] } ?? []
+            let fabric: ChildProcess
+            let connect: [String]
+            switch mode {
+            case .bridged:
+                let process = try await FabricProcess.ours(captureArguments)
+                (fabric, connect) = (process.process, ["--port", "\(process.port)"])
+            case .descriptor:
+                let path = try temporaryPath("fabric.sock")
+                fabric = try ChildProcess(Tools.executable("switchyardd"), ["--unix", path] + captureArguments)
+                _ = try await fabric.waitForLine(startingWith: "[fabric] listening on unix:")
+                connect = ["--unix", path]
+            }
+            let echo = try ChildProcess(Tools.executable("switchyard-echo"), connect)
             let echoReady = try await echo.waitForLine(startingWith: "[svc_echo] ready")
-            let ntpd = try ChildProcess(Tools.executable("switchyard-ntpd"), ["--port", "\(fabric.port)", "--clock", Fixtures.fixedClock])
+            let ntpd = try ChildProcess(Tools.executable("switchyard-ntpd"), connect + ["--clock", Fixtures.fixedClock])
             _ = try await ntpd.waitForLine(startingWith: "[svc_ntp] ready")
             let namespace = try await NetworkNamespace()
             if !ipv6 {
                 // No IPv6 chatter (router solicitations, DAD): the session holds what the test does.
                 _ = try await namespace.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
             }
-            let tap = try ChildProcess(Tools.executable("switchyard-tap"), [
-                "--port", "\(fabric.port)", "--name", "ns1", "--netns", namespace.name, "--address", "10.0.0.50/24",
+            let tap = try ChildProcess(Tools.executable("switchyard-tap"), connect + [
+                "--name", "ns1", "--netns", namespace.name, "--address", "10.0.0.50/24",
             ])
+            let modeLine = try await tap.waitForLine(startingWith: "[tap] mode: ")
+            guard modeLine.hasPrefix("[tap] mode: \(mode.rawValue) ") else { throw TestFailure("switchyard-tap says \(modeLine), want \(mode)") }
             let tapReady = try await tap.waitForLine(startingWith: "[tap] ready")
             let device = try Self.word(after: "on", in: tapReady)
             if ipv6 {
                 let added = try await namespace.run(["ip", "-6", "addr", "add", "fd53:5900::32/64", "dev", device, "nodad"])
                 guard added.status == 0 else { throw TestFailure("ip -6 addr add: \(added.stderr)") }
             }
-            return Lab(fabric: fabric, services: [echo, ntpd], tap: tap, namespace: namespace, device: device, echoMAC: try Self.word(after: "mac", in: echoReady))
+            return Lab(fabric: fabric, connect: connect, services: [echo, ntpd], tap: tap, namespace: namespace, device: device, echoMAC: try Self.word(after: "mac", in: echoReady))
         }
 
         /// The word after `key` in a ready line (`mac 02:53:…`, `on tap0`).
@@ -61,15 +84,15 @@ import Testing
                 service.signal(SIGTERM)
                 _ = try await service.waitForExit()
             }
-            self.fabric.process.signal(SIGTERM)
-            #expect(try await self.fabric.process.waitForExit() == 0)
+            self.fabric.signal(SIGTERM)
+            #expect(try await self.fabric.waitForExit() == 0)
         }
     }
 
-    @Test(.requires(.namespaces))
-    func theKernelsClientsTalkToFabricServices() async throws {
+    @Test(.requires(.namespaces), arguments: Mode.allCases)
+    func theKernelsClientsTalkToFabricServices(mode: Mode) async throws {
         let capture = try temporaryPath("ns.pcap")
-        let lab = try await Lab.start(capture: capture)
+        let lab = try await Lab.start(capture: capture, mode: mode)
         let echoed = try await lab.namespace.run(["nc", "-u", "-w", "1", "10.0.0.2", "7007"], input: "hello from a namespace")
         #expect(echoed.stdout == "hello from a namespace\n", "\(echoed)")
         let ntp = try await lab.namespace.run(["ntpdig", "-t", "3", "10.0.0.3"])
@@ -90,10 +113,10 @@ import Testing
 
     /// Every service answers ICMP echo for its address, as a host does: the kernel's own ping
     /// gets its replies, and tcpdump reads them back from the capture.
-    @Test(.requires(.all(.namespaces, .tcpdump, .tool("ping", package: "iputils-ping"))))
-    func theKernelsPingIsAnsweredByEveryService() async throws {
+    @Test(.requires(.all(.namespaces, .tcpdump, .tool("ping", package: "iputils-ping"))), arguments: Mode.allCases)
+    func theKernelsPingIsAnsweredByEveryService(mode: Mode) async throws {
         let capture = try temporaryPath("ping.pcap")
-        let lab = try await Lab.start(capture: capture)
+        let lab = try await Lab.start(capture: capture, mode: mode)
         for (address, what) in [("10.0.0.2", "the echo service"), ("10.0.0.3", "the NTP service")] {
             let ping = try await lab.namespace.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", "-s", "100", address])
             #expect(ping.status == 0, "\(what): \(ping.stdout) \(ping.stderr)")

@@ -22,6 +22,10 @@ protocol FrameTransport {
     /// and leaves a partial one there. Phase 1 of the read: no I/O (see `FabricEngine`).
     mutating func readFrames(_ buffer: inout ByteBuffer, on connection: FabricConnection, engine: FabricEngine) -> TransportReadOutcome
 
+    /// The connection has joined the fabric (it has its id): the transport may make the
+    /// endpoints it owns now (a TAP device's). Outside any read.
+    mutating func connectionOpened(_ connection: FabricConnection, engine: FabricEngine)
+
     /// The connection has closed with `heldBytes` of a partial frame unread.
     mutating func connectionClosed(heldBytes: Int, engine: FabricEngine)
 }
@@ -50,6 +54,8 @@ struct FrameHeaderWriter {
 
 extension FrameTransport {
     static var carriesReplies: Bool { false }
+
+    mutating func connectionOpened(_ connection: FabricConnection, engine: FabricEngine) {}
 
     mutating func connectionClosed(heldBytes: Int, engine: FabricEngine) {}
 }

@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import SwitchyardFabric
+import SwitchyardPackets
+import SwitchyardWire
+
+/// A Linux TAP device whose descriptor `switchyard-tap` handed to the fabric (`TapHandoff`):
+/// every `read` of it is one frame the kernel sends, every `write` one frame it receives.
+///
+/// Reading is SwiftNIO's (an input-only pipe channel on the descriptor, up to
+/// `readsPerWakeUp` frames per wake-up, each read one frame, so `bytesMissing` is always 0).
+/// Writing is `TapWriteAdapter`'s, ahead of the handler: one `write` per frame, since NIO
+/// would gather queued buffers into one `writev`, which a TAP device takes as one frame.
+///
+/// Endpoint policy: the endpoint is made as the device joins, with the name and MAC
+/// `switchyard-tap` asked for (an allocated MAC when that one is taken: the device's MAC is
+/// then learned as any source MAC is), owned and subscribed by this connection.
+struct TapTransport: FrameTransport {
+    /// Room per read: the largest frame the fabric switches and one byte more, so that a
+    /// frame the device could send beyond it is seen as too long rather than cut.
+    static let readSize = ProtocolLimits.maximumFrameLength + 1
+    /// Frames read per wake-up before other connections get their turn.
+    static let readsPerWakeUp = 64
+
+    let name: String
+    let mac: MACAddress
+    /// Told once whether the endpoint was made.
+    let attached: (Result<Endpoint, Rejection>) -> Void
+    private(set) var endpoint: UInt32?
+
+    init(name: String, mac: MACAddress, attached: @escaping (Result<Endpoint, Rejection>) -> Void) {
+        self.name = name
+        self.mac = mac
+        self.attached = attached
+    }
+
+    static var outboundHeader: FrameHeaderWriter { QEMUStreamTransport.outboundHeader }
+
+    static func bytesMissing(from partial: ByteBuffer) -> Int { 0 }
+
+    mutating func readFrames(_ buffer: inout ByteBuffer, on connection: FabricConnection, engine: FabricEngine) -> TransportReadOutcome {
+        let frame = buffer
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        guard let endpoint = self.endpoint else { return .readOn }
+        guard frame.readableBytes < Self.readSize else {
+            engine.count(.tapFrameRefused)
+            return .readOn
+        }
+        // A frame shorter than an Ethernet header is refused and counted by the core.
+        engine.switchFrame(frame, endpoint: endpoint, from: connection)
+        return .readOn
+    }
+
+    mutating func connectionOpened(_ connection: FabricConnection, engine: FabricEngine) {
+        do {
+            let made = try engine.makeOwnedEndpoint(name: self.name, mac: self.mac, fallingBackToAllocated: true, owner: connection, kind: "TAP device")
+            self.endpoint = made.id
+            engine.logger.info("TAP device attached", metadata: ["endpoint": "\(made.name)", "mac": "\(made.mac)"])
+            self.attached(.success(made))
+        } catch {
+            self.attached(.failure(error))
+        }
+    }
+
+    mutating func connectionClosed(heldBytes: Int, engine: FabricEngine) {
+        if self.endpoint != nil {
+            engine.logger.info("TAP device detached", metadata: ["endpoint": "\(self.name)"])
+        }
+    }
+}
+
+/// Writes each frame of the connection's batches (QEMU's stream framing: a length, then the
+/// frame) to the TAP descriptor with a `write` of its own; a frame the device refuses is
+/// dropped and counted. Nothing reaches the channel's own write path (it has none).
+final class TapWriteAdapter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+
+    /// The TAP's descriptor, owned by the channel; -1 once the handler is removed.
+    private var descriptor: Int32
+    private let refused: (Int32) -> Void
+
+    init(descriptor: Int32, refused: @escaping (Int32) -> Void) {
+        self.descriptor = descriptor
+        self.refused = refused
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.descriptor = -1
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var batch = self.unwrapOutboundIn(data)
+        while self.descriptor >= 0, let length = batch.readInteger(as: UInt32.self), let frame = batch.readSlice(length: Int(length)) {
+            let written = frame.withUnsafeReadableBytes { Glibc.write(self.descriptor, $0.baseAddress, $0.count) }
+            if written != frame.readableBytes {
+                self.refused(written < 0 ? errno : EMSGSIZE)
+            }
+        }
+        promise?.succeed()
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        // Every frame was written as it came: nothing waits in the channel.
+    }
+}
+
+@available(*, unavailable)
+extension TapWriteAdapter: Sendable {}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# TCP between two network namespaces, in one run: iperf3 (one stream) through a veth pair (the
+# kernel's floor), through Switchyard with the fabric carrying both TAP devices (switchyard-tap
+# --unix: descriptor mode), with that and a lossless pcapng capture, through Switchyard with
+# switchyard-tap bridging over TCP (the fallback), and through vde_switch + vde_plug2tap when
+# installed (Debian's vde2). Root. Prints Gbit/s per path and MTU, and the ratio to veth.
+#   scripts/bench/tap_tcp.sh [SECONDS] [BIN]     default 5 s per run, BIN the release build
+#   MTUS="1500 9000 65520" chooses the MTUs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-5}
+bin=${2:-}
+if [ -z "$bin" ]; then
+    swift build -c release --product switchyardd 2>&1 | tail -n 1
+    swift build -c release --product switchyard-tap 2>&1 | tail -n 1
+    bin=$(swift build -c release --show-bin-path)
+fi
+command -v iperf3 >/dev/null || { echo "tap_tcp.sh: iperf3 is not installed" >&2; exit 2; }
+mtus=${MTUS:-1500 9000 65520}
+work=$(mktemp -d)
+suffix=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+a=sy-ba$suffix b=sy-bb$suffix
+pids=()
+stop_all() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    pids=()
+    [ -f "$work/iperf.pid" ] && kill "$(cat "$work/iperf.pid")" 2>/dev/null || true
+    rm -f "$work/iperf.pid"
+}
+cleanup() {
+    stop_all
+    ip netns delete "$a" 2>/dev/null || true
+    ip netns delete "$b" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+namespaces() {
+    ip netns delete "$a" 2>/dev/null || true
+    ip netns delete "$b" 2>/dev/null || true
+    ip netns add "$a"
+    ip netns add "$b"
+    for ns in "$a" "$b"; do
+        ip -n "$ns" link set lo up
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+}
+# iperf3 from a to b; prints Gbit/s.
+measure() {
+    ip netns exec "$b" iperf3 -s -1 -D -I "$work/iperf.pid" >/dev/null
+    sleep 0.5
+    local json
+    json=$(ip netns exec "$a" timeout $((seconds + 20)) iperf3 -c 10.77.0.2 -t "$seconds" -J 2>/dev/null || true)
+    rm -f "$work/iperf.pid"
+    python3 -c 'import json,sys
+try: print("%.2f" % (json.loads(sys.stdin.read())["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception: print("0")' <<<"$json"
+}
+wait_for() { # file, pattern
+    for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "tap_tcp.sh: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
+}
+veth() {
+    namespaces
+    ip link add "va$suffix" netns "$a" type veth peer name "vb$suffix" netns "$b"
+    ip -n "$a" addr add 10.77.0.1/24 dev "va$suffix"
+    ip -n "$b" addr add 10.77.0.2/24 dev "vb$suffix"
+    ip -n "$a" link set "va$suffix" mtu "$1" up
+    ip -n "$b" link set "vb$suffix" mtu "$1" up
+    measure
+}
+switchyard() { # mtu, connection (unix|tcp), extra switchyardd flags...
+    local mtu=$1 how=$2
+    shift 2
+    namespaces
+    local connect
+    if [ "$how" = unix ]; then
+        "$bin/switchyardd" --unix "$work/f.sock" --log-level error "$@" >"$work/fabric.log" 2>&1 &
+        pids+=($!)
+        wait_for "$work/fabric.log" "listening on"
+        connect=(--unix "$work/f.sock")
+    else
+        "$bin/switchyardd" --port 0 --log-level error "$@" >"$work/fabric.log" 2>&1 &
+        pids+=($!)
+        wait_for "$work/fabric.log" "listening on"
+        connect=(--port "$(grep -o '[0-9]*$' "$work/fabric.log" | head -n 1)")
+    fi
+    "$bin/switchyard-tap" "${connect[@]}" --name a --netns "$a" --address 10.77.0.1/24 --mtu "$mtu" >"$work/tap-a.log" 2>&1 &
+    pids+=($!)
+    "$bin/switchyard-tap" "${connect[@]}" --name b --netns "$b" --address 10.77.0.2/24 --mtu "$mtu" >"$work/tap-b.log" 2>&1 &
+    pids+=($!)
+    wait_for "$work/tap-a.log" "ready"
+    wait_for "$work/tap-b.log" "ready"
+    measure
+    stop_all
+    rm -f "$work"/capture.pcapng*
+}
+vde() {
+    command -v vde_switch >/dev/null && command -v vde_plug2tap >/dev/null || { echo "-"; return; }
+    namespaces
+    vde_switch -s "$work/vde" >/dev/null 2>&1 </dev/null &
+    pids+=($!)
+    sleep 0.5
+    for side in a b; do
+        ip tuntap add dev "vd$side$suffix" mode tap
+        vde_plug2tap -s "$work/vde" "vd$side$suffix" >/dev/null 2>&1 &
+        pids+=($!)
+    done
+    sleep 0.5
+    ip link set "vda$suffix" netns "$a"
+    ip link set "vdb$suffix" netns "$b"
+    ip -n "$a" addr add 10.77.0.1/24 dev "vda$suffix"
+    ip -n "$b" addr add 10.77.0.2/24 dev "vdb$suffix"
+    ip -n "$a" link set "vda$suffix" mtu "$1" up
+    ip -n "$b" link set "vdb$suffix" mtu "$1" up
+    measure
+    stop_all
+    ip netns delete "$a"
+    ip netns delete "$b"
+    ip tuntap del dev "vda$suffix" mode tap 2>/dev/null || true
+    ip tuntap del dev "vdb$suffix" mode tap 2>/dev/null || true
+}
+ratio() { python3 -c "import sys; v=float(sys.argv[2]); print('%.2f' % (float(sys.argv[1]) / v) if v > 0 else '-')" "$1" "$2"; }
+for mtu in $mtus; do
+    floor=$(veth "$mtu")
+    carried=$(switchyard "$mtu" unix)
+    captured=$(switchyard "$mtu" unix --capture "$work/capture.pcapng" --capture-format pcapng)
+    bridged=$(switchyard "$mtu" tcp)
+    vdefigure=$(vde "$mtu")
+    echo "mtu=$mtu veth=$floor switchyard=$carried ($(ratio "$carried" "$floor")x) switchyard+capture=$captured ($(ratio "$captured" "$floor")x, $(ratio "$captured" "$carried") of no capture) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure Gbit/s"
+done
