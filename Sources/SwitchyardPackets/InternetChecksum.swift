@@ -17,6 +17,29 @@ public struct InternetChecksum: Sendable {
         }
     }
 
+    /// Adds `bytes` in one pass of 32-bit loads (RFC 1071's byte-order independence: the sum of
+    /// native words, byte-swapped once at the end, is the sum of big-endian 16-bit words).
+    public mutating func add(raw bytes: UnsafeRawBufferPointer) {
+        var start = 0
+        if self.pendingOddByte != nil, bytes.count > 0 {
+            self.add(CollectionOfOne(bytes[0]))
+            start = 1
+        }
+        var native: UInt64 = 0
+        var offset = start
+        while bytes.count - offset >= 4 {
+            native &+= UInt64(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            offset += 4
+        }
+        while native >> 16 != 0 {
+            native = (native & 0xFFFF) + (native >> 16)
+        }
+        self.sum += UInt64(UInt16(bigEndian: UInt16(truncatingIfNeeded: native)))
+        if offset < bytes.count {
+            self.add(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        }
+    }
+
     public mutating func add(_ word: UInt16) {
         precondition(self.pendingOddByte == nil, "add 16-bit words only at even offsets")
         self.sum += UInt64(word)

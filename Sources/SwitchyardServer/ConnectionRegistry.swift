@@ -1,6 +1,7 @@
 import Logging
 import SwitchyardBase
 import SwitchyardFabric
+import SwitchyardPackets
 
 /// The open connections: looked up by id for every delivery, limited in number, and charged
 /// against one buffer budget; and, during a read, the ones that got something (the touched
@@ -113,14 +114,14 @@ extension ConnectionRegistry: FrameDestinations {
     /// destination over its cap holds `sender` (nil for a frame a rule held back: its sender
     /// is not waiting).
     @inline(__always)
-    func deliver(_ frame: UnsafeRawBufferPointer, to delivery: Delivery, from sender: ConnectionID?) -> Bool {
+    func deliver(_ frame: UnsafeRawBufferPointer, to delivery: Delivery, from sender: ConnectionID?, offload: VirtioNetHeader?) -> Bool {
         guard let slot = self.index.value(for: delivery.connection.rawValue), let destination = self.unretained[slot] else {
             return false
         }
         // The unretained lookup's invariant (docs/architecture.md, "Unsafe code").
         assert(self.connections[slot] === destination.takeUnretainedValue(), "an unretained connection is not the registry's")
         return destination._withUnsafeGuaranteedRef { destination in
-            switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame) {
+            switch destination.enqueuePacketIn(endpoint: delivery.endpoint, flags: delivery.flags, frame: frame, offload: offload) {
             case .queued:
                 self.markTouched(destination)
                 return true

@@ -1,6 +1,7 @@
 import NIOCore
 import SwitchyardBase
 import SwitchyardFabric
+import SwitchyardPackets
 
 /// Frames that rules hold back (delay, jitter, reorder, rate), waiting for their deadlines.
 ///
@@ -13,6 +14,7 @@ struct DelayLine {
         var sequence: UInt64
         var delivery: Delivery
         var frame: ByteBuffer
+        var offload: VirtioNetHeader?
     }
 
     /// Frames held at once before more are refused.
@@ -31,9 +33,9 @@ struct DelayLine {
     var earliest: MonotonicInstant? { self.head < self.held.count ? self.held[self.head].deadline : nil }
 
     /// Holds a frame until `deadline`; false when the line is full.
-    mutating func hold(_ frame: ByteBuffer, for delivery: Delivery, until deadline: MonotonicInstant) -> Bool {
+    mutating func hold(_ frame: ByteBuffer, offload: VirtioNetHeader? = nil, for delivery: Delivery, until deadline: MonotonicInstant) -> Bool {
         guard self.count < self.limit else { return false }
-        let entry = Held(deadline: deadline, sequence: self.nextSequence, delivery: delivery, frame: frame)
+        let entry = Held(deadline: deadline, sequence: self.nextSequence, delivery: delivery, frame: frame, offload: offload)
         self.nextSequence &+= 1
         // Usually the latest deadline (same delay for every frame): appended. Otherwise the
         // first place whose deadline is later, so equal deadlines keep their order.

@@ -1,5 +1,6 @@
 import NIOCore
 import SwitchyardFabric
+import SwitchyardPackets
 import SwitchyardWire
 
 /// One open connection as the fabric sees it, whatever its transport: the frames and replies
@@ -29,6 +30,9 @@ final class FabricConnection {
     let header: FrameHeaderWriter
     /// Whether control replies can be sent (v1); other transports have none.
     let carriesReplies: Bool
+    /// Whether offloaded frames go out as they are (a TAP device with virtio-net headers);
+    /// else each is resolved into what a wire carries first (`OffloadResolver`).
+    let acceptsOffloads: Bool
     /// The largest frame this transport can carry out: a larger one is dropped and counted
     /// for this connection, and the connection keeps working (a UDP datagram cannot hold a
     /// 65,549-byte frame; sending it would fail the channel's write).
@@ -57,10 +61,11 @@ final class FabricConnection {
         if case .open = self.state { true } else { false }
     }
 
-    init(engine: FabricEngine, allocator: ByteBufferAllocator, header: FrameHeaderWriter, carriesReplies: Bool, maximumFrameLength: Int) {
+    init(engine: FabricEngine, allocator: ByteBufferAllocator, header: FrameHeaderWriter, carriesReplies: Bool, acceptsOffloads: Bool = false, maximumFrameLength: Int) {
         self.engine = engine
         self.header = header
         self.carriesReplies = carriesReplies
+        self.acceptsOffloads = acceptsOffloads
         self.maximumFrameLength = maximumFrameLength
         self.pending = OutboundBatch(allocator: allocator, reservedCapacity: Self.pendingCapacity)
         self.flow = ConnectionFlowControl(connection: ConnectionID(rawValue: 0), stallTimeout: engine.stallTimeout)
@@ -129,7 +134,10 @@ final class FabricConnection {
     /// queued but the sender is told to hold off, and once this connection is stalled the
     /// frame is dropped and counted. The flush is phase 2's.
     @inline(__always)
-    func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: UnsafeRawBufferPointer) -> EnqueueResult {
+    func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: UnsafeRawBufferPointer, offload: VirtioNetHeader? = nil) -> EnqueueResult {
+        if let offload, !self.acceptsOffloads {
+            return self.enqueueResolved(endpoint: endpoint, flags: flags, frame: frame, offload: offload)
+        }
         guard case .open = self.state else {
             self.flow.countDropped()
             return .dropped
@@ -145,9 +153,29 @@ final class FabricConnection {
             return .dropped
         }
         let before = self.pending.count
-        self.pending.appendFrame(frame, header: self.header, endpoint: endpoint, flags: flags)
+        self.pending.appendFrame(frame, header: self.header, endpoint: endpoint, flags: flags, offload: offload?.words ?? (0, 0))
         self.engine.adjustBuffered(by: self.pending.count - before)
         return admission == .queue ? .queued : .queuedOverCap
+    }
+
+    /// The rare path of `enqueuePacketIn`: an offloaded frame for a connection that takes
+    /// none goes as the segments (or the checksummed frame) a wire would carry; one the
+    /// resolver cannot handle is dropped and counted.
+    @inline(never)
+    private func enqueueResolved(endpoint: EndpointID, flags: MessageFlags, frame: UnsafeRawBufferPointer, offload: VirtioNetHeader) -> EnqueueResult {
+        var result = EnqueueResult.dropped
+        let resolved = self.engine.offloadResolver.resolve(frame, header: offload) { segment in
+            switch self.enqueuePacketIn(endpoint: endpoint, flags: flags, frame: segment) {
+            case .queued where result == .dropped: result = .queued
+            case .queuedOverCap: result = .queuedOverCap
+            default: break
+            }
+        }
+        if !resolved {
+            self.engine.count(.offloadUnresolved)
+            self.flow.countDropped()
+        }
+        return result
     }
 
     enum EnqueueResult {

@@ -22,8 +22,8 @@ final class FabricConnectionHandler<Transport: FrameTransport>: ChannelInboundHa
     init(engine: FabricEngine, allocator: ByteBufferAllocator, transport: Transport, maximumFrameLength: Int = ProtocolLimits.maximumFrameLength) {
         self.transport = transport
         self.connection = FabricConnection(
-            engine: engine, allocator: allocator, header: Transport.outboundHeader,
-            carriesReplies: Transport.carriesReplies, maximumFrameLength: maximumFrameLength
+            engine: engine, allocator: allocator, header: transport.frameHeader,
+            carriesReplies: Transport.carriesReplies, acceptsOffloads: transport.acceptsOffloads, maximumFrameLength: maximumFrameLength
         )
     }
 

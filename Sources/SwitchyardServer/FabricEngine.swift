@@ -32,6 +32,8 @@ final class FabricEngine {
     let logger: Logger
     let eventLoop: any EventLoop
     private(set) var transportCounters = TransportCounters()
+    /// Makes offloaded frames into what a wire carries for connections that take no offloads.
+    var offloadResolver = OffloadResolver()
     /// The VXLAN uplinks, if any (their counters are in STATS).
     var vxlanPort: VXLANPort?
     /// The capture ring is full (`block` policy): no connection is read until it has room.
@@ -186,8 +188,8 @@ final class FabricEngine {
     }
 
     /// A frame from a transport that carries frames only (QEMU, VXLAN), sent by `endpoint`.
-    func switchFrame(_ frame: ByteBuffer, endpoint: EndpointID, from connection: FabricConnection) {
-        if !frame.withUnsafeReadableBytes({ self.pipeline.switchFrame($0, version: ProtocolLimits.version, endpoint: endpoint, from: connection.id) }) {
+    func switchFrame(_ frame: ByteBuffer, endpoint: EndpointID, from connection: FabricConnection, offload: VirtioNetHeader? = nil) {
+        if !frame.withUnsafeReadableBytes({ self.pipeline.switchFrame($0, version: ProtocolLimits.version, endpoint: endpoint, from: connection.id, offload: offload) }) {
             // Counted as the core counts a refused PACKET_OUT (the transport has no ERROR to send).
             self.process(Message(header: MessageHeader(type: .packetOut, endpointID: endpoint), payload: frame), from: connection)
         }

@@ -22,7 +22,7 @@ extension FabricServer {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (engine, answer) = bound.value
-                    let transport = TapTransport(name: arrival.name, mac: arrival.mac) { result in
+                    let transport = TapTransport(name: arrival.name, mac: arrival.mac, virtio: arrival.virtio) { result in
                         answer.given = true
                         switch result {
                         case .success(let endpoint):

@@ -32,13 +32,13 @@ struct OutboundBatch: ~Copyable {
     /// Appends `frame` with the transport's `header` ahead of it: the header's stores and
     /// one copy.
     @inline(__always)
-    mutating func appendFrame(_ frame: UnsafeRawBufferPointer, header: FrameHeaderWriter, endpoint: UInt32, flags: MessageFlags) {
+    mutating func appendFrame(_ frame: UnsafeRawBufferPointer, header: FrameHeaderWriter, endpoint: UInt32, flags: MessageFlags, offload: (UInt64, UInt16) = (0, 0)) {
         let total = header.length + frame.count
         if self.count + total > self.capacity {
             self.makeRoom(for: total)
         }
         let out = self.storage.unsafelyUnwrapped + self.count
-        header.write(out, endpoint, flags.rawValue, UInt32(truncatingIfNeeded: frame.count))
+        header.write(out, endpoint, flags.rawValue, UInt32(truncatingIfNeeded: frame.count), offload.0, offload.1)
         if let source = frame.baseAddress, frame.count > 0 {
             (out + header.length).copyMemory(from: source, byteCount: frame.count)
         }

@@ -10,6 +10,9 @@ enum TransportEvent {
     case tapFrameRefused
     /// A TAP device refused a frame written to it (it is down, or the frame is too large).
     case tapWriteRefused
+    /// An offloaded frame (`VirtioNetHeader`) for an endpoint that takes no offloads that
+    /// could not be resolved (not TCP over IPv4 or IPv6 as its header says).
+    case offloadUnresolved
 }
 
 /// The engine's counts of `TransportEvent`s.
@@ -17,6 +20,7 @@ struct TransportCounters {
     private(set) var qemuFramesRefused: UInt64 = 0
     private(set) var tapFramesRefused: UInt64 = 0
     private(set) var tapWritesRefused: UInt64 = 0
+    private(set) var offloadsUnresolved: UInt64 = 0
 
     mutating func count(_ event: TransportEvent) {
         switch event {
@@ -26,6 +30,8 @@ struct TransportCounters {
             self.tapFramesRefused &+= 1
         case .tapWriteRefused:
             self.tapWritesRefused &+= 1
+        case .offloadUnresolved:
+            self.offloadsUnresolved &+= 1
         }
     }
 }
@@ -69,6 +75,7 @@ struct StatsBuilder {
         reply.qemuFramesRefused = self.engine.transportCounters.qemuFramesRefused
         reply.tapFramesRefused = self.engine.transportCounters.tapFramesRefused
         reply.tapWritesRefused = self.engine.transportCounters.tapWritesRefused
+        reply.offloadsUnresolved = self.engine.transportCounters.offloadsUnresolved
         reply.vxlanDatagramsRefused = self.engine.vxlanPort?.datagramsRefused
         reply.vxlanFramesTooBig = self.engine.vxlanPort?.framesTooBig
         reply.macConflicts = core.macConflicts

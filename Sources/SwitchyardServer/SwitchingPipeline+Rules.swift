@@ -20,21 +20,21 @@ struct Retarget {
 /// Carrying out the rules' decisions in phase 1: drops, copies, corruption, holding frames on
 /// the delay line (against absolute deadlines; the engine runs its timer), mirror and redirect.
 extension SwitchingPipeline {
-    func deliverUnderRules(_ delivery: Delivery, sender: UInt32, frame: UnsafeRawBufferPointer, from connection: ConnectionID) {
+    func deliverUnderRules(_ delivery: Delivery, sender: UInt32, frame: UnsafeRawBufferPointer, from connection: ConnectionID, offload: VirtioNetHeader?) {
         let decision: RuleDecision
         switch self.rules.verdict(sender: sender, destination: delivery.endpoint, frame: frame, frameNumber: self.frameNumber, now: self.clock()) {
         case .none:
-            self.deliver(delivery, frame, from: connection)
+            self.deliver(delivery, frame, from: connection, offload: offload)
             return
         case .passed(let rule):
             // The note is set and cleared only when deliveries are recorded: storing nil over
             // nil still calls the runtime to release the old string, per delivery.
             guard self.recordsDeliveries else {
-                self.deliver(delivery, frame, from: connection)
+                self.deliver(delivery, frame, from: connection, offload: offload)
                 return
             }
             self.deliveryNote = Self.note(RuleDecision(rule: rule))
-            self.deliver(delivery, frame, from: connection)
+            self.deliver(delivery, frame, from: connection, offload: offload)
             self.deliveryNote = nil
             return
         case .decided(let decided):
@@ -57,7 +57,7 @@ extension SwitchingPipeline {
         if decision.corruption == nil, decision.redirect == nil, decision.delay <= .zero, decision.copies == 1 {
             // Matched and passed as it is: no copy.
             self.deliveryNote = self.recordsDeliveries ? Self.note(decision) : nil
-            self.deliver(delivery, frame, from: connection)
+            self.deliver(delivery, frame, from: connection, offload: offload)
             self.deliveryNote = nil
             return
         }
@@ -74,7 +74,7 @@ extension SwitchingPipeline {
         }
         let now = self.clock()
         for _ in 0..<decision.copies {
-            self.deliver(delivery, bytes, after: decision.delay, now: now, from: connection)
+            self.deliver(delivery, bytes, after: decision.delay, now: now, from: connection, offload: offload)
         }
         self.deliveryNote = nil
     }
@@ -104,7 +104,7 @@ extension SwitchingPipeline {
     }
 
     /// Mirror and redirect deliveries of the frame just switched.
-    func deliverRetargeted(from connection: ConnectionID) {
+    func deliverRetargeted(from connection: ConnectionID, offload: VirtioNetHeader?) {
         let now = self.clock()
         let work = self.retargeted
         self.retargeted.removeAll(keepingCapacity: true)
@@ -119,15 +119,15 @@ extension SwitchingPipeline {
             }
             for delivery in deliveries {
                 for _ in 0..<retarget.copies {
-                    self.deliver(delivery, retarget.frame, after: retarget.delay, now: now, from: connection)
+                    self.deliver(delivery, retarget.frame, after: retarget.delay, now: now, from: connection, offload: offload)
                 }
             }
         }
     }
 
-    private func deliver(_ delivery: Delivery, _ frame: ByteBuffer, after delay: Duration, now: MonotonicInstant, from connection: ConnectionID) {
+    private func deliver(_ delivery: Delivery, _ frame: ByteBuffer, after delay: Duration, now: MonotonicInstant, from connection: ConnectionID, offload: VirtioNetHeader?) {
         guard delay > .zero else {
-            frame.withUnsafeReadableBytes { self.deliver(delivery, $0, from: connection) }
+            frame.withUnsafeReadableBytes { self.deliver(delivery, $0, from: connection, offload: offload) }
             return
         }
         // Recorded when held, with the delay in its comment (the release has no sender to record under).
@@ -135,7 +135,7 @@ extension SwitchingPipeline {
             frame.withUnsafeReadableBytes { capture.recordDelivery($0, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote) }
         }
         // `frame` is the rules' own copy, never a slice of a read buffer.
-        guard self.delayLine.hold(frame, for: delivery, until: now.advanced(by: delay)) else {
+        guard self.delayLine.hold(frame, offload: offload, for: delivery, until: now.advanced(by: delay)) else {
             self.framesDroppedByRules &+= 1
             return
         }

@@ -73,7 +73,7 @@ final class SwitchingPipeline<Destinations: FrameDestinations> {
     /// instead. Nothing here keeps `frame`: what must outlive the read (a delayed, mirrored or
     /// redirected frame) is copied by the rules' path.
     @inline(__always)
-    func switchFrame(_ frame: UnsafeRawBufferPointer, version: UInt16, endpoint: EndpointID, from sender: ConnectionID) -> Bool {
+    func switchFrame(_ frame: UnsafeRawBufferPointer, version: UInt16, endpoint: EndpointID, from sender: ConnectionID, offload: VirtioNetHeader? = nil) -> Bool {
         // One test per frame when no rule is in force; with rules, one cheap index test per
         // delivery before any rule is tried.
         let ruled = self.rulesInForce
@@ -84,11 +84,11 @@ final class SwitchingPipeline<Destinations: FrameDestinations> {
             if ruled {
                 self.reachedThisFrame.append(delivery.endpoint)
                 if self.rules.applies(sender: endpoint, destination: delivery.endpoint) {
-                    self.deliverUnderRules(delivery, sender: endpoint, frame: frame, from: sender)
+                    self.deliverUnderRules(delivery, sender: endpoint, frame: frame, from: sender, offload: offload)
                     return
                 }
             }
-            self.deliver(delivery, frame, from: sender)
+            self.deliver(delivery, frame, from: sender, offload: offload)
         }
         guard route != nil else {
             if ruled {
@@ -97,7 +97,7 @@ final class SwitchingPipeline<Destinations: FrameDestinations> {
             return false
         }
         if !self.retargeted.isEmpty {
-            self.deliverRetargeted(from: sender)
+            self.deliverRetargeted(from: sender, offload: offload)
         }
         if ruled {
             self.reachedThisFrame.removeAll(keepingCapacity: true)
@@ -113,11 +113,11 @@ final class SwitchingPipeline<Destinations: FrameDestinations> {
     /// One delivery into its destination's batch (`sender` nil for a frame a rule held back:
     /// its sender is not waiting).
     @inline(__always)
-    func deliver(_ delivery: Delivery, _ frame: UnsafeRawBufferPointer, from sender: ConnectionID?) {
+    func deliver(_ delivery: Delivery, _ frame: UnsafeRawBufferPointer, from sender: ConnectionID?, offload: VirtioNetHeader?) {
         if self.recordsDeliveries, sender != nil, let capture = self.capture {
             capture.recordDelivery(frame, timestamp: self.readTimestamp, receiver: delivery.endpoint, note: self.deliveryNote)
         }
-        if self.destinations.deliver(frame, to: delivery, from: sender) {
+        if self.destinations.deliver(frame, to: delivery, from: sender, offload: offload) {
             self.framesDelivered &+= 1
         } else {
             self.framesDropped &+= 1
@@ -127,7 +127,7 @@ final class SwitchingPipeline<Destinations: FrameDestinations> {
     /// Delivers the held frames whose time has come (a pass of its own: phase 2 follows).
     func releaseHeldFrames(now: MonotonicInstant) {
         for held in self.delayLine.takeDue(now: now) {
-            held.frame.withUnsafeReadableBytes { self.deliver(held.delivery, $0, from: nil) }
+            held.frame.withUnsafeReadableBytes { self.deliver(held.delivery, $0, from: nil, offload: held.offload) }
         }
     }
 }

@@ -20,6 +20,8 @@ final class TapHandoffListener: Sendable {
         var name: String
         var mac: MACAddress
         var device: String
+        /// Every frame has a virtio-net header (and may be offloaded).
+        var virtio: Bool
     }
 
     /// How long a connected peer may take to send its ATTACH.
@@ -113,12 +115,15 @@ final class TapHandoffListener: Sendable {
             return refuse("no descriptor came with the message (want ATTACH MAC NAME and a TAP device's descriptor)")
         }
         guard let attach = TapHandoff.parseAttach(message.text) else {
-            return refuse("want ATTACH MAC NAME, got \(message.text.prefix(80).debugDescription)", closing: descriptor)
+            return refuse("want ATTACH MAC FEATURES NAME, got \(message.text.prefix(80).debugDescription)", closing: descriptor)
         }
-        let device: String
-        switch TapHandoff.tapDeviceName(of: descriptor) {
-        case .success(let name): device = name
+        let device: (name: String, virtio: Bool)
+        switch TapHandoff.tapDevice(of: descriptor) {
+        case .success(let found): device = found
         case .failure(let failure): return refuse(failure.description, closing: descriptor)
+        }
+        guard device.virtio == attach.virtio else {
+            return refuse("the handshake says \(attach.virtio ? "virtio" : "-") but the device has \(device.virtio ? "" : "no ")virtio-net headers", closing: descriptor)
         }
         // The device is read and written on the event loop, which must never block on it.
         let flags = fcntl(descriptor, F_GETFL)
@@ -126,7 +131,7 @@ final class TapHandoffListener: Sendable {
             return refuse("cannot make the descriptor non-blocking: \(String(cString: strerror(errno)))", closing: descriptor)
         }
         TapHandoff.setReceiveTimeout(peer, milliseconds: 0)
-        return Arrival(descriptor: descriptor, handoff: peer, name: attach.name, mac: attach.mac, device: device)
+        return Arrival(descriptor: descriptor, handoff: peer, name: attach.name, mac: attach.mac, device: device.name, virtio: device.virtio)
     }
 
     /// Stops accepting, waits for the thread, removes the socket file.

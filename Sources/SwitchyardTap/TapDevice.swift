@@ -23,10 +23,14 @@ public final class TapDevice: Sendable {
     /// Largest frame a read returns (64 KiB IP packets plus the Ethernet header).
     static let readSize = 65_536 + 14
 
+    /// Whether every frame read and written has a virtio-net header ahead of it, with TCP
+    /// offloads on (`VirtioNetHeader`): for handing to the fabric, not for `read`/`write` here.
+    public let virtio: Bool
+
     /// Creates the device; without CAP_NET_ADMIN or /dev/net/tun the failure says so.
-    public init(name: String?) throws(Failure) {
+    public init(name: String?, virtio: Bool = false) throws(Failure) {
         var actual = [CChar](repeating: 0, count: 16)
-        let descriptor = switchyard_tap_open(name ?? "", &actual)
+        let descriptor = switchyard_tap_open(name ?? "", &actual, virtio ? 1 : 0)
         guard descriptor >= 0 else {
             let code = errno
             switch code {
@@ -46,6 +50,7 @@ public final class TapDevice: Sendable {
             throw Failure(description: "cannot read the MAC of \(deviceName): \(reason)")
         }
         self.name = deviceName
+        self.virtio = virtio
         self.mac = mac
         self.descriptor = descriptor
     }

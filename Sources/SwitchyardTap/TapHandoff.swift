@@ -11,7 +11,8 @@ import Glibc
 /// fabric reads and writes the device itself from then on.
 ///
 /// The exchange, one message each way, in text:
-/// - `ATTACH <mac> <name>` with the descriptor;
+/// - `ATTACH <mac> <features> <name>` with the descriptor; features `virtio` (every frame has
+///   a virtio-net header, TCP offloads on) or `-`;
 /// - `OK <endpoint id> <name>`, or `ERROR <reason>` (the fabric then closes the socket).
 ///
 /// The socket stays open while the device is attached: either side closing it detaches it. To
@@ -35,18 +36,20 @@ public enum TapHandoff {
     /// Largest message either side sends.
     public static let maximumMessageLength = 512
 
-    /// The ATTACH message for endpoint `name` with `mac`.
-    public static func attachMessage(name: String, mac: MACAddress) -> String {
-        "ATTACH \(mac) \(name)"
+    /// The ATTACH message for endpoint `name` with `mac`, for a device with or without
+    /// virtio-net headers.
+    public static func attachMessage(name: String, mac: MACAddress, virtio: Bool) -> String {
+        "ATTACH \(mac) \(virtio ? "virtio" : "-") \(name)"
     }
 
     /// What an ATTACH message asks for; nil when it is not one.
-    public static func parseAttach(_ text: String) -> (mac: MACAddress, name: String)? {
-        let parts = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "ATTACH", let mac = MACAddress(String(parts[1])),
-              !parts[2].isEmpty, parts[2].utf8.count <= 255, !parts[2].contains(where: { $0.isNewline })
+    public static func parseAttach(_ text: String) -> (mac: MACAddress, virtio: Bool, name: String)? {
+        let parts = text.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "ATTACH", let mac = MACAddress(String(parts[1])),
+              parts[2] == "virtio" || parts[2] == "-",
+              !parts[3].isEmpty, parts[3].utf8.count <= 255, !parts[3].contains(where: { $0.isNewline })
         else { return nil }
-        return (mac, String(parts[2]))
+        return (mac, parts[2] == "virtio", String(parts[3]))
     }
 
     /// Connects to the fabric's TAP socket at `path`; the descriptor, or why not.
@@ -101,15 +104,17 @@ public enum TapHandoff {
         return .success((String(decoding: bytes[0..<count], as: UTF8.self), descriptor >= 0 ? descriptor : nil))
     }
 
-    /// The name of the TAP device `descriptor` is attached to; a failure when it is no TAP
-    /// device made as `switchyard-tap` makes them (IFF_TAP, no packet information).
-    public static func tapDeviceName(of descriptor: Int32) -> Result<String, Failure> {
+    /// The TAP device `descriptor` is attached to: its name and whether it has virtio-net
+    /// headers; a failure when it is no TAP device made as `switchyard-tap` makes them
+    /// (IFF_TAP, no packet information, 10-byte virtio-net headers if any).
+    public static func tapDevice(of descriptor: Int32) -> Result<(name: String, virtio: Bool), Failure> {
         var name = [CChar](repeating: 0, count: 16)
-        guard switchyard_tap_check(descriptor, &name) == 0 else {
+        var virtio: Int32 = 0
+        guard switchyard_tap_check(descriptor, &name, &virtio) == 0 else {
             let code = errno
-            return .failure(Failure(code == EPROTOTYPE ? "the descriptor is a TUN device or carries packet information, not a plain TAP device" : "the descriptor is not a TAP device (\(String(cString: strerror(code))))"))
+            return .failure(Failure(code == EPROTOTYPE ? "the descriptor is a TUN device, carries packet information or virtio-net headers of another size: not a TAP device as switchyard-tap makes them" : "the descriptor is not a TAP device (\(String(cString: strerror(code))))"))
         }
-        return .success(String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        return .success((String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), virtio != 0))
     }
 
     /// Makes receives on `socket` give up after `milliseconds`.

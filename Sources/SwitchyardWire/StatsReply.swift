@@ -31,6 +31,9 @@ public struct StatsReply: Codable, Hashable, Sendable {
     /// frames such a device refused (it was down, or the frame was over its MTU).
     public var tapFramesRefused: UInt64?
     public var tapWritesRefused: UInt64?
+    /// Offloaded frames from TAP devices (large TCP segments, checksums to fill in) that could
+    /// not be made into what a wire carries for an endpoint that takes no offloads: dropped.
+    public var offloadsUnresolved: UInt64?
     /// VXLAN datagrams not switched (unknown sender, another VNI, I flag clear, too short), and
     /// frames not sent because their encapsulation passed `--vxlan-mtu`.
     public var vxlanDatagramsRefused: UInt64?
@@ -157,6 +160,7 @@ public struct StatsReply: Codable, Hashable, Sendable {
         case qemuFramesRefused = "qemu_frames_refused"
         case tapFramesRefused = "tap_frames_refused"
         case tapWritesRefused = "tap_writes_refused"
+        case offloadsUnresolved = "offloads_unresolved"
         case vxlanDatagramsRefused = "vxlan_datagrams_refused"
         case vxlanFramesTooBig = "vxlan_frames_too_big"
         case macConflicts = "mac_conflicts"

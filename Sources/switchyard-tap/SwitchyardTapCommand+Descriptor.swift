@@ -17,7 +17,7 @@ extension SwitchyardTapCommand {
     func runHandingOver(to path: String, where where_: String) async throws {
         let device: TapDevice
         do {
-            device = try TapDevice(name: self.tap)
+            device = try TapDevice(name: self.tap, virtio: self.offloads == .on)
         } catch {
             throw FabricClientError(.invalidRequest, "\(error)")
         }
@@ -27,7 +27,7 @@ extension SwitchyardTapCommand {
         case .failure(let failure): throw FabricClientError(.cannotConnect, failure.description)
         }
         defer { close(socket) }
-        if let failure = TapHandoff.send(TapHandoff.attachMessage(name: self.name, mac: device.mac), descriptor: device.descriptor, on: socket) {
+        if let failure = TapHandoff.send(TapHandoff.attachMessage(name: self.name, mac: device.mac, virtio: device.virtio), descriptor: device.descriptor, on: socket) {
             throw FabricClientError(.connectionClosed, failure.description)
         }
         TapHandoff.setReceiveTimeout(socket, milliseconds: Self.handoffTimeoutMilliseconds)

@@ -44,6 +44,14 @@ struct SwitchyardTapCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "The device's MTU.")
     var mtu: Int = 1500
 
+    /// Whether the kernel may hand the fabric large TCP segments and checksums to fill in.
+    enum Offloads: String, ExpressibleByArgument, CaseIterable {
+        case on, off
+    }
+
+    @Option(help: ArgumentHelp("In descriptor mode, let the kernel hand over large TCP segments and checksums to fill in (virtio-net headers, as QEMU's TAP backend does); the fabric passes them on to devices that take them and cuts them into wire-size segments for the rest. Bridged mode never offloads.", valueName: "on|off"))
+    var offloads: Offloads = .on
+
     func validate() throws {
         guard !self.name.isEmpty else { throw ValidationError("--name needs an endpoint name") }
         if let tap = self.tap, tap.isEmpty || tap.utf8.count > 15 {

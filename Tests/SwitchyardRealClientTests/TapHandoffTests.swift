@@ -44,15 +44,15 @@ import Glibc
             return reply.text
         }
 
-        let noDescriptor = try exchange(TapHandoff.attachMessage(name: "x", mac: mac), descriptor: nil)
+        let noDescriptor = try exchange(TapHandoff.attachMessage(name: "x", mac: mac, virtio: false), descriptor: nil)
         #expect(noDescriptor.hasPrefix("ERROR no descriptor came with the message"), "\(noDescriptor)")
         var pipeEnds: [Int32] = [0, 0]
         #expect(pipe(&pipeEnds) == 0)
         defer { close(pipeEnds[0]); close(pipeEnds[1]) }
-        let notATap = try exchange(TapHandoff.attachMessage(name: "x", mac: mac), descriptor: pipeEnds[0])
+        let notATap = try exchange(TapHandoff.attachMessage(name: "x", mac: mac, virtio: false), descriptor: pipeEnds[0])
         #expect(notATap.hasPrefix("ERROR the descriptor is not a TAP device"), "\(notATap)")
         let garbage = try exchange("HELLO there", descriptor: pipeEnds[0])
-        #expect(garbage.hasPrefix("ERROR want ATTACH MAC NAME"), "\(garbage)")
+        #expect(garbage.hasPrefix("ERROR want ATTACH MAC FEATURES NAME"), "\(garbage)")
 
         let stats = try ChildProcess(Tools.executable("switchyard-stats"), ["--unix", path, "--json"])
         #expect(try await stats.waitForExit() == 0, "\(stats.stderr)")
@@ -102,5 +102,76 @@ import Glibc
         let detached = try ChildProcess(Tools.executable("switchyard-stats"), ["--unix", path, "--json"])
         #expect(try await detached.waitForExit() == 0)
         #expect(detached.stdout.contains("\"endpoints\":0") || detached.stdout.contains("\"endpoints\" : 0"), "\(detached.stdout)")
+    }
+}
+
+extension TapHandoffTests {
+    /// A kernel that offloads (virtio-net headers, TSO) hands the fabric 64 KiB TCP segments;
+    /// towards a device that takes no offloads the fabric cuts them into wire-size segments
+    /// with their checksums (the receiving kernel drops a segment whose checksum is wrong, so
+    /// the transfer would stall), and the other way plain frames reach the offloading device.
+    /// The capture holds the large segments as they were switched (as tcpdump on an
+    /// offloading host shows them).
+    @Test(.requires(.all(.namespaces, .tshark)))
+    func largeSegmentsFromAnOffloadingDeviceReachOneThatTakesNoneCutToWireSize() async throws {
+        let capture = try temporaryPath("offload.pcapng")
+        let path = try temporaryPath("fabric.sock")
+        let fabric = try ChildProcess(Tools.executable("switchyardd"), ["--unix", path, "--capture", capture, "--capture-format", "pcapng"])
+        defer { fabric.signal(SIGKILL) }
+        _ = try await fabric.waitForLine(startingWith: "[fabric] listening on unix:")
+        let offloading = try await NetworkNamespace()
+        let plain = try await NetworkNamespace()
+        var taps: [ChildProcess] = []
+        defer { taps.forEach { $0.signal(SIGKILL) } }
+        for (namespace, address, offloads) in [(offloading, "10.0.0.61/24", "on"), (plain, "10.0.0.62/24", "off")] {
+            let tap = try ChildProcess(Tools.executable("switchyard-tap"), ["--unix", path, "--name", namespace.name, "--netns", namespace.name, "--address", address, "--offloads", offloads])
+            taps.append(tap)
+            _ = try await tap.waitForLine(startingWith: "[tap] ready")
+        }
+        let size = 20 * 1024 * 1024
+        // A receiver in each namespace prints the SHA-256 of what it got; the sender sends
+        // `size` bytes of a fixed pattern.
+        let receive = """
+            import hashlib, socket, sys
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", 5001)); s.listen(1); s.settimeout(30)
+            c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
+            while True:
+                b = c.recv(1 << 20)
+                if not b: break
+                h.update(b); n += len(b)
+            print(n, h.hexdigest())
+            """
+        let send = """
+            import hashlib, socket, sys, time
+            data = bytes(i * 31 % 251 for i in range(1 << 20)) * \(size >> 20)
+            for _ in range(50):
+                try:
+                    c = socket.create_connection((sys.argv[1], 5001), timeout=30); break
+                except OSError:
+                    time.sleep(0.1)
+            c.sendall(data); c.close()
+            print(len(data), hashlib.sha256(data).hexdigest())
+            """
+        for (from, to, address) in [(offloading, plain, "10.0.0.62"), (plain, offloading, "10.0.0.61")] {
+            let receiver = try ChildProcess(URL(fileURLWithPath: Tools.which("ip")!), ["netns", "exec", to.name, "python3", "-c", receive])
+            defer { receiver.signal(SIGKILL) }
+            let sent = try await from.run(["python3", "-c", send, address])
+            #expect(sent.status == 0, "\(sent.stderr)")
+            #expect(try await receiver.waitForExit(timeout: .seconds(60)) == 0, "\(receiver.stderr)")
+            #expect(receiver.stdout == sent.stdout, "every byte arrived, in order: \(receiver.stdout) vs \(sent.stdout)")
+        }
+        let stats = try ChildProcess(Tools.executable("switchyard-stats"), ["--unix", path, "--json"])
+        #expect(try await stats.waitForExit() == 0)
+        #expect(stats.stdout.contains("\"offloads_unresolved\":0") || stats.stdout.contains("\"offloads_unresolved\" : 0"), "\(stats.stdout)")
+        for tap in taps {
+            tap.signal(SIGTERM)
+            #expect(try await tap.waitForExit() == 0, "\(tap.stderr)")
+        }
+        fabric.signal(SIGTERM)
+        #expect(try await fabric.waitForExit() == 0)
+        let large = try await runCommand("tshark", ["-r", capture, "-Y", "frame.len > 1514 && tcp.srcport != 5001", "-T", "fields", "-e", "frame.len"])
+        #expect(large.status == 0, "\(large.stderr)")
+        #expect(!large.stdout.isEmpty, "the capture holds the large segments as switched")
     }
 }

@@ -15,7 +15,7 @@ import Testing
         var deliveries: [(connection: UInt64, endpoint: UInt32, frame: [UInt8], sender: UInt64?)] = []
         var refusing: Set<UInt64> = []
 
-        func deliver(_ frame: UnsafeRawBufferPointer, to delivery: Delivery, from sender: ConnectionID?) -> Bool {
+        func deliver(_ frame: UnsafeRawBufferPointer, to delivery: Delivery, from sender: ConnectionID?, offload: VirtioNetHeader?) -> Bool {
             guard !self.refusing.contains(delivery.connection.rawValue) else { return false }
             self.deliveries.append((delivery.connection.rawValue, delivery.endpoint, Array(frame), sender?.rawValue))
             return true

@@ -85,9 +85,9 @@ switchyard() { # mtu, connection (unix|tcp), extra switchyardd flags...
         wait_for "$work/fabric.log" "listening on"
         connect=(--port "$(grep -o '[0-9]*$' "$work/fabric.log" | head -n 1)")
     fi
-    "$bin/switchyard-tap" "${connect[@]}" --name a --netns "$a" --address 10.77.0.1/24 --mtu "$mtu" >"$work/tap-a.log" 2>&1 &
+    "$bin/switchyard-tap" "${connect[@]}" --name a --netns "$a" --address 10.77.0.1/24 --mtu "$mtu" --offloads "$offloads" >"$work/tap-a.log" 2>&1 &
     pids+=($!)
-    "$bin/switchyard-tap" "${connect[@]}" --name b --netns "$b" --address 10.77.0.2/24 --mtu "$mtu" >"$work/tap-b.log" 2>&1 &
+    "$bin/switchyard-tap" "${connect[@]}" --name b --netns "$b" --address 10.77.0.2/24 --mtu "$mtu" --offloads "$offloads" >"$work/tap-b.log" 2>&1 &
     pids+=($!)
     wait_for "$work/tap-a.log" "ready"
     wait_for "$work/tap-b.log" "ready"
@@ -123,9 +123,12 @@ vde() {
 ratio() { python3 -c "import sys; v=float(sys.argv[2]); print('%.2f' % (float(sys.argv[1]) / v) if v > 0 else '-')" "$1" "$2"; }
 for mtu in $mtus; do
     floor=$(veth "$mtu")
+    offloads=on
     carried=$(switchyard "$mtu" unix)
     captured=$(switchyard "$mtu" unix --capture "$work/capture.pcapng" --capture-format pcapng)
+    offloads=off
+    plain=$(switchyard "$mtu" unix)
     bridged=$(switchyard "$mtu" tcp)
     vdefigure=$(vde "$mtu")
-    echo "mtu=$mtu veth=$floor switchyard=$carried ($(ratio "$carried" "$floor")x) switchyard+capture=$captured ($(ratio "$captured" "$floor")x, $(ratio "$captured" "$carried") of no capture) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure Gbit/s"
+    echo "mtu=$mtu veth=$floor switchyard=$carried ($(ratio "$carried" "$floor")x) switchyard+capture=$captured ($(ratio "$captured" "$floor")x, $(ratio "$captured" "$carried") of no capture) offloads-off=$plain ($(ratio "$plain" "$floor")x) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure ($(ratio "$carried" "$vdefigure")x of vde) Gbit/s"
 done

@@ -11,6 +11,12 @@ import SwitchyardWire
 protocol FrameTransport {
     /// What goes ahead of each frame this transport sends.
     static var outboundHeader: FrameHeaderWriter { get }
+    /// This connection's: `outboundHeader` unless it depends on the connection (a TAP device
+    /// with virtio-net headers).
+    var frameHeader: FrameHeaderWriter { get }
+    /// Whether frames may go out as an offloading kernel handed them over (`VirtioNetHeader`:
+    /// checksums to fill in, large TCP segments); else the fabric resolves them first.
+    var acceptsOffloads: Bool { get }
     /// Whether control replies (ERROR, ENDPOINT_CREATED, STATS, ...) can be sent: v1 only.
     static var carriesReplies: Bool { get }
 
@@ -48,12 +54,17 @@ struct FrameHeaderWriter {
     /// Bytes written ahead of each frame.
     let length: Int
     /// Writes the header at `out` for a frame of `frameLength` bytes to endpoint `endpoint`
-    /// with v1 flags `flags`.
-    let write: @convention(c) (_ out: UnsafeMutableRawPointer, _ endpoint: UInt32, _ flags: UInt32, _ frameLength: UInt32) -> Void
+    /// with v1 flags `flags` and, for a transport that accepts offloads, the frame's
+    /// virtio-net header as `VirtioNetHeader.words` (zero for a plain frame).
+    let write: @convention(c) (_ out: UnsafeMutableRawPointer, _ endpoint: UInt32, _ flags: UInt32, _ frameLength: UInt32, _ offloadLow: UInt64, _ offloadHigh: UInt16) -> Void
 }
 
 extension FrameTransport {
     static var carriesReplies: Bool { false }
+
+    var frameHeader: FrameHeaderWriter { Self.outboundHeader }
+
+    var acceptsOffloads: Bool { false }
 
     mutating func connectionOpened(_ connection: FabricConnection, engine: FabricEngine) {}
 

@@ -19,7 +19,7 @@ struct QEMUStreamTransport: FrameTransport {
         self.port = port
     }
 
-    static let outboundHeader = FrameHeaderWriter(length: QEMUStreamFraming.headerLength) { out, _, _, length in
+    static let outboundHeader = FrameHeaderWriter(length: QEMUStreamFraming.headerLength) { out, _, _, length, _, _ in
         out.storeBytes(of: length.bigEndian, as: UInt32.self)
     }
 

@@ -18,38 +18,61 @@ import SwitchyardWire
 /// `switchyard-tap` asked for (an allocated MAC when that one is taken: the device's MAC is
 /// then learned as any source MAC is), owned and subscribed by this connection.
 struct TapTransport: FrameTransport {
-    /// Room per read: the largest frame the fabric switches and one byte more, so that a
-    /// frame the device could send beyond it is seen as too long rather than cut.
-    static let readSize = ProtocolLimits.maximumFrameLength + 1
+    /// Room per read: a virtio-net header, the largest frame the fabric switches and one byte
+    /// more, so that a frame the device could send beyond it is seen as too long, never cut.
+    static let readSize = VirtioNetHeader.length + ProtocolLimits.maximumFrameLength + 1
     /// Frames read per wake-up before other connections get their turn.
     static let readsPerWakeUp = 64
 
     let name: String
     let mac: MACAddress
+    /// The device puts a virtio-net header ahead of every frame (`IFF_VNET_HDR`) and takes
+    /// offloaded frames: large TCP segments and checksums to fill in.
+    let virtio: Bool
     /// Told once whether the endpoint was made.
     let attached: (Result<Endpoint, Rejection>) -> Void
     private(set) var endpoint: UInt32?
 
-    init(name: String, mac: MACAddress, attached: @escaping (Result<Endpoint, Rejection>) -> Void) {
+    init(name: String, mac: MACAddress, virtio: Bool, attached: @escaping (Result<Endpoint, Rejection>) -> Void) {
         self.name = name
         self.mac = mac
+        self.virtio = virtio
         self.attached = attached
     }
 
     static var outboundHeader: FrameHeaderWriter { QEMUStreamTransport.outboundHeader }
 
+    /// With virtio-net headers: the length (of header and frame), then the header.
+    static let virtioHeader = FrameHeaderWriter(length: QEMUStreamFraming.headerLength + VirtioNetHeader.length) { out, _, _, length, low, high in
+        out.storeBytes(of: (length + UInt32(VirtioNetHeader.length)).bigEndian, as: UInt32.self)
+        VirtioNetHeader.store(words: (low, high), to: out + QEMUStreamFraming.headerLength)
+    }
+
+    var frameHeader: FrameHeaderWriter { self.virtio ? Self.virtioHeader : Self.outboundHeader }
+
+    var acceptsOffloads: Bool { self.virtio }
+
     static func bytesMissing(from partial: ByteBuffer) -> Int { 0 }
 
     mutating func readFrames(_ buffer: inout ByteBuffer, on connection: FabricConnection, engine: FabricEngine) -> TransportReadOutcome {
-        let frame = buffer
+        var frame = buffer
         buffer.moveReaderIndex(to: buffer.writerIndex)
         guard let endpoint = self.endpoint else { return .readOn }
-        guard frame.readableBytes < Self.readSize else {
+        var offload: VirtioNetHeader?
+        if self.virtio {
+            guard let header = frame.withUnsafeReadableBytes({ VirtioNetHeader($0) }) else {
+                engine.count(.tapFrameRefused)
+                return .readOn
+            }
+            frame.moveReaderIndex(forwardBy: VirtioNetHeader.length)
+            offload = header.isPlain ? nil : header
+        }
+        guard frame.readableBytes <= ProtocolLimits.maximumFrameLength else {
             engine.count(.tapFrameRefused)
             return .readOn
         }
         // A frame shorter than an Ethernet header is refused and counted by the core.
-        engine.switchFrame(frame, endpoint: endpoint, from: connection)
+        engine.switchFrame(frame, endpoint: endpoint, from: connection, offload: offload)
         return .readOn
     }
 

@@ -12,7 +12,7 @@ struct V1Transport: FrameTransport {
     /// and is reached through an accessor per use.
     private static let packetIn: UInt16 = 31
 
-    static let outboundHeader = FrameHeaderWriter(length: ProtocolLimits.wireHeaderLength) { out, endpoint, flags, length in
+    static let outboundHeader = FrameHeaderWriter(length: ProtocolLimits.wireHeaderLength) { out, endpoint, flags, length, _, _ in
         MessageHeader.store(type: V1Transport.packetIn, endpointID: endpoint, flags: MessageFlags(rawValue: flags), payloadLength: Int(length), to: out)
     }
 

@@ -12,7 +12,7 @@ import SwitchyardWire
 struct VXLANTransport: FrameTransport {
     let port: VXLANPort
 
-    static let outboundHeader = FrameHeaderWriter(length: VXLANAdapter.framingLength) { out, endpoint, _, length in
+    static let outboundHeader = FrameHeaderWriter(length: VXLANAdapter.framingLength) { out, endpoint, _, length, _, _ in
         out.storeBytes(of: endpoint.bigEndian, as: UInt32.self)
         out.storeBytes(of: length.bigEndian, toByteOffset: 4, as: UInt32.self)
     }
