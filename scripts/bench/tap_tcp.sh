@@ -26,7 +26,8 @@ stop_all() {
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     pids=()
     [ -f "$work/iperf.pid" ] && kill "$(cat "$work/iperf.pid")" 2>/dev/null || true
-    rm -f "$work/iperf.pid"
+    [ -f "$work/vde.pid" ] && kill "$(cat "$work/vde.pid")" 2>/dev/null || true
+    rm -f "$work/iperf.pid" "$work/vde.pid"
 }
 cleanup() {
     stop_all
@@ -98,8 +99,8 @@ switchyard() { # mtu, connection (unix|tcp), extra switchyardd flags...
 vde() {
     command -v vde_switch >/dev/null && command -v vde_plug2tap >/dev/null || { echo "-"; return; }
     namespaces
-    vde_switch -s "$work/vde" >/dev/null 2>&1 </dev/null &
-    pids+=($!)
+    # As a daemon: in the foreground it reads its console from stdin and ends with it.
+    vde_switch -s "$work/vde" -d -p "$work/vde.pid" >/dev/null 2>&1
     sleep 0.5
     for side in a b; do
         ip tuntap add dev "vd$side$suffix" mode tap

@@ -2,9 +2,11 @@ import NIOCore
 
 /// A QEMU NIC on a datagram port (`-netdev dgram`): one frame per UDP datagram, no header.
 ///
-/// `QEMUDatagramAdapter` (below, in the channel ahead of the handler) gives each datagram
-/// QEMU's stream framing, so reading and the endpoint policy are the stream port's; what
-/// differs is the limit on what can go out (a datagram holds at most 65,507 bytes over IPv4).
+/// `QEMUDatagramAdapter` (below, in the channel ahead of the handler) hands each datagram's
+/// bytes on as they are (each read is one frame: `bytesMissing` is 0), up to 64 per wake-up,
+/// and sends each frame out as a datagram of its own, all of a flush in one `sendmmsg`. The
+/// endpoint policy is the stream port's; what differs is the limit on what can go out (a
+/// datagram holds at most 65,507 bytes over IPv4).
 struct QEMUDatagramTransport: FrameTransport {
     private var stream: QEMUStreamTransport
 
@@ -19,12 +21,13 @@ struct QEMUDatagramTransport: FrameTransport {
 
     static var outboundHeader: FrameHeaderWriter { QEMUStreamTransport.outboundHeader }
 
-    static func bytesMissing(from partial: ByteBuffer) -> Int {
-        QEMUStreamTransport.bytesMissing(from: partial)
-    }
+    static func bytesMissing(from partial: ByteBuffer) -> Int { 0 }
 
     mutating func readFrames(_ buffer: inout ByteBuffer, on connection: FabricConnection, engine: FabricEngine) -> TransportReadOutcome {
-        self.stream.readFrames(&buffer, on: connection, engine: engine)
+        let frame = buffer
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        self.stream.switchWholeFrame(frame, on: connection, engine: engine)
+        return .readOn
     }
 
     mutating func connectionClosed(heldBytes: Int, engine: FabricEngine) {
@@ -32,9 +35,9 @@ struct QEMUDatagramTransport: FrameTransport {
     }
 }
 
-/// Makes a UDP channel look like QEMU's stream framing to the connection handler behind it:
-/// each datagram in becomes a length-prefixed frame; each length-prefixed frame out becomes a
-/// datagram to the address the VM was last heard from (nothing is sent before the VM has sent).
+/// Between a UDP channel and the connection handler: each datagram's bytes go in as one frame
+/// (no copy); each length-prefixed frame of the handler's batches goes out as a datagram to the
+/// address the VM was last heard from (nothing is sent before the VM has sent).
 final class QEMUDatagramAdapter: ChannelDuplexHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias InboundOut = ByteBuffer
@@ -46,9 +49,7 @@ final class QEMUDatagramAdapter: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = self.unwrapInboundIn(data)
         self.peer = envelope.remoteAddress
-        var framed = context.channel.allocator.buffer(capacity: QEMUStreamFraming.headerLength + envelope.data.readableBytes)
-        QEMUStreamFraming.write(envelope.data, to: &framed)
-        context.fireChannelRead(self.wrapInboundOut(framed))
+        context.fireChannelRead(self.wrapInboundOut(envelope.data))
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

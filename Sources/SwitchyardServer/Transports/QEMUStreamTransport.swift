@@ -65,6 +65,24 @@ struct QEMUStreamTransport: FrameTransport {
         }
     }
 
+    /// One whole frame, as a datagram port reads them: switched from the VM's endpoint (its
+    /// first frame makes it), or refused and counted as the stream framing refuses lengths.
+    mutating func switchWholeFrame(_ frame: ByteBuffer, on connection: FabricConnection, engine: FabricEngine) {
+        let length = frame.readableBytes
+        guard length >= ProtocolLimits.minimumFrameLength, length <= ProtocolLimits.maximumFrameLength else {
+            engine.count(.qemuFrameRefused)
+            if self.port.refused("length") {
+                engine.logger.notice(
+                    "a VM sent a frame the fabric does not switch (\(length) bytes; 14 to \(ProtocolLimits.maximumFrameLength)): skipped and counted",
+                    metadata: ["port": "\(self.port.address)"]
+                )
+            }
+            return
+        }
+        guard let endpoint = self.endpoint(for: frame, connection: connection, engine: engine) else { return }
+        engine.switchFrame(frame, endpoint: endpoint, from: connection)
+    }
+
     /// The whole frames at the front of `bytes` from the VM whose endpoint is `endpoint`.
     /// Stops at a length the fabric refuses or cannot be QEMU's, and at a frame not wholly
     /// read: the decoder counts or refuses it.
