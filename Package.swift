@@ -97,7 +97,7 @@ let package = Package(
 
         // Linux TAP devices: the ioctls behind a C shim, one owner type.
         .target(name: "CTap"),
-        .target(name: "SwitchyardTap", dependencies: ["CTap", "SwitchyardPackets"], swiftSettings: swiftSettings),
+        .target(name: "SwitchyardTap", dependencies: ["CTap", "SwitchyardBase", "SwitchyardPackets"], swiftSettings: swiftSettings),
 
         // NIO glue.
         .target(

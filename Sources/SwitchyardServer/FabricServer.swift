@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import SwitchyardBase
 import Glibc
 #endif
 import Logging
@@ -228,18 +229,7 @@ public final class FabricServer: Service {
         let socket = Glibc.socket(AF_UNIX, Int32(type.rawValue), 0)
         guard socket >= 0 else { return false }
         defer { close(socket) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-        }
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
+        return UnixSocketAddress.with(path: path) { connect(socket, $0, $1) == 0 } ?? false
     }
 }
 

@@ -1,3 +1,4 @@
+import SwitchyardBase
 import Foundation
 import Synchronization
 import SwitchyardPackets
@@ -42,17 +43,10 @@ final class TapHandoffListener: Sendable {
         guard socket >= 0 else {
             throw FabricServerError(code: .cannotBind, host: "", port: 0, unixPath: path, detail: String(cString: strerror(errno)))
         }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        unlink(path)
+        guard let bound = UnixSocketAddress.with(path: path, { bind(socket, $0, $1) }) else {
             close(socket)
             throw FabricServerError(code: .cannotBind, host: "", port: 0, unixPath: path, detail: "the path is too long for a Unix socket")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        unlink(path)
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard bound == 0, listen(socket, 16) == 0 else {
             let reason = String(cString: strerror(errno))

@@ -1,3 +1,4 @@
+import SwitchyardBase
 import CTap
 import SwitchyardPackets
 
@@ -56,18 +57,9 @@ public enum TapHandoff {
     public static func connect(to path: String) -> Result<Int32, Failure> {
         let socket = Glibc.socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard socket >= 0 else { return .failure(Failure("cannot make a socket: \(String(cString: strerror(errno)))")) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard let result = UnixSocketAddress.with(path: path, { Glibc.connect(socket, $0, $1) }) else {
             close(socket)
             return .failure(Failure("\(path): the path is too long for a Unix socket"))
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
         }
         guard result == 0 else {
             let reason = String(cString: strerror(errno))
