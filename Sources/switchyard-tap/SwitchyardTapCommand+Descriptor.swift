@@ -27,6 +27,7 @@ extension SwitchyardTapCommand {
         case .failure(let failure): throw FabricClientError(.cannotConnect, failure.description)
         }
         defer { close(socket) }
+        StandardOutput.line("[tap] mode: descriptor (the fabric reads and writes the device itself; handed over at unix:\(path))")
         if let failure = TapHandoff.send(TapHandoff.attachMessage(name: self.name, mac: device.mac, virtio: device.virtio), descriptor: device.descriptor, on: socket) {
             throw FabricClientError(.connectionClosed, failure.description)
         }

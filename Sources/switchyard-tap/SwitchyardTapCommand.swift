@@ -76,7 +76,6 @@ struct SwitchyardTapCommand: AsyncParsableCommand {
         let where_ = [self.netns.map { "netns \($0)" }, self.address].compactMap { $0 }.joined(separator: ", ")
         let handoffPath = self.connection.unix.map(TapHandoff.socketPath(forFabricAt:))
         if let handoffPath, FileManager.default.fileExists(atPath: handoffPath) {
-            StandardOutput.line("[tap] mode: descriptor (the fabric reads and writes the device itself; handed over at unix:\(handoffPath))")
             try await ToolFailure.reporting("switchyard-tap") {
                 try await runUntilTerminated {
                     try await configuration.runHandingOver(to: handoffPath, where: where_)
@@ -84,10 +83,12 @@ struct SwitchyardTapCommand: AsyncParsableCommand {
             }
             return
         }
-        StandardOutput.line("[tap] mode: bridged (\(handoffPath == nil ? "the fabric is reached over TCP: no descriptor passing" : "the fabric takes no descriptors at \(handoffPath!)"); this tool carries the frames)")
+        let bridged = "[tap] mode: bridged (\(handoffPath == nil ? "the fabric is reached over TCP: no descriptor passing" : "the fabric takes no descriptors at \(handoffPath!)"); this tool carries the frames)"
         try await ToolFailure.reporting("switchyard-tap") {
             try await runUntilTerminated {
                 try await connection.withClient(clientName: "switchyard-tap") { client in
+                    // Said once the fabric answered: an unreachable fabric is one error line.
+                    StandardOutput.line(bridged)
                     // After the fabric answered: no device is made for a fabric that is not there.
                     // It goes with its descriptor when `device` is released, at the end of this.
                     let device: TapDevice
