@@ -27,9 +27,12 @@ import Glibc
         let handoff = TapHandoff.socketPath(forFabricAt: path)
         let mac = MACAddress("02:00:00:00:0a:01")!
 
+        // Descriptors are made and closed as children are started, one at a time
+        // (`ProcessLaunch`): Foundation's `Process.run` lists this process's descriptors while
+        // it starts a child, and one opened or closed meanwhile by another thread corrupts it.
         func exchange(_ text: String, descriptor: Int32?) throws -> String {
-            let socket = try TapHandoff.connect(to: handoff).get()
-            defer { close(socket) }
+            let socket = try ProcessLaunch.serialized { try TapHandoff.connect(to: handoff).get() }
+            defer { ProcessLaunch.serialized { _ = close(socket) } }
             if let descriptor {
                 #expect(TapHandoff.send(text, descriptor: descriptor, on: socket) == nil)
             } else {
@@ -47,8 +50,8 @@ import Glibc
         let noDescriptor = try exchange(TapHandoff.attachMessage(name: "x", mac: mac, virtio: false), descriptor: nil)
         #expect(noDescriptor.hasPrefix("ERROR no descriptor came with the message"), "\(noDescriptor)")
         var pipeEnds: [Int32] = [0, 0]
-        #expect(pipe(&pipeEnds) == 0)
-        defer { close(pipeEnds[0]); close(pipeEnds[1]) }
+        #expect(ProcessLaunch.serialized { pipe(&pipeEnds) } == 0)
+        defer { ProcessLaunch.serialized { close(pipeEnds[0]); close(pipeEnds[1]) } }
         let notATap = try exchange(TapHandoff.attachMessage(name: "x", mac: mac, virtio: false), descriptor: pipeEnds[0])
         #expect(notATap.hasPrefix("ERROR the descriptor is not a TAP device"), "\(notATap)")
         let garbage = try exchange("HELLO there", descriptor: pipeEnds[0])
