@@ -1,12 +1,16 @@
 /// One capture file being written: classic pcap through libpcap (`PcapDumper`) or pcapng
-/// (`PcapngWriter`). Both buffer whole records and reach the file only in `flush`, so a killed
-/// process leaves a file that ends at a record boundary.
+/// (`PcapngWriter`). Both write the file's header at once, buffer whole records and reach the
+/// file only in `flush`, so a killed process leaves a file that ends at a record boundary, and a
+/// flush that fails keeps the records that reached the file whole and cuts the rest.
 protocol CaptureFileWriter: AnyObject {
     var path: String { get }
     /// Bytes of the file, buffered ones included.
     var fileSize: Int64 { get }
     /// Bytes that reached the file at the last successful flush.
     var flushedSize: Int64 { get }
+    /// Frames of the last failed flush that reached the file whole and were kept (a full disk
+    /// leaves every record that fit).
+    var framesKeptByFailedFlush: UInt64 { get }
     var isRegularFile: Bool { get }
     /// Whether any frame record is in the file (rotation never leaves an empty file behind).
     var hasRecords: Bool { get }

@@ -180,10 +180,12 @@ final class CaptureWriter {
         return nil
     }
 
-    /// Frames buffered since the last good flush did not reach the file.
+    /// Frames buffered since the last good flush did not reach the file, but for those the
+    /// failed flush wrote whole.
     private func loseUnflushedFrames() {
-        self.statistics.framesCaptured -= self.framesSinceFlush
-        self.statistics.framesNotWritten += self.framesSinceFlush
+        let lost = self.framesSinceFlush - min(self.framesSinceFlush, self.dumper?.framesKeptByFailedFlush ?? 0)
+        self.statistics.framesCaptured -= lost
+        self.statistics.framesNotWritten += lost
         self.framesSinceFlush = 0
     }
 

@@ -27,6 +27,7 @@ public final class PcapDumper: CaptureFileWriter {
     public private(set) var fileSize: Int64 = 0
     /// Bytes that reached the file (or pipe) at the last successful flush.
     public private(set) var flushedSize: Int64 = 0
+    public private(set) var framesKeptByFailedFlush: UInt64 = 0
     /// Whether the output is a regular file (not stdout, a pipe or a device such as /dev/full).
     public let isRegularFile: Bool
 
@@ -69,6 +70,15 @@ public final class PcapDumper: CaptureFileWriter {
         // The file header (24 bytes) is in the buffer.
         self.bufferedBytes = 24
         self.fileSize = 24
+        // A file that holds no frame yet is a valid empty recording, whatever happens next.
+        // (Not on stdout or a pipe: a write error there shows at the first flush, as before.)
+        if self.isRegularFile {
+            do throws(PcapError) {
+                try self.flush()
+            } catch {
+                throw PcapError(.cannotCreateFile, error.message)
+            }
+        }
     }
 
     deinit {
@@ -138,7 +148,17 @@ public final class PcapDumper: CaptureFileWriter {
         let code = errno
         if result != 0 || self.streamFailed {
             if let stream = pcap_dump_file(dumper) {
+                // What stdio could not write is dropped, so that nothing of it reaches the file
+                // later (at close); the file keeps its whole records and loses the rest.
+                __fpurge(stream)
                 clearerr(stream)
+                if self.isRegularFile {
+                    let (size, frames) = WholeRecordCut.cut(fileno(stream), wholeUpTo: self.flushedSize, layout: .pcap)
+                    _ = fseeko(stream, off_t(size), SEEK_SET)
+                    self.framesKeptByFailedFlush = frames
+                    self.fileSize = size
+                    self.flushedSize = size
+                }
             }
             throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText(code == 0 ? EIO : code))")
         }

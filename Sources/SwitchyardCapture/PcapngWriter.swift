@@ -61,13 +61,16 @@ final class PcapngWriter: CaptureFileWriter {
     static let maximumNoteLength = 1024
 
     let path: String
-    private let descriptor: Int32
-    let isRegularFile: Bool
+    private let sink: CaptureFileSink
+    /// Records not yet in the file, after the last flush's kept partial page (the sink's).
     private let buffer: UnsafeMutableRawPointer
     private var buffered = 0
+    /// The file offset of the buffer's first byte.
+    private var bufferStart: Int64 = 0
     private(set) var fileSize: Int64 = 0
     private(set) var flushedSize: Int64 = 0
     private(set) var hasRecords = false
+    private(set) var framesKeptByFailedFlush: UInt64 = 0
     private let snapshotLength: Int
 
     /// Endpoint id → interface index in this section, in the order the IDBs were written.
@@ -88,24 +91,27 @@ final class PcapngWriter: CaptureFileWriter {
     init(path: String, snapshotLength: Int, section: Section, endpoints: [CaptureEndpoint]) throws(PcapError) {
         self.path = path
         self.snapshotLength = snapshotLength
-        let descriptor = path == "-" ? dup(STDOUT_FILENO) : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw PcapError(.cannotCreateFile, "cannot write capture file \(path): \(Pcap.errnoText())")
-        }
-        var status = stat()
-        self.isRegularFile = fstat(descriptor, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
-        self.descriptor = descriptor
-        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferSize, alignment: 8)
+        self.sink = try CaptureFileSink(path: path)
+        // Page aligned for the sink's direct writes.
+        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferSize, alignment: CaptureFileSink.pageSize)
         self.appendBlock(self.sectionHeader(section))
         for endpoint in endpoints {
             self.endpointAppeared(endpoint)
         }
+        // A file that holds no frame yet is a valid empty recording, whatever happens next.
+        // (Not on stdout or a pipe: a write error there shows at the first flush, as before.)
+        if self.sink.isRegularFile {
+            try self.flushHeader()
+        }
     }
 
     deinit {
-        Glibc.close(self.descriptor)
         self.buffer.deallocate()
     }
+
+    var isRegularFile: Bool { self.sink.isRegularFile }
+    /// Whether the file is written around the page cache (the sink's direct writes).
+    var writesDirectly: Bool { self.sink.writesDirectly }
 
     static var recordsNotes: Bool { true }
 
@@ -206,27 +212,33 @@ final class PcapngWriter: CaptureFileWriter {
     }
 
     func flush() throws(PcapError) {
-        var written = 0
-        while written < self.buffered {
-            let count = Glibc.write(self.descriptor, self.buffer + written, self.buffered - written)
-            if count < 0, errno == EINTR {
-                continue
+        do throws(CaptureFileSink.Failure) {
+            let kept = try self.sink.write(self.buffer, count: self.buffered, at: self.bufferStart)
+            let sent = self.buffered - kept
+            if kept > 0, sent > 0 {
+                self.buffer.copyMemory(from: self.buffer + sent, byteCount: kept)
             }
-            if count <= 0 {
-                let code = count < 0 ? errno : ENOSPC
-                // Never leave part of a block: cut the file back to the last whole flush.
-                if self.isRegularFile {
-                    _ = ftruncate(self.descriptor, off_t(self.flushedSize))
-                    _ = lseek(self.descriptor, off_t(self.flushedSize), SEEK_SET)
-                }
-                self.fileSize = self.flushedSize
-                self.buffered = 0
-                throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText(code))")
-            }
-            written += count
+            self.bufferStart += Int64(sent)
+            self.buffered = kept
+            self.flushedSize = self.fileSize
+        } catch {
+            // Never leave part of a block: keep the whole blocks that reached the file and cut
+            // the rest. The buffer still holds the file's bytes from its start on.
+            let (size, frames) = self.sink.keepWholeBlocks(after: self.flushedSize)
+            self.framesKeptByFailedFlush = frames
+            self.fileSize = size
+            self.flushedSize = size
+            self.buffered = Int(size - self.bufferStart)
+            throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText(error.code))")
         }
-        self.buffered = 0
-        self.flushedSize = self.fileSize
+    }
+
+    private func flushHeader() throws(PcapError) {
+        do throws(PcapError) {
+            try self.flush()
+        } catch {
+            throw PcapError(.cannotCreateFile, error.message)
+        }
     }
 
     func close() throws(PcapError) {

@@ -36,6 +36,46 @@ import Testing
         #expect(index.packets.map(\.direction) == [1, 2, 1, 2])
     }
 
+    /// Flushes of every size around the sink's page: after each, the file is every record so
+    /// far, whole (a flush's partial page is written through the cache, then again directly
+    /// with what follows it), and libpcap reads it back.
+    @Test func everyFlushLeavesTheRecordsSoFarWholeWhateverItsSize() throws {
+        let path = try temporaryPath("flushes.pcapng")
+        let writer = try PcapngWriter(path: path, snapshotLength: 262_144, section: Self.section, endpoints: [])
+        var frames: [[UInt8]] = []
+        // Sizes that put flush ends on, before and after page boundaries, and frames past a page.
+        let sizes = [60, 1514, 4095, 4096, 4097, 9000, 65_535, 14, 3000, 70_000, 61]
+        for (index, size) in (sizes + sizes.reversed()).enumerated() {
+            let frame = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+            frames.append(frame)
+            try frame.withUnsafeBytes { try writer.write($0, record: Self.record(1, UInt64(index + 1), length: size), note: nil) }
+            if index % 3 != 2 {
+                try writer.flush()
+                let onDisk = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+                #expect(Int64(onDisk) == writer.flushedSize, "the file ends at the flush")
+                #expect(try PcapReader(path: path).readAll().map(\.bytes) == frames)
+            }
+        }
+        try writer.close()
+        #expect(try PcapReader(path: path).readAll().map(\.bytes) == frames)
+        let index = try #require(PcapngIndex.read([UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))))
+        #expect(index.packets.count == frames.count)
+        #expect(writer.writesDirectly == Self.takesDirectWrites(beside: path), "direct writes wherever the file system takes them")
+    }
+
+    /// Whether a page written with O_DIRECT next to `path` succeeds.
+    static func takesDirectWrites(beside path: String) -> Bool {
+        let probe = path + ".direct"
+        defer { unlink(probe) }
+        let descriptor = open(probe, O_WRONLY | O_CREAT | 0o40000, 0o644)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+        defer { page.deallocate() }
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        return pwrite(descriptor, page, 4096, 0) == 4096
+    }
+
     @Test func aFileCutAnywhereIndexesItsWholeBlocksOnly() throws {
         let path = try temporaryPath("cut.pcapng")
         let writer = try PcapngWriter(path: path, snapshotLength: 262_144, section: Self.section, endpoints: [])

@@ -206,10 +206,11 @@ import Testing
         #expect(process.stderr.contains(message), "\(process.stderr)")
     }
 
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["SWITCHYARD_SANITIZER"] != "thread", "ThreadSanitizer's runtime cannot start under a file-size limit (ulimit -f)"))
-    func diskFullKeepsSwitchingAndReportsWhatWasNotWritten() async throws {
+    /// Classic pcap through libpcap's stdio stream; pcapng through the sink's direct writes.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SWITCHYARD_SANITIZER"] != "thread", "ThreadSanitizer's runtime cannot start under a file-size limit (ulimit -f)"), arguments: ["pcap", "pcapng"])
+    func diskFullKeepsSwitchingAndReportsWhatWasNotWritten(format: String) async throws {
         let directory = try Tools.temporaryDirectory()
-        let path = directory.appendingPathComponent("full.pcap").path
+        let path = directory.appendingPathComponent("full.\(format)").path
         // A 256 KiB file-size limit stands for a full disk: writes past it fail with EFBIG.
         let shell = try ChildProcess(URL(fileURLWithPath: "/bin/bash"), [
             "-c", "ulimit -f 256 && exec \"$0\" --port 0 --capture \"$1\"", Tools.executable("switchyardd").path, path,
@@ -240,5 +241,10 @@ import Testing
         let errors = fabric.process.stderr.split(separator: "\n").filter { $0.contains("capture stopped") }
         #expect(errors.count == 1, "logged once: \(fabric.process.stderr)")
         #expect(fabric.process.stderr.contains("not written: cannot write capture file \(path): "), "\(fabric.process.stderr)")
+        // What the file holds is whole: exactly the frames counted as written, no part of one,
+        // and those are the frames that fit (1000-byte frames under a 256 KiB limit).
+        #expect((200...262).contains(stats.capture?.framesWritten ?? 0), "\(String(describing: stats.capture))")
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
+        #expect(try PcapReader(path: path).readAll().count == stats.capture.map { Int($0.framesWritten) } ?? -1, "\(size) bytes, \(String(describing: stats.capture))")
     }
 }

@@ -3,7 +3,8 @@
 # kernel's floor), through Switchyard with the fabric carrying both TAP devices (switchyard-tap
 # --unix: descriptor mode), with that and a lossless pcapng capture, through Switchyard with
 # switchyard-tap bridging over TCP (the fallback), and through vde_switch + vde_plug2tap when
-# installed (Debian's vde2). Root. Prints Gbit/s per path and MTU, and the ratio to veth.
+# installed (Debian's vde2). Root. Prints Gbit/s per path and MTU, the ratio to veth, and how
+# many of the frames the fabric switched during the capture run its file holds (capinfos).
 #   scripts/bench/tap_tcp.sh [SECONDS] [BIN]     default 5 s per run, BIN the release build
 #   MTUS="1500 9000 65520" chooses the MTUs.
 set -euo pipefail
@@ -13,6 +14,7 @@ bin=${2:-}
 if [ -z "$bin" ]; then
     swift build -c release --product switchyardd 2>&1 | tail -n 1
     swift build -c release --product switchyard-tap 2>&1 | tail -n 1
+    swift build -c release --product switchyard-stats 2>&1 | tail -n 1
     bin=$(swift build -c release --show-bin-path)
 fi
 command -v iperf3 >/dev/null || { echo "tap_tcp.sh: iperf3 is not installed" >&2; exit 2; }
@@ -93,6 +95,20 @@ switchyard() { # mtu, connection (unix|tcp), extra switchyardd flags...
     wait_for "$work/tap-a.log" "ready"
     wait_for "$work/tap-b.log" "ready"
     measure
+    if [ -e "$work/capture.pcapng" ]; then
+        # Every frame in the file: the devices go first (no frame after the count), then the
+        # fabric, which closes the file; capinfos reads every block back.
+        local fabric=${pids[0]}
+        kill "${pids[1]}" "${pids[2]}"
+        wait "${pids[1]}" "${pids[2]}" 2>/dev/null || true
+        local switched recorded
+        switched=$("$bin/switchyard-stats" --unix "$work/f.sock" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames_switched"])')
+        kill "$fabric"
+        wait "$fabric" 2>/dev/null || true
+        pids=()
+        recorded=$(capinfos -c -M "$work/capture.pcapng" 2>/dev/null | awk '/Number of packets/ {print $NF}')
+        echo "${recorded:-?} of $switched" >"$work/capture-check"
+    fi
     stop_all
     rm -f "$work"/capture.pcapng*
 }
@@ -127,9 +143,10 @@ for mtu in $mtus; do
     offloads=on
     carried=$(switchyard "$mtu" unix)
     captured=$(switchyard "$mtu" unix --capture "$work/capture.pcapng" --capture-format pcapng)
+    check=$(cat "$work/capture-check" 2>/dev/null || echo "?")
     offloads=off
     plain=$(switchyard "$mtu" unix)
     bridged=$(switchyard "$mtu" tcp)
     vdefigure=$(vde "$mtu")
-    echo "mtu=$mtu veth=$floor switchyard=$carried ($(ratio "$carried" "$floor")x) switchyard+capture=$captured ($(ratio "$captured" "$floor")x, $(ratio "$captured" "$carried") of no capture) offloads-off=$plain ($(ratio "$plain" "$floor")x) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure ($(ratio "$carried" "$vdefigure")x of vde) Gbit/s"
+    echo "mtu=$mtu veth=$floor switchyard=$carried ($(ratio "$carried" "$floor")x) switchyard+capture=$captured ($(ratio "$captured" "$floor")x, $(ratio "$captured" "$carried") of no capture, $check switched frames in the file) offloads-off=$plain ($(ratio "$plain" "$floor")x) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure ($(ratio "$carried" "$vdefigure")x of vde) Gbit/s"
 done
