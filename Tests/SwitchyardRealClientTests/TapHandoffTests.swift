@@ -109,6 +109,48 @@ import Glibc
 }
 
 extension TapHandoffTests {
+    /// A device that refuses what the fabric writes to it (its link taken down in its
+    /// namespace: the kernel answers EIO) costs only itself: its frames are dropped and counted,
+    /// the other namespaces go on talking through the fabric, and it works again once up.
+    @Test(.requires(.all(.namespaces, .tool("ping", package: "iputils-ping"))))
+    func aDeviceThatRefusesFramesCostsOnlyItself() async throws {
+        let (fabric, path) = try await Self.fabric()
+        defer { fabric.signal(SIGKILL) }
+        var namespaces: [NetworkNamespace] = []
+        var taps: [ChildProcess] = []
+        defer { taps.forEach { $0.signal(SIGKILL) } }
+        for host in 71...73 {
+            let namespace = try await NetworkNamespace()
+            namespaces.append(namespace)
+            let tap = try ChildProcess(Tools.executable("switchyard-tap"), ["--unix", path, "--name", "ns\(host)", "--netns", namespace.name, "--address", "10.0.0.\(host)/24"])
+            taps.append(tap)
+            _ = try await tap.waitForLine(startingWith: "[tap] ready")
+        }
+        let refusing = namespaces[1]
+        // `ip -o link`: "N: NAME: <FLAGS> ...", one line per device; the one that is not lo.
+        let links = try await refusing.run(["ip", "-o", "link"]).stdout
+        let names: [String] = links.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: ":")
+            return fields.count > 1 ? fields[1].trimmingCharacters(in: .whitespaces) : nil
+        }
+        let device = try #require(names.first { $0 != "lo" }, "\(links)")
+        #expect(try await refusing.run(["ip", "link", "set", device, "down"]).status == 0)
+
+        // ARP for the refusing device's address floods to it (refused) and to the third.
+        #expect(try await namespaces[0].run(["ping", "-c", "1", "-W", "1", "10.0.0.72"]).status != 0)
+        let answered = try await namespaces[0].run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.0.0.73"])
+        #expect(answered.status == 0, "the others go on: \(answered.stdout)")
+        let stats = try ChildProcess(Tools.executable("switchyard-stats"), ["--unix", path, "--json"])
+        #expect(try await stats.waitForExit() == 0)
+        let counters = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
+        #expect((counters?["tap_writes_refused"] as? Int ?? 0) >= 1, "\(stats.stdout)")
+        #expect(fabric.stderr.contains("a TAP device refused a frame (Input/output error)"), "\(fabric.stderr)")
+
+        #expect(try await refusing.run(["ip", "link", "set", device, "up"]).status == 0)
+        let again = try await namespaces[0].run(["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.0.0.72"])
+        #expect(again.status == 0, "up again, it is reached again: \(again.stdout)")
+    }
+
     /// A kernel that offloads (virtio-net headers, TSO) hands the fabric 64 KiB TCP segments;
     /// towards a device that takes no offloads the fabric cuts them into wire-size segments
     /// with their checksums (the receiving kernel drops a segment whose checksum is wrong, so
