@@ -28,7 +28,7 @@ public final class CaptureFileOutput {
         endpoint: CaptureEndpoint? = nil, direction: CaptureDirection = .inbound, note: String? = nil
     ) throws(PcapError) {
         if self.writer.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) {
-            try self.writer.flush()
+            try self.writer.spill()
         }
         if let endpoint, !self.declared.contains(endpoint.id) {
             self.declared.insert(endpoint.id)

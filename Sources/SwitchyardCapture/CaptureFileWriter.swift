@@ -8,9 +8,10 @@ protocol CaptureFileWriter: AnyObject {
     var fileSize: Int64 { get }
     /// Bytes that reached the file at the last successful flush.
     var flushedSize: Int64 { get }
-    /// Frames of the last failed flush that reached the file whole and were kept (a full disk
-    /// leaves every record that fit).
-    var framesKeptByFailedFlush: UInt64 { get }
+    /// Frames the last failed flush (or spill) lost: those written since the last good one but
+    /// for the records that reached the file whole and were kept (a full disk keeps every
+    /// record that fit).
+    var framesLostAtFailure: UInt64 { get }
     var isRegularFile: Bool { get }
     /// Whether any frame record is in the file (rotation never leaves an empty file behind).
     var hasRecords: Bool { get }
@@ -25,9 +26,20 @@ protocol CaptureFileWriter: AnyObject {
     func wouldSpill(capturedLength: Int, noteLength: Int) -> Bool
     /// Appends one record; only the flush it may start can fail.
     func write(_ bytes: UnsafeRawBufferPointer, record: CaptureBatch.Record, note: String?) throws(PcapError)
+    /// Writes every buffered record and returns once the file has them.
     func flush() throws(PcapError)
+    /// Makes room for more records; the file may get them only at the next flush or spill,
+    /// which then reports a failure.
+    func spill() throws(PcapError)
     /// Writes what ends the file (pcapng: the statistics blocks), flushes and closes it.
     func close() throws(PcapError)
+}
+
+extension CaptureFileWriter {
+    /// Writing formats that write at once spill by flushing.
+    func spill() throws(PcapError) {
+        try self.flush()
+    }
 }
 
 /// What a recording says about an endpoint: its name, MAC and kind.

@@ -18,8 +18,6 @@ final class CaptureWriter {
     private var fileOpenedAt = CaptureTimestamp.now()
     private var lastFlush = CaptureTimestamp.now()
     private var dirty = false
-    /// Frames buffered since the last successful flush: lost if the next flush fails.
-    private var framesSinceFlush: UInt64 = 0
     private var statistics = CaptureStatistics()
     private let published: NIOLockedValueBox<CaptureStatistics>
     private let logger: Logger
@@ -61,7 +59,6 @@ final class CaptureWriter {
         if let dumper = self.dumper {
             do {
                 try dumper.close()
-                self.framesSinceFlush = 0
             } catch {
                 self.loseUnflushedFrames()
                 self.fail(error)
@@ -100,7 +97,7 @@ final class CaptureWriter {
             do throws(PcapError) {
                 try self.rotateIfDue(nextRecordSize: Int64(self.dumper?.recordLength(capturedLength: bytes.count, noteLength: noteLength) ?? 0))
                 if self.dumper?.wouldSpill(capturedLength: bytes.count, noteLength: noteLength) == true {
-                    try self.flush()
+                    try self.spill()
                 }
                 // Cannot spill now, so it cannot fail: bytes reach the file only in flush.
                 try self.dumper?.write(bytes, record: record, note: note)
@@ -110,7 +107,6 @@ final class CaptureWriter {
                 return
             }
             self.statistics.framesCaptured += 1
-            self.framesSinceFlush += 1
             self.dirty = true
             if self.configuration.packetBuffered {
                 do throws(PcapError) {
@@ -142,7 +138,6 @@ final class CaptureWriter {
             }
         }
         self.statistics.framesCaptured += written
-        self.framesSinceFlush += written
         if written > 0 {
             self.dirty = true
         }
@@ -159,11 +154,10 @@ final class CaptureWriter {
     ) -> PcapError? {
         if dumper.wouldSpill(capturedLength: bytes.count, noteLength: note?.utf8.count ?? 0) {
             do throws(PcapError) {
-                // Counts the frames buffered so far as flushed (or lost).
+                // Counts the frames buffered so far as captured (or, if this fails, lost).
                 self.statistics.framesCaptured += written
-                self.framesSinceFlush += written
                 written = 0
-                try self.flush()
+                try self.spill()
             } catch {
                 self.statistics.framesNotWritten += 1
                 return error
@@ -180,13 +174,12 @@ final class CaptureWriter {
         return nil
     }
 
-    /// Frames buffered since the last good flush did not reach the file, but for those the
-    /// failed flush wrote whole.
+    /// The frames the failed flush or spill lost (the file's writer counts them: those since
+    /// its last good write but for the records it kept) did not reach the file.
     private func loseUnflushedFrames() {
-        let lost = self.framesSinceFlush - min(self.framesSinceFlush, self.dumper?.framesKeptByFailedFlush ?? 0)
+        let lost = min(self.statistics.framesCaptured, self.dumper?.framesLostAtFailure ?? 0)
         self.statistics.framesCaptured -= lost
         self.statistics.framesNotWritten += lost
-        self.framesSinceFlush = 0
     }
 
     private func rotateIfDue(nextRecordSize: Int64) throws(PcapError) {
@@ -204,7 +197,6 @@ final class CaptureWriter {
             self.writeManifestIfChanged()
             do {
                 try dumper.close()
-                self.framesSinceFlush = 0
             } catch {
                 self.loseUnflushedFrames()
                 throw error
@@ -303,7 +295,17 @@ final class CaptureWriter {
         self.dirty = false
         do {
             try self.dumper?.flush()
-            self.framesSinceFlush = 0
+        } catch {
+            self.loseUnflushedFrames()
+            throw error
+        }
+    }
+
+    /// Makes room in the file's buffer before a record that would not fit; the records reach the
+    /// file by the next flush at the latest (`dirty` stays set for it).
+    private func spill() throws(PcapError) {
+        do {
+            try self.dumper?.spill()
         } catch {
             self.loseUnflushedFrames()
             throw error

@@ -27,7 +27,9 @@ public final class PcapDumper: CaptureFileWriter {
     public private(set) var fileSize: Int64 = 0
     /// Bytes that reached the file (or pipe) at the last successful flush.
     public private(set) var flushedSize: Int64 = 0
-    public private(set) var framesKeptByFailedFlush: UInt64 = 0
+    public private(set) var framesLostAtFailure: UInt64 = 0
+    /// Records since the last good flush.
+    private var framesBuffered: UInt64 = 0
     /// Whether the output is a regular file (not stdout, a pipe or a device such as /dev/full).
     public let isRegularFile: Bool
 
@@ -109,6 +111,7 @@ public final class PcapDumper: CaptureFileWriter {
             pcap_dump(user, headerPointer, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(user))
         }
         self.bufferedBytes += recordSize
+        self.framesBuffered += 1
         self.fileSize += Int64(recordSize)
     }
 
@@ -152,16 +155,20 @@ public final class PcapDumper: CaptureFileWriter {
                 // later (at close); the file keeps its whole records and loses the rest.
                 __fpurge(stream)
                 clearerr(stream)
+                var kept: UInt64 = 0
                 if self.isRegularFile {
                     let (size, frames) = WholeRecordCut.cut(fileno(stream), wholeUpTo: self.flushedSize, layout: .pcap)
                     _ = fseeko(stream, off_t(size), SEEK_SET)
-                    self.framesKeptByFailedFlush = frames
+                    kept = frames
                     self.fileSize = size
                     self.flushedSize = size
                 }
+                self.framesLostAtFailure = self.framesBuffered - min(self.framesBuffered, kept)
+                self.framesBuffered = 0
             }
             throw PcapError(.writeFailed, "cannot write capture file \(self.path): \(Pcap.errnoText(code == 0 ? EIO : code))")
         }
+        self.framesBuffered = 0
         self.flushedSize = self.fileSize
     }
 

@@ -63,6 +63,30 @@ import Testing
         #expect(writer.writesDirectly == Self.takesDirectWrites(beside: path), "direct writes wherever the file system takes them")
     }
 
+    /// Records past the buffer spill it: each spill's write runs while the next buffer fills,
+    /// and a flush waits for it. The file then holds every record in order.
+    @Test func spillsWriteWhileTheNextBufferFills() throws {
+        let path = try temporaryPath("spills.pcapng")
+        let writer = try PcapngWriter(path: path, snapshotLength: 262_144, section: Self.section, endpoints: [])
+        var frames: [[UInt8]] = []
+        var total = 0
+        var index = 0
+        while total < 6 * PcapngWriter.bufferSize {
+            let size = [60, 1514, 9000, 65_535, 333][index % 5]
+            let frame = (0..<size).map { UInt8(truncatingIfNeeded: $0 &+ index) }
+            frames.append(frame)
+            total += size
+            index += 1
+            try frame.withUnsafeBytes { try writer.write($0, record: Self.record(1, UInt64(index), length: size), note: nil) }
+        }
+        try writer.flush()
+        let onDisk = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(Int64(onDisk) == writer.flushedSize && writer.flushedSize == writer.fileSize)
+        #expect(try PcapReader(path: path).readAll().map(\.bytes) == frames)
+        try writer.close()
+        #expect(try PcapReader(path: path).readAll().count == frames.count)
+    }
+
     /// Whether a page written with O_DIRECT next to `path` succeeds.
     static func takesDirectWrites(beside path: String) -> Bool {
         let probe = path + ".direct"
