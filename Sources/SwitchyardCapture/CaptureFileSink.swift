@@ -195,6 +195,9 @@ final class CaptureFileSink {
 
         init() {
             let thread = Thread { [self] in
+                // Named from inside, as the writer thread is: a name set before start is not
+                // the kernel's on Linux.
+                Thread.current.name = "capture-disk"
                 while true {
                     self.started.wait()
                     if self.stopping {
@@ -210,7 +213,6 @@ final class CaptureFileSink {
                     self.finished.signal()
                 }
             }
-            thread.name = "capture-disk"
             thread.start()
         }
 
