@@ -10,9 +10,9 @@ import Musl
 /// its endpoint's interface, direction, the fabric's sequence number and what a rule did, and
 /// Interface Statistics Blocks at close. libpcap only reads pcapng, so the writer is ours.
 ///
-/// Records go into our own buffer and reach the file in `flush` (or `spill`) only, whole: a killed process
-/// leaves a file that ends at a block boundary, and a failed write (a full disk) is cut back to
-/// the last good flush.
+/// Records go into our own buffers and reach the file in `flush` or `spill` only, whole: a
+/// killed process leaves a file that ends at a block boundary, and a failed write (a full disk)
+/// keeps the whole blocks that reached the file and is cut after them (`WholeRecordCut`).
 final class PcapngWriter: CaptureFileWriter {
     /// Bytes per buffer (there are two once the first spills). Each spill's direct write also
     /// writes its partial page through the cache and the next write takes that page back: at
