@@ -52,15 +52,12 @@ final class CaptureFileSink {
     }
 
     /// Writes the `count` bytes at `bytes`, which belong at file offset `offset`, and returns when
-    /// they are written (no `startWriting` write may be going). Returns how many bytes at the
-    /// end of them the caller must keep ahead of what it writes next, written again with it:
-    /// `partialPage(of: count)`. `offset` and `bytes` are page aligned whenever the sink writes
-    /// directly, which is what keeping those bytes gives. Throws the errno of a failed write (a
-    /// full disk is ENOSPC).
-    func write(_ bytes: UnsafeRawPointer, count: Int, at offset: Int64) throws(Failure) -> Int {
-        let kept = self.partialPage(of: count)
+    /// they are written (no `startWriting` write may be going). The caller keeps the last
+    /// `partialPage(of: count)` of them ahead of what it writes next, written again with it, so
+    /// that `offset` and `bytes` are page aligned whenever the sink writes directly. Throws the
+    /// errno of a failed write (a full disk is ENOSPC).
+    func write(_ bytes: UnsafeRawPointer, count: Int, at offset: Int64) throws(Failure) {
         try self.file.write(bytes, count: count, at: offset)
-        return kept
     }
 
     /// Starts `write(bytes, count:, at:)` on the sink's thread and returns; the bytes must stay

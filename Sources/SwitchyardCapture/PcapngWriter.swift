@@ -257,7 +257,7 @@ final class PcapngWriter: CaptureFileWriter {
                 self.writingEnd = self.fileSize
                 self.framesWriting = self.framesBuffered
             } else {
-                _ = try self.sink.write(self.buffer, count: self.buffered, at: self.bufferStart)
+                try self.sink.write(self.buffer, count: self.buffered, at: self.bufferStart)
                 if kept > 0, sent > 0 {
                     self.buffer.copyMemory(from: self.buffer + sent, byteCount: kept)
                 }

@@ -39,10 +39,15 @@ public enum QEMUStreamFraming {
         guard buffer.readableBytes >= Self.headerLength + size else { return nil }
         buffer.moveReaderIndex(forwardBy: Self.headerLength)
         let frame = buffer.readSlice(length: size)!
-        guard size >= ProtocolLimits.minimumFrameLength, size <= ProtocolLimits.maximumFrameLength else {
+        guard Self.switches(length: size) else {
             return .refused(length: size)
         }
         return .frame(frame)
+    }
+
+    /// Whether a frame of `length` bytes is one the fabric switches (else it is refused).
+    public static func switches(length: Int) -> Bool {
+        length >= ProtocolLimits.minimumFrameLength && length <= ProtocolLimits.maximumFrameLength
     }
 
     /// Appends one frame in this framing: one capacity check and one copy (the per-frame path).

@@ -51,13 +51,7 @@ struct QEMUStreamTransport: FrameTransport {
             case nil:
                 return .readOn
             case .refused(let length)?:
-                engine.count(.qemuFrameRefused)
-                if self.port.refused("length") {
-                    engine.logger.notice(
-                        "a VM sent a frame the fabric does not switch (\(length) bytes; 14 to \(ProtocolLimits.maximumFrameLength)): skipped and counted",
-                        metadata: ["port": "\(self.port.address)"]
-                    )
-                }
+                self.refuse(length: length, engine: engine)
             case .frame(let frame)?:
                 guard let endpoint = self.endpoint(for: frame, connection: connection, engine: engine) else { continue }
                 engine.switchFrame(frame, endpoint: endpoint, from: connection)
@@ -68,19 +62,23 @@ struct QEMUStreamTransport: FrameTransport {
     /// One whole frame, as a datagram port reads them: switched from the VM's endpoint (its
     /// first frame makes it), or refused and counted as the stream framing refuses lengths.
     mutating func switchWholeFrame(_ frame: ByteBuffer, on connection: FabricConnection, engine: FabricEngine) {
-        let length = frame.readableBytes
-        guard length >= ProtocolLimits.minimumFrameLength, length <= ProtocolLimits.maximumFrameLength else {
-            engine.count(.qemuFrameRefused)
-            if self.port.refused("length") {
-                engine.logger.notice(
-                    "a VM sent a frame the fabric does not switch (\(length) bytes; 14 to \(ProtocolLimits.maximumFrameLength)): skipped and counted",
-                    metadata: ["port": "\(self.port.address)"]
-                )
-            }
+        guard QEMUStreamFraming.switches(length: frame.readableBytes) else {
+            self.refuse(length: frame.readableBytes, engine: engine)
             return
         }
         guard let endpoint = self.endpoint(for: frame, connection: connection, engine: engine) else { return }
         engine.switchFrame(frame, endpoint: endpoint, from: connection)
+    }
+
+    /// A frame of a length the fabric does not switch: counted, and logged once per port.
+    private func refuse(length: Int, engine: FabricEngine) {
+        engine.count(.qemuFrameRefused)
+        if self.port.refused("length") {
+            engine.logger.notice(
+                "a VM sent a frame the fabric does not switch (\(length) bytes; 14 to \(ProtocolLimits.maximumFrameLength)): skipped and counted",
+                metadata: ["port": "\(self.port.address)"]
+            )
+        }
     }
 
     /// The whole frames at the front of `bytes` from the VM whose endpoint is `endpoint`.
