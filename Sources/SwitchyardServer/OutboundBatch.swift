@@ -22,6 +22,8 @@ struct OutboundBatch: ~Copyable {
     private var capacity = 0
     /// Bytes in the batch: the buffer's, and the frames written past its writer index.
     private(set) var count = 0
+    /// The buffer's bytes were handed out by `take()` and are still in it.
+    private var taken = false
 
     init(allocator: ByteBufferAllocator, reservedCapacity: Int) {
         self.allocator = allocator
@@ -47,6 +49,7 @@ struct OutboundBatch: ~Copyable {
 
     /// Appends a whole message (a control reply).
     mutating func appendMessage(_ message: Message) {
+        self.clearIfTaken()
         self.commit()
         self.storage = nil
         self.capacity = 0
@@ -60,14 +63,30 @@ struct OutboundBatch: ~Copyable {
     }
 
     /// The batch's bytes, leaving it empty.
+    ///
+    /// The batch keeps its reference to the storage: once the channel has written and let go
+    /// of its copy (a TAP device's writes are done before `write` returns, a socket's mostly
+    /// are), the next batch is written into the same, already touched, pages. A fresh
+    /// allocation per flush cost the switching thread page faults on every batch.
     mutating func take() -> ByteBuffer {
+        // Nothing added since the last take: hand out no bytes, not those again.
+        self.clearIfTaken()
         self.commit()
         let bytes = self.buffer
-        self.buffer = self.allocator.buffer(capacity: 0)
         self.storage = nil
         self.capacity = 0
         self.count = 0
+        self.taken = true
         return bytes
+    }
+
+    /// Empties the buffer after `take()`: in place when the channel no longer holds the
+    /// bytes taken, else in new storage of the same size (`ByteBuffer.clear()`).
+    private mutating func clearIfTaken() {
+        if self.taken {
+            self.taken = false
+            self.buffer.clear()
+        }
     }
 
     /// Forgets the batch's bytes and lets go of its storage (its connection closed).
@@ -75,6 +94,7 @@ struct OutboundBatch: ~Copyable {
         self.storage = nil
         self.capacity = 0
         self.count = 0
+        self.taken = false
         self.buffer = self.allocator.buffer(capacity: 0)
     }
 
@@ -82,6 +102,7 @@ struct OutboundBatch: ~Copyable {
     /// message: within that the buffer never regrows (unused pages cost no memory).
     @inline(never)
     private mutating func makeRoom(for bytes: Int) {
+        self.clearIfTaken()
         self.commit()
         // Past the reserve (a read's frames for one destination over several reads of one
         // wake-up, or a rule's copies), double: exact growth would copy the batch per frame.

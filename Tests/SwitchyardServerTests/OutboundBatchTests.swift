@@ -79,4 +79,26 @@ import Testing
         Self.append([1, 2], to: &batch, framing: QEMUStreamTransport.outboundHeader)
         #expect(Array(buffer: batch.take()) == [0, 0, 0, 2, 1, 2])
     }
+
+    /// Once the channel has let go of a batch's bytes, the next batch is written into the
+    /// same storage: no allocation, no fresh pages per flush. Bytes still held are left alone.
+    @Test func theNextBatchReusesStorageTheChannelLetGo() {
+        var batch = OutboundBatch(allocator: ByteBufferAllocator(), reservedCapacity: 4096)
+        Self.append(Self.frame(1, length: 100), to: &batch, framing: QEMUStreamTransport.outboundHeader)
+        var first: ByteBuffer? = batch.take()
+        let firstStorage = first!.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        first = nil
+
+        Self.append(Self.frame(2, length: 50), to: &batch, framing: QEMUStreamTransport.outboundHeader)
+        let second = batch.take()
+        #expect(second.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == firstStorage)
+        #expect(Array(buffer: second) == [0, 0, 0, 50] + Self.frame(2, length: 50))
+
+        Self.append(Self.frame(3, length: 20), to: &batch, framing: QEMUStreamTransport.outboundHeader)
+        let third = batch.take()
+        #expect(Array(buffer: second) == [0, 0, 0, 50] + Self.frame(2, length: 50), "still held: left alone")
+        #expect(third.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } != firstStorage)
+        #expect(Array(buffer: third) == [0, 0, 0, 20] + Self.frame(3, length: 20))
+        #expect(batch.take().readableBytes == 0, "a take with nothing added hands out nothing again")
+    }
 }
