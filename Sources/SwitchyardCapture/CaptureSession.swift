@@ -20,7 +20,9 @@ public final class CaptureSession: Sendable {
 
     private init(configuration: CaptureConfiguration) {
         self.configuration = configuration
-        self.ring = CaptureRing(byteLimit: configuration.bufferBytes, frameLimit: configuration.bufferFrames)
+        self.ring = CaptureRing(
+            byteLimit: configuration.bufferBytes, frameLimit: configuration.bufferFrames, wakesPerBatch: configuration.packetBuffered
+        )
     }
 
     public static func start(_ configuration: CaptureConfiguration, logger: Logger) async throws(PcapError) -> CaptureSession {

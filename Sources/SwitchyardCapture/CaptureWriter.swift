@@ -45,7 +45,7 @@ final class CaptureWriter {
 
     /// Writes batches until the ring is finished, then flushes and closes.
     func run(draining ring: CaptureRing) {
-        while var batches = ring.take(timeout: CaptureConfiguration.flushInterval) {
+        while var batches = ring.take() {
             for batch in batches {
                 self.apply(batch.events)
                 self.write(batch)

@@ -89,4 +89,76 @@ import Testing
         #expect(batch.isEmpty && batch.byteCount == 0)
         #expect(batch.byteCapacity == room, "its room kept")
     }
+
+    static func push(_ ring: CaptureRing, frames: Int = 1, length: Int = 60, event: Bool = false) -> Bool {
+        var batch = CaptureBatch()
+        let frame = [UInt8](repeating: 0xAB, count: length)
+        for _ in 0..<frames {
+            frame.withUnsafeBytes { batch.append($0, originalLength: length, timestamp: CaptureTimestamp(totalNanoseconds: 1)) }
+        }
+        if event {
+            batch.append(.closed(id: 1, at: 1))
+        }
+        return ring.push(&batch)
+    }
+
+    /// A push wakes the writer only once batches have gathered (or the ring is full, or an
+    /// endpoint changed); in between the writer finds them at its next look.
+    @Test func theWriterIsWokenOnceBatchesHaveGathered() throws {
+        let ring = CaptureRing(byteLimit: 1 << 30, frameLimit: 1 << 20)
+        for count in 1..<CaptureRing.wakeBatches {
+            _ = Self.push(ring)
+            #expect(ring.writerWakeups == 0, "\(count) small batches wake nobody")
+        }
+        _ = Self.push(ring)
+        #expect(ring.writerWakeups == 1)
+        _ = Self.push(ring)
+        #expect(ring.writerWakeups == 1, "woken already: not again before it takes")
+        let taken = try #require(ring.take(timeout: 0))
+        #expect(taken.count == CaptureRing.wakeBatches + 1)
+
+        _ = Self.push(ring)
+        #expect(ring.writerWakeups == 1)
+        let late = try #require(ring.take(timeout: 0))
+        #expect(late.count == 1, "a lone batch is there for the writer's next look")
+
+        _ = Self.push(ring, event: true)
+        #expect(ring.writerWakeups == 2, "an endpoint event wakes the writer")
+        _ = ring.take(timeout: 0)
+        _ = Self.push(ring, frames: 1, length: 1 << 20)
+        #expect(ring.writerWakeups == 3, "a megabyte wakes the writer")
+    }
+
+    @Test func aFullRingAndPacketBufferingWakeTheWriterAtOnce() {
+        let small = CaptureRing(byteLimit: 1000, frameLimit: 1 << 20)
+        #expect(Self.push(small, frames: 20, length: 60), "over its byte limit")
+        #expect(small.writerWakeups == 1)
+
+        let buffered = CaptureRing(byteLimit: 1 << 30, frameLimit: 1 << 20, wakesPerBatch: true)
+        _ = Self.push(buffered)
+        #expect(buffered.writerWakeups == 1)
+        _ = buffered.take(timeout: 0)
+        _ = Self.push(buffered)
+        #expect(buffered.writerWakeups == 2)
+    }
+
+    /// Written batches are kept for reuse up to the ring's byte limit of room, so that a ring
+    /// that filled and drained does not make the switching thread allocate batches anew.
+    @Test func sparesAreKeptUpToTheRingsByteLimit() throws {
+        let limit = 4 << 20
+        let ring = CaptureRing(byteLimit: limit, frameLimit: 1 << 20)
+        for _ in 0..<100 {
+            _ = Self.push(ring)
+        }
+        var taken = try #require(ring.take(timeout: 0))
+        #expect(taken.count == 100)
+        let room = taken[0].byteCapacity
+        ring.recycle(&taken)
+        let spares = ring.spareRoom
+        #expect(spares.batches == limit / room, "as many as the limit has room for")
+        #expect(spares.bytes == spares.batches * room && spares.bytes <= limit)
+        _ = Self.push(ring)
+        #expect(ring.spareRoom.batches == spares.batches - 1, "a push takes a spare")
+        #expect(ring.spareRoom.bytes == spares.bytes - room)
+    }
 }
