@@ -31,6 +31,19 @@ final class CaptureFileSink {
     /// writer thread's child and shares its priority).
     private var background: BackgroundWrite?
 
+    /// Alignment of the writer's buffers: a huge page, so that the kernel can back each with
+    /// 2 MiB pages. Copying records into them then misses the TLB far less, and a direct write
+    /// pins two pages per 4 MiB instead of a thousand.
+    static let bufferAlignment = 2 << 20
+
+    /// A buffer for records, aligned for direct writes and backed by huge pages where the
+    /// kernel has them (`MADV_HUGEPAGE`: asked for, never required). Deallocate it as usual.
+    static func allocateBuffer(byteCount: Int) -> UnsafeMutableRawPointer {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: Self.bufferAlignment)
+        _ = madvise(buffer, byteCount, MADV_HUGEPAGE)
+        return buffer
+    }
+
     /// Creates (truncates) `path`, or writes to stdout for "-".
     init(path: String) throws(PcapError) {
         self.file = try File(path: path)

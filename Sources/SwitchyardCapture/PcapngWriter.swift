@@ -103,7 +103,7 @@ final class PcapngWriter: CaptureFileWriter {
         self.snapshotLength = snapshotLength
         self.sink = try CaptureFileSink(path: path)
         // Page aligned for the sink's direct writes.
-        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.bufferSize, alignment: CaptureFileSink.pageSize)
+        self.buffer = CaptureFileSink.allocateBuffer(byteCount: Self.bufferSize)
         self.appendBlock(self.sectionHeader(section))
         for endpoint in endpoints {
             self.endpointAppeared(endpoint)
@@ -249,7 +249,7 @@ final class PcapngWriter: CaptureFileWriter {
             let kept = self.sink.partialPage(of: self.buffered)
             let sent = self.buffered - kept
             if !waiting, self.sink.writesDirectly {
-                let spare = self.spare ?? UnsafeMutableRawPointer.allocate(byteCount: Self.bufferSize, alignment: CaptureFileSink.pageSize)
+                let spare = self.spare ?? CaptureFileSink.allocateBuffer(byteCount: Self.bufferSize)
                 spare.copyMemory(from: self.buffer + sent, byteCount: kept)
                 self.sink.startWriting(self.buffer, count: self.buffered, at: self.bufferStart)
                 self.spare = self.buffer

@@ -63,6 +63,17 @@ import Testing
         #expect(writer.writesDirectly == Self.takesDirectWrites(beside: path), "direct writes wherever the file system takes them")
     }
 
+    /// The record buffers start at a huge page (so the kernel can back them with 2 MiB pages),
+    /// which is also a page for direct writes.
+    @Test func recordBuffersStartAtAHugePage() {
+        let buffer = CaptureFileSink.allocateBuffer(byteCount: PcapngWriter.bufferSize)
+        defer { buffer.deallocate() }
+        #expect(UInt(bitPattern: buffer) % UInt(CaptureFileSink.bufferAlignment) == 0)
+        #expect(CaptureFileSink.bufferAlignment % CaptureFileSink.pageSize == 0)
+        buffer.initializeMemory(as: UInt8.self, repeating: 0xA5, count: PcapngWriter.bufferSize)
+        #expect(buffer.load(fromByteOffset: PcapngWriter.bufferSize - 1, as: UInt8.self) == 0xA5)
+    }
+
     /// Records past the buffer spill it: each spill's write runs while the next buffer fills,
     /// and a flush waits for it. The file then holds every record in order.
     @Test func spillsWriteWhileTheNextBufferFills() throws {
