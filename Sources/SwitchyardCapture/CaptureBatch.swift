@@ -62,6 +62,13 @@ public final class CaptureBatch: @unchecked Sendable {
     private(set) var events: [EndpointEvent] = []
     private(set) var notes: [String] = []
 
+    /// Bytes after which the tap hands a batch to the ring before its read ends. A read of a
+    /// TAP device can hold 64 frames of 64 KiB; batches that size outgrew the spares the ring
+    /// keeps, and the switching thread spent its time faulting in new ones.
+    public static let handOverBytes = 1 << 20
+    /// The room a batch grows to: a hand-over's worth and the largest frame past it.
+    static let fullRoom = handOverBytes + 256 * 1024
+
     public init() {
         self.recordCapacity = 1024
         self.records = .allocate(capacity: self.recordCapacity)
@@ -115,7 +122,9 @@ public final class CaptureBatch: @unchecked Sendable {
             self.recordCapacity = capacity
         }
         if self.byteCount + count > self.byteCapacity {
-            let capacity = max(self.byteCount + count, 2 * self.byteCapacity)
+            // Doubling, but not past a hand-over's worth (the tap hands a batch over at
+            // `handOverBytes`): every recycled batch then has about the same room.
+            let capacity = max(self.byteCount + count, min(2 * self.byteCapacity, Self.fullRoom))
             let bytes = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
             bytes.copyMemory(from: self.bytes, byteCount: self.byteCount)
             self.bytes.deallocate()

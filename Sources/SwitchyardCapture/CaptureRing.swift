@@ -138,14 +138,15 @@ public final class CaptureRing: Sendable {
     /// Takes written batches back for reuse (emptied, their room kept), leaving `batches` empty:
     /// the writer must not touch them again.
     ///
-    /// Spares are kept up to the ring's byte limit of room: what a full ring has touched
-    /// already, so keeping it costs no memory the ring did not take. Keeping only a few made
-    /// the switching thread allocate, and fault in, new batches after every spell of a full ring.
+    /// Spares are kept up to twice the ring's byte limit of room: what a full ring and the
+    /// writer's batches in hand have touched already, so keeping it costs no memory the
+    /// capture did not take. Keeping fewer made the switching thread allocate, and fault in,
+    /// new batches after every spell of a full ring.
     func recycle(_ batches: inout [CaptureBatch]) {
         self.state.withLockedValue { state in
             while let batch = batches.popLast() {
                 let room = batch.byteCapacity
-                if state.spareBytes + room <= self.byteLimit || state.spares.isEmpty {
+                if state.spareBytes + room <= 2 * self.byteLimit || state.spares.isEmpty {
                     batch.removeAll()
                     state.spares.append(batch)
                     state.spareBytes += room

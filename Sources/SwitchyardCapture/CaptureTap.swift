@@ -1,5 +1,6 @@
 /// The switching thread's side of the capture stage: copies each switched frame (up to the
-/// snapshot length) into the read's batch and hands the batch to the ring once per read.
+/// snapshot length) into the read's batch and hands the batch to the ring once per read (and
+/// every `CaptureBatch.handOverBytes` within a large one).
 ///
 /// Confined to the fabric's event loop.
 public final class CaptureTap {
@@ -20,6 +21,8 @@ public final class CaptureTap {
     private var deliveries = CaptureBatch()
     /// Ring space seen at this read's first frame (drop policy): frames past it are dropped.
     private var room: (bytes: Int, frames: Int)?
+    /// A hand-over during this read found the ring full.
+    private var filledRing = false
 
     public init(session: CaptureSession) {
         self.session = session
@@ -75,11 +78,27 @@ public final class CaptureTap {
         let sequence = self.sequence
         // The unretained batch's invariant (docs/architecture.md, "Unsafe code").
         assert(self.filling.takeUnretainedValue() === self.batch, "the capture tap fills a batch it no longer holds")
-        self.filling._withUnsafeGuaranteedRef {
+        let handOver = self.filling._withUnsafeGuaranteedRef {
             $0.append(
                 UnsafeRawBufferPointer(rebasing: frame[0..<captured]), originalLength: originalLength ?? frame.count, timestamp: timestamp,
                 endpoint: endpoint, sequence: sequence, direction: direction, note: note
             )
+            return $0.byteCount >= CaptureBatch.handOverBytes
+        }
+        if handOver {
+            self.handOver()
+        }
+    }
+
+    /// Hands the batch filled so far to the ring in the middle of a read.
+    @inline(never)
+    private func handOver() {
+        if let room = self.room {
+            // What this read may still add (drop policy): the room less what it has handed over.
+            self.room = (room.bytes - self.batch.byteCount, room.frames - self.batch.frameCount)
+        }
+        if self.session.ring.push(&self.batch) {
+            self.filledRing = true
         }
     }
 
@@ -107,9 +126,11 @@ public final class CaptureTap {
     /// reading from clients until the ring has room (`block` policy).
     public func commit() -> Bool {
         self.room = nil
-        guard !self.batch.isEmpty else { return false }
+        let filled = self.filledRing
+        self.filledRing = false
+        guard !self.batch.isEmpty else { return filled && self.policy == .block }
         let full = self.session.ring.push(&self.batch)
-        return full && self.policy == .block
+        return (full || filled) && self.policy == .block
     }
 }
 

@@ -159,3 +159,45 @@ func aFailedSpillCountsEveryFrameAsNotWritten() async throws {
     await #expect(throws: PcapError.self) { try await CaptureSession.start(configuration, logger: Logger(label: "test")) }
     #expect(!FileManager.default.fileExists(atPath: path))
 }
+
+/// A read larger than `CaptureBatch.handOverBytes` (a TAP device's 64 frames of 64 KiB) is
+/// handed to the ring in parts as it is switched: the writer is woken before the read ends,
+/// and the file still holds every frame in order.
+@Test func aLargeReadIsHandedOverInPartsAndKeepsItsOrder() async throws {
+    let path = try temporaryPath("handover.pcapng")
+    var configuration = CaptureConfiguration(path: path)
+    configuration.format = .pcapng
+    let session = try await CaptureSession.start(configuration, logger: Logger(label: "test"))
+    let tap = CaptureTap(session: session)
+    let frames = (0..<40).map { sampleFrame($0, payloadLength: 64_000) }
+    for (index, frame) in frames.enumerated() {
+        frame.withUnsafeBytes { tap.record($0, timestamp: CaptureTimestamp(totalNanoseconds: Int64(index)), sender: 1) }
+    }
+    #expect(session.ring.writerWakeups >= 1, "handed over and woken before the read ends")
+    #expect(!tap.commit())
+    let statistics = await session.finish()
+    #expect(statistics.framesCaptured == 40)
+    #expect(try PcapReader(path: path).readAll().map(\.bytes) == frames)
+}
+
+/// In drop mode a read's frames fit the room the ring had at its first frame, however many
+/// hand-overs it makes: what was handed over counts against that room.
+@Test func aLargeReadInDropModeFitsTheRoomItStartedWith() async throws {
+    let path = try temporaryPath("handover-drop.pcapng")
+    var configuration = CaptureConfiguration(path: path)
+    configuration.format = .pcapng
+    configuration.bufferBytes = 1_572_864
+    configuration.overflow = .drop
+    let session = try await CaptureSession.start(configuration, logger: Logger(label: "test"))
+    let tap = CaptureTap(session: session)
+    let frames = (0..<40).map { sampleFrame($0, payloadLength: 64_000) }
+    for frame in frames {
+        frame.withUnsafeBytes { tap.record($0, timestamp: .now(), sender: 1) }
+    }
+    #expect(!tap.commit(), "drop never asks the fabric to pause")
+    let statistics = await session.finish()
+    let fitting = configuration.bufferBytes / frames[0].count
+    #expect(statistics.framesCaptured == UInt64(fitting), "\(fitting) frames fit the ring")
+    #expect(statistics.framesDroppedByBuffer == UInt64(40 - fitting))
+    #expect(try PcapReader(path: path).readAll().map(\.bytes) == Array(frames.prefix(fitting)))
+}
