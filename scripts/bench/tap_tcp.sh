@@ -88,7 +88,7 @@ switchyard() { # mtu, connection (unix|tcp), extra switchyardd flags...
         "$bin/switchyardd" --port 0 --log-level error "$@" >"$work/fabric.log" 2>&1 &
         pids+=($!)
         wait_for "$work/fabric.log" "listening on"
-        connect=(--port "$(grep -o '[0-9]*$' "$work/fabric.log" | head -n 1)")
+        connect=(--port "$(grep -m 1 "listening on" "$work/fabric.log" | grep -o "[0-9]*$")")
     fi
     "$bin/switchyard-tap" "${connect[@]}" --name a --netns "$a" --address 10.77.0.1/24 --mtu "$mtu" --offloads "$offloads" >"$work/tap-a.log" 2>&1 &
     pids+=($!)
