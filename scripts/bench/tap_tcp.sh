@@ -6,8 +6,8 @@
 # installed (Debian's vde2). Root. Prints Gbit/s per path and MTU, the ratio to veth, and how
 # many of the frames the fabric switched during the capture run its file holds (capinfos).
 #   scripts/bench/tap_tcp.sh [SECONDS] [BIN]     default 5 s per run, BIN the release build
-#   MTUS="1500 9000 65520" chooses the MTUs; CAPTURE_PAIRS=3 how many capture off/on pairs
-#   (the switchyard and capture figures are their medians).
+#   MTUS="1500 9000 65520" chooses the MTUs; ROUNDS=3 how many rounds of veth, capture off
+#   and capture on (each figure is the median of the rounds, each ratio the median of theirs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-5}
@@ -20,7 +20,7 @@ if [ -z "$bin" ]; then
 fi
 command -v iperf3 >/dev/null || { echo "tap_tcp.sh: iperf3 is not installed" >&2; exit 2; }
 mtus=${MTUS:-1500 9000 65520}
-pairs=${CAPTURE_PAIRS:-3}
+pairs=${ROUNDS:-3}
 work=$(mktemp -d)
 suffix=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 a=sy-ba$suffix b=sy-bb$suffix
@@ -142,25 +142,29 @@ vde() {
 ratio() { python3 -c "import sys; v=float(sys.argv[2]); print('%.2f' % (float(sys.argv[1]) / v) if v > 0 else '-')" "$1" "$2"; }
 median() { python3 -c "import statistics, sys; v=[float(x) for x in sys.argv[1:] if x != '-']; print('%.2f' % statistics.median(v) if v else '-')" "$@"; }
 for mtu in $mtus; do
-    floor=$(veth "$mtu")
     offloads=on
-    # Capture off and on, alternately: the capture's ratio is the median of the pairs' ratios,
-    # since one 5-second run moves by a fifth on a shared machine.
-    offs=() ons=() ratios=() checks=()
+    # Rounds of veth, Switchyard with capture off, and with capture on: each ratio is the
+    # median of the rounds' ratios, since one 5-second run moves by a fifth on a shared machine
+    # and the veth floor by a third.
+    floors=() offs=() ons=() carried_ratios=() ratios=() checks=()
     for _ in $(seq 1 "$pairs"); do
+        floor=$(veth "$mtu")
         off=$(switchyard "$mtu" unix)
         rm -f "$work/capture-check"
         on=$(switchyard "$mtu" unix --capture "$work/capture.pcapng" --capture-format pcapng)
-        offs+=("$off") ons+=("$on") ratios+=("$(ratio "$on" "$off")")
+        floors+=("$floor") offs+=("$off") ons+=("$on")
+        carried_ratios+=("$(ratio "$off" "$floor")") ratios+=("$(ratio "$on" "$off")")
         checks+=("$(cat "$work/capture-check" 2>/dev/null || echo "?")")
     done
+    floor=$(median "${floors[@]}")
     carried=$(median "${offs[@]}")
     captured=$(median "${ons[@]}")
-    pairs_text="median of $pairs pairs $(median "${ratios[@]}") (${ratios[*]})"
+    carried_text="median of $pairs rounds $(median "${carried_ratios[@]}")x (${carried_ratios[*]})"
+    pairs_text="median of $pairs rounds $(median "${ratios[@]}") (${ratios[*]})"
     check=$(IFS=,; echo "${checks[*]}")
     offloads=off
     plain=$(switchyard "$mtu" unix)
     bridged=$(switchyard "$mtu" tcp)
     vdefigure=$(vde "$mtu")
-    echo "mtu=$mtu veth=$floor switchyard=$carried ($(ratio "$carried" "$floor")x) switchyard+capture=$captured ($(ratio "$captured" "$floor")x; of no capture: $pairs_text; switched frames in the file: $check) offloads-off=$plain ($(ratio "$plain" "$floor")x) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure ($(ratio "$carried" "$vdefigure")x of vde) Gbit/s"
+    echo "mtu=$mtu veth=$floor switchyard=$carried ($carried_text) switchyard+capture=$captured (of no capture: $pairs_text; switched frames in the file: $check) offloads-off=$plain ($(ratio "$plain" "$floor")x) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure ($(ratio "$carried" "$vdefigure")x of vde) Gbit/s"
 done
