@@ -65,7 +65,7 @@ public final class CaptureBatch: @unchecked Sendable {
     /// Bytes after which the tap hands a batch to the ring before its read ends. A read of a
     /// TAP device can hold 64 frames of 64 KiB; batches that size outgrew the spares the ring
     /// keeps, and the switching thread spent its time faulting in new ones.
-    public static let handOverBytes = 1 << 20
+    static let handOverBytes = 1 << 20
     /// The room a batch grows to: a hand-over's worth and the largest frame past it.
     static let fullRoom = handOverBytes + 256 * 1024
 

@@ -66,6 +66,9 @@ public final class CaptureRing: Sendable {
     /// `onSpace` is called.
     public func push(_ batch: inout CaptureBatch) -> Bool {
         guard !batch.isEmpty else { return false }
+        // Endpoint events wake the writer too: they are rare, and the manifest beside the file
+        // should follow them closely.
+        let carriesEvents = !batch.events.isEmpty
         let (full, wake) = self.state.withLockedValue { state -> (Bool, Bool) in
             state.queuedBytes += batch.byteCount
             state.queuedFrames += batch.frameCount
@@ -82,12 +85,9 @@ public final class CaptureRing: Sendable {
             if full {
                 state.producerBlocked = true
             }
-            // Batches carrying endpoint events wake the writer too: they are rare, and the
-            // manifest beside the file should follow them closely.
-            guard !state.writerWoken, full || self.wakesPerBatch || !state.queue[state.queue.count - 1].events.isEmpty
-                || state.queue.count >= Self.wakeBatches || state.queuedBytes >= self.wakeBytes
+            let gathered = state.queue.count >= Self.wakeBatches || state.queuedBytes >= self.wakeBytes
                 || state.queuedFrames >= self.wakeFrames
-            else { return (full, false) }
+            guard !state.writerWoken, full || gathered || carriesEvents || self.wakesPerBatch else { return (full, false) }
             state.writerWoken = true
             state.wakeups += 1
             return (full, true)

@@ -20,7 +20,7 @@ if [ -z "$bin" ]; then
 fi
 command -v iperf3 >/dev/null || { echo "tap_tcp.sh: iperf3 is not installed" >&2; exit 2; }
 mtus=${MTUS:-1500 9000 65520}
-pairs=${ROUNDS:-3}
+rounds=${ROUNDS:-3}
 work=$(mktemp -d)
 suffix=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 a=sy-ba$suffix b=sy-bb$suffix
@@ -147,7 +147,7 @@ for mtu in $mtus; do
     # median of the rounds' ratios, since one 5-second run moves by a fifth on a shared machine
     # and the veth floor by a third.
     floors=() offs=() ons=() carried_ratios=() ratios=() checks=()
-    for _ in $(seq 1 "$pairs"); do
+    for _ in $(seq 1 "$rounds"); do
         floor=$(veth "$mtu")
         off=$(switchyard "$mtu" unix)
         rm -f "$work/capture-check"
@@ -159,12 +159,12 @@ for mtu in $mtus; do
     floor=$(median "${floors[@]}")
     carried=$(median "${offs[@]}")
     captured=$(median "${ons[@]}")
-    carried_text="median of $pairs rounds $(median "${carried_ratios[@]}")x (${carried_ratios[*]})"
-    pairs_text="median of $pairs rounds $(median "${ratios[@]}") (${ratios[*]})"
+    carried_text="median of $rounds rounds $(median "${carried_ratios[@]}")x (${carried_ratios[*]})"
+    capture_text="median of $rounds rounds $(median "${ratios[@]}") (${ratios[*]})"
     check=$(IFS=,; echo "${checks[*]}")
     offloads=off
     plain=$(switchyard "$mtu" unix)
     bridged=$(switchyard "$mtu" tcp)
     vdefigure=$(vde "$mtu")
-    echo "mtu=$mtu veth=$floor switchyard=$carried ($carried_text) switchyard+capture=$captured (of no capture: $pairs_text; switched frames in the file: $check) offloads-off=$plain ($(ratio "$plain" "$floor")x) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure ($(ratio "$carried" "$vdefigure")x of vde) Gbit/s"
+    echo "mtu=$mtu veth=$floor switchyard=$carried ($carried_text) switchyard+capture=$captured (of no capture: $capture_text; switched frames in the file: $check) offloads-off=$plain ($(ratio "$plain" "$floor")x) bridged=$bridged ($(ratio "$bridged" "$floor")x) vde=$vdefigure ($(ratio "$carried" "$vdefigure")x of vde) Gbit/s"
 done
