@@ -125,6 +125,8 @@ extension ConnectionRegistry: FrameDestinations {
             case .queued:
                 self.markTouched(destination)
                 return true
+            case .written:
+                return true
             case .queuedOverCap:
                 self.markTouched(destination)
                 if let sender {

@@ -37,6 +37,9 @@ final class FabricConnection {
     /// for this connection, and the connection keeps working (a UDP datagram cannot hold a
     /// 65,549-byte frame; sending it would fail the channel's write).
     let maximumFrameLength: Int
+    /// Writes each frame as it is delivered (a TAP device): such a connection's batch only
+    /// ever holds nothing.
+    let deviceWriter: TapDeviceWriter?
     var state = State.idle
     private(set) var context: ChannelHandlerContext?
     private(set) var id = ConnectionID(rawValue: 0)
@@ -61,8 +64,12 @@ final class FabricConnection {
         if case .open = self.state { true } else { false }
     }
 
-    init(engine: FabricEngine, allocator: ByteBufferAllocator, header: FrameHeaderWriter, carriesReplies: Bool, acceptsOffloads: Bool = false, maximumFrameLength: Int) {
+    init(
+        engine: FabricEngine, allocator: ByteBufferAllocator, header: FrameHeaderWriter, carriesReplies: Bool, acceptsOffloads: Bool = false,
+        maximumFrameLength: Int, deviceWriter: TapDeviceWriter? = nil
+    ) {
         self.engine = engine
+        self.deviceWriter = deviceWriter
         self.header = header
         self.carriesReplies = carriesReplies
         self.acceptsOffloads = acceptsOffloads
@@ -95,6 +102,7 @@ final class FabricConnection {
         switch self.state {
         case .open, .lingering:
             self.state = .closed
+            self.deviceWriter?.invalidate()
             self.engine.adjustBuffered(by: -self.inboundBytes - self.pending.count)
             self.inboundBytes = 0
             self.pending.removeAll()
@@ -132,7 +140,8 @@ final class FabricConnection {
 
     /// Appends a frame for `endpoint`. Never waits: over the queue cap the frame is still
     /// queued but the sender is told to hold off, and once this connection is stalled the
-    /// frame is dropped and counted. The flush is phase 2's.
+    /// frame is dropped and counted. The flush is phase 2's. A TAP device's frame is written
+    /// at once instead (`TapDeviceWriter`): it never waits, so it is never held or stalled.
     @inline(__always)
     func enqueuePacketIn(endpoint: EndpointID, flags: MessageFlags, frame: UnsafeRawBufferPointer, offload: VirtioNetHeader? = nil) -> EnqueueResult {
         if let offload, !self.acceptsOffloads {
@@ -145,6 +154,10 @@ final class FabricConnection {
         guard frame.count <= self.maximumFrameLength else {
             self.refuseTooBig(frame.count)
             return .dropped
+        }
+        if let writer = self.deviceWriter {
+            writer.write(frame, offload: offload?.words ?? (0, 0))
+            return .written
         }
         let hasRoom = self.flow.isWritable && self.pending.count < self.engine.outboundQueueLimit
         let refused = self.engine.registry.budget.refuses(backlog: self.queuedBytes + self.pending.count)
@@ -180,6 +193,8 @@ final class FabricConnection {
 
     enum EnqueueResult {
         case queued
+        /// Written already (a TAP device): nothing to flush.
+        case written
         /// Queued past the cap: the sender should pause until this connection drains.
         case queuedOverCap
         case dropped

@@ -23,7 +23,8 @@ final class FabricConnectionHandler<Transport: FrameTransport>: ChannelInboundHa
         self.transport = transport
         self.connection = FabricConnection(
             engine: engine, allocator: allocator, header: transport.frameHeader,
-            carriesReplies: Transport.carriesReplies, acceptsOffloads: transport.acceptsOffloads, maximumFrameLength: maximumFrameLength
+            carriesReplies: Transport.carriesReplies, acceptsOffloads: transport.acceptsOffloads, maximumFrameLength: maximumFrameLength,
+            deviceWriter: transport.deviceWriter
         )
     }
 

@@ -22,7 +22,16 @@ extension FabricServer {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (engine, answer) = bound.value
-                    let transport = TapTransport(name: arrival.name, mac: arrival.mac, virtio: arrival.virtio) { result in
+                    let writer = TapDeviceWriter(descriptor: arrival.descriptor, virtio: arrival.virtio) { code in
+                        engine.count(.tapWriteRefused)
+                        if engine.transportCounters.tapWritesRefused == 1 {
+                            logger.notice(
+                                "a TAP device refused a frame (\(String(cString: strerror(code)))): dropped and counted in STATS as tap_writes_refused; logged once",
+                                metadata: ["device": "\(arrival.device)"]
+                            )
+                        }
+                    }
+                    let transport = TapTransport(name: arrival.name, mac: arrival.mac, writer: writer) { result in
                         answer.given = true
                         switch result {
                         case .success(let endpoint):
@@ -32,17 +41,8 @@ extension FabricServer {
                             channel.close(promise: nil)
                         }
                     }
-                    let writer = TapWriteAdapter(descriptor: arrival.descriptor) { code in
-                        engine.count(.tapWriteRefused)
-                        if engine.transportCounters.tapWritesRefused == 1 {
-                            logger.notice(
-                                "a TAP device refused a frame (\(String(cString: strerror(code)))): dropped and counted in STATS as tap_writes_refused; logged once",
-                                metadata: ["device": "\(arrival.device)"]
-                            )
-                        }
-                    }
                     let handler = FabricConnectionHandler(engine: engine, allocator: channel.allocator, transport: transport)
-                    try channel.pipeline.syncOperations.addHandlers(writer, handler)
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
             .takingOwnershipOfDescriptor(input: arrival.descriptor)

@@ -19,6 +19,9 @@ protocol FrameTransport {
     var acceptsOffloads: Bool { get }
     /// Whether control replies (ERROR, ENDPOINT_CREATED, STATS, ...) can be sent: v1 only.
     static var carriesReplies: Bool { get }
+    /// Writes each frame as it is delivered instead of batching it (a TAP device); nil for
+    /// transports whose frames go into the connection's batch.
+    var deviceWriter: TapDeviceWriter? { get }
 
     /// Bytes `partial` (the start of a frame or message not wholly read) lacks to be whole;
     /// 0 when it is whole, or when its length is one `readFrames` refuses (it reports that).
@@ -65,6 +68,8 @@ extension FrameTransport {
     var frameHeader: FrameHeaderWriter { Self.outboundHeader }
 
     var acceptsOffloads: Bool { false }
+
+    var deviceWriter: TapDeviceWriter? { nil }
 
     mutating func connectionOpened(_ connection: FabricConnection, engine: FabricEngine) {}
 

@@ -11,8 +11,9 @@ import SwitchyardWire
 ///
 /// Reading is SwiftNIO's (an input-only pipe channel on the descriptor, up to
 /// `readsPerWakeUp` frames per wake-up, each read one frame, so `bytesMissing` is always 0).
-/// Writing is `TapWriteAdapter`'s, ahead of the handler: one `write` per frame, since NIO
-/// would gather queued buffers into one `writev`, which a TAP device takes as one frame.
+/// Writing is `TapDeviceWriter`'s: each frame as it is delivered, with a system call of its
+/// own, never through the channel (NIO would gather queued buffers into one `writev`, which a
+/// TAP device takes as one frame).
 ///
 /// Endpoint policy: the endpoint is made as the device joins, with the name and MAC
 /// `switchyard-tap` asked for (an allocated MAC when that one is taken: the device's MAC is
@@ -29,26 +30,21 @@ struct TapTransport: FrameTransport {
     /// The device puts a virtio-net header ahead of every frame (`IFF_VNET_HDR`) and takes
     /// offloaded frames: large TCP segments and checksums to fill in.
     let virtio: Bool
+    let deviceWriter: TapDeviceWriter?
     /// Told once whether the endpoint was made.
     let attached: (Result<Endpoint, Rejection>) -> Void
     private(set) var endpoint: UInt32?
 
-    init(name: String, mac: MACAddress, virtio: Bool, attached: @escaping (Result<Endpoint, Rejection>) -> Void) {
+    init(name: String, mac: MACAddress, writer: TapDeviceWriter, attached: @escaping (Result<Endpoint, Rejection>) -> Void) {
         self.name = name
         self.mac = mac
-        self.virtio = virtio
+        self.virtio = writer.virtio
+        self.deviceWriter = writer
         self.attached = attached
     }
 
+    /// Never used: frames for a TAP device go through `deviceWriter`, not a batch.
     static var outboundHeader: FrameHeaderWriter { QEMUStreamTransport.outboundHeader }
-
-    /// With virtio-net headers: the length (of header and frame), then the header.
-    static let virtioHeader = FrameHeaderWriter(length: QEMUStreamFraming.headerLength + VirtioNetHeader.length) { out, _, _, length, low, high in
-        out.storeBytes(of: (length + UInt32(VirtioNetHeader.length)).bigEndian, as: UInt32.self)
-        VirtioNetHeader.store(words: (low, high), to: out + QEMUStreamFraming.headerLength)
-    }
-
-    var frameHeader: FrameHeaderWriter { self.virtio ? Self.virtioHeader : Self.outboundHeader }
 
     var acceptsOffloads: Bool { self.virtio }
 
@@ -93,41 +89,3 @@ struct TapTransport: FrameTransport {
         }
     }
 }
-
-/// Writes each frame of the connection's batches (QEMU's stream framing: a length, then the
-/// frame) to the TAP descriptor with a `write` of its own; a frame the device refuses is
-/// dropped and counted. Nothing reaches the channel's own write path (it has none).
-final class TapWriteAdapter: ChannelOutboundHandler {
-    typealias OutboundIn = ByteBuffer
-
-    /// The TAP's descriptor, owned by the channel; -1 once the handler is removed.
-    private var descriptor: Int32
-    private let refused: (Int32) -> Void
-
-    init(descriptor: Int32, refused: @escaping (Int32) -> Void) {
-        self.descriptor = descriptor
-        self.refused = refused
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.descriptor = -1
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        var batch = self.unwrapOutboundIn(data)
-        while self.descriptor >= 0, let length = batch.readInteger(as: UInt32.self), let frame = batch.readSlice(length: Int(length)) {
-            let written = frame.withUnsafeReadableBytes { Glibc.write(self.descriptor, $0.baseAddress, $0.count) }
-            if written != frame.readableBytes {
-                self.refused(written < 0 ? errno : EMSGSIZE)
-            }
-        }
-        promise?.succeed()
-    }
-
-    func flush(context: ChannelHandlerContext) {
-        // Every frame was written as it came: nothing waits in the channel.
-    }
-}
-
-@available(*, unavailable)
-extension TapWriteAdapter: Sendable {}
