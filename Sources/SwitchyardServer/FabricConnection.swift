@@ -37,8 +37,8 @@ final class FabricConnection {
     /// for this connection, and the connection keeps working (a UDP datagram cannot hold a
     /// 65,549-byte frame; sending it would fail the channel's write).
     let maximumFrameLength: Int
-    /// Writes each frame as it is delivered (a TAP device): such a connection's batch only
-    /// ever holds nothing.
+    /// Writes each frame as it is delivered (a TAP device): such a connection's batch stays
+    /// empty.
     let deviceWriter: TapDeviceWriter?
     var state = State.idle
     private(set) var context: ChannelHandlerContext?
