@@ -32,7 +32,7 @@ import Testing
             }
             await a.close()
             // The fabric removes a closed connection's endpoints.
-            try await eventually("the closed connection's endpoint to go", within: .seconds(3)) { (try? await b.lookUp(name: "svc")) == nil }
+            try await eventually("the closed connection's endpoint to go", within: .seconds(15)) { (try? await b.lookUp(name: "svc")) == nil }
             await b.close()
         }
     }

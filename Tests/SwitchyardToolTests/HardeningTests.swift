@@ -159,7 +159,7 @@ struct RawConnection {
             try await Self.fabricStillServes(port: port, tag: "half")
             await quitter.close()
             let observer = try await FabricClient.connect(port: port, clientName: "observer")
-            try await eventually("the quitter's endpoint to go", within: .seconds(5)) { (try? await observer.lookUp(name: "quitter")) == nil }
+            try await eventually("the quitter's endpoint to go", within: .seconds(15)) { (try? await observer.lookUp(name: "quitter")) == nil }
             await #expect(throws: FabricClientError.self) { try await observer.lookUp(name: "quitter") }
             try await Self.fabricStillServes(port: port, tag: "after")
             await stalled.close()
@@ -264,7 +264,7 @@ struct RawConnection {
                 greedy.append(connection)
             }
             let client = try await FabricClient.connect(port: port, clientName: "watch")
-            try await eventually("the greedy clients to fill the budget", within: .seconds(3), every: .milliseconds(50)) {
+            try await eventually("the greedy clients to fill the budget", within: .seconds(15), every: .milliseconds(50)) {
                 try await client.statistics().bufferedBytes ?? 0 >= budget
             }
             // Frames crossing the fabric take many event-loop turns; a fabric still reading the
