@@ -52,6 +52,8 @@ public final class ChildProcess: Sendable {
                     }
                     output.withLockedValue { isStdout ? $0.stdout.append(data) : $0.stderr.append(data) }
                 }
+                // At EOF, not when the test lets go of this object: see `ProcessLaunch`.
+                ProcessLaunch.serialized { try? handle.close() }
                 readers.leave()
             }
             thread.start()
@@ -146,6 +148,13 @@ public final class ChildProcess: Sendable {
 /// other child's exit then goes unnoticed (`isRunning` stays true, its pipes never reach EOF)
 /// for as long as this one lives: a 40-second QEMU VM started beside a 0.5-second DHCP client
 /// made the client "not exit within 30 seconds" in CI.
+///
+/// The listing reads `/proc/self/fd` copying each entry's whole 256-byte name field, past the
+/// end of the last entry. Once the process holds more than about 1,350 descriptors the entries
+/// fill glibc's 32 KiB directory buffer and that copy can read past the buffer into an
+/// unmapped page: a CI run crashed there (SIGSEGV in `Process.run`), and the suite then held
+/// up to 1,900 descriptors, most of them read ends of pipes whose children had exited. So each
+/// reader closes its pipe at EOF (through this lock too), and the suite peaks at about 800.
 public enum ProcessLaunch {
     private static let lock = NIOLock()
 
