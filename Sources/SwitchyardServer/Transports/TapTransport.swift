@@ -27,10 +27,7 @@ struct TapTransport: FrameTransport {
 
     let name: String
     let mac: MACAddress
-    /// The device puts a virtio-net header ahead of every frame (`IFF_VNET_HDR`) and takes
-    /// offloaded frames: large TCP segments and checksums to fill in.
-    let virtio: Bool
-    let deviceWriter: TapDeviceWriter?
+    let writer: TapDeviceWriter
     /// Told once whether the endpoint was made.
     let attached: (Result<Endpoint, Rejection>) -> Void
     private(set) var endpoint: UInt32?
@@ -38,10 +35,15 @@ struct TapTransport: FrameTransport {
     init(name: String, mac: MACAddress, writer: TapDeviceWriter, attached: @escaping (Result<Endpoint, Rejection>) -> Void) {
         self.name = name
         self.mac = mac
-        self.virtio = writer.virtio
-        self.deviceWriter = writer
+        self.writer = writer
         self.attached = attached
     }
+
+    /// The device puts a virtio-net header ahead of every frame (`IFF_VNET_HDR`) and takes
+    /// offloaded frames: large TCP segments and checksums to fill in.
+    var virtio: Bool { self.writer.virtio }
+
+    var deviceWriter: TapDeviceWriter? { self.writer }
 
     /// Never used: frames for a TAP device go through `deviceWriter`, not a batch.
     static var outboundHeader: FrameHeaderWriter { QEMUStreamTransport.outboundHeader }
