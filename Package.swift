@@ -76,12 +76,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Copies that bypass the cache, for capture data no core reads again soon.
+        .target(name: "CStreamingCopy"),
         // libpcap: everything pcap and BPF.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(
             name: "SwitchyardCapture",
             dependencies: [
-                "CPcap", "SwitchyardBase", "SwitchyardPackets",
+                "CPcap", "CStreamingCopy", "SwitchyardBase", "SwitchyardPackets",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -105,7 +105,7 @@ public final class CaptureBatch: @unchecked Sendable {
         ))
         self.frameCount += 1
         if let base = captured.baseAddress, count > 0 {
-            (self.bytes + self.byteCount).copyMemory(from: base, byteCount: count)
+            CaptureCopy.copy(to: self.bytes + self.byteCount, from: base, count: count)
         }
         self.byteCount += count
     }

@@ -184,7 +184,7 @@ final class PcapngWriter: CaptureFileWriter {
             self.buffer.storeBytes(of: 0, toByteOffset: at + paddedData - 4, as: UInt32.self)
         }
         if let base = bytes.baseAddress, bytes.count > 0 {
-            (self.buffer + at).copyMemory(from: base, byteCount: bytes.count)
+            CaptureCopy.copy(to: self.buffer + at, from: base, count: bytes.count)
         }
         at += paddedData
         put32(UInt32(Option.flags) | 4 << 16)
