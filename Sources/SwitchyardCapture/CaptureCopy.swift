@@ -7,7 +7,8 @@ import CStreamingCopy
 /// batch on the other core; the disk reads the file buffer by DMA), so past a size the bytes go
 /// with streaming stores that skip the cache: no line is fetched just to be overwritten, and
 /// the frames do not push the switching thread's own data out of its cache. At MTU 65520 with
-/// capture on, that took a fifth off each copy's thread (docs/performance.md).
+/// capture on, that took a fifth off the switching thread's time per Gbit/s and nearly a third
+/// off the writer's (docs/performance.md).
 enum CaptureCopy {
     /// Bytes from which streaming stores pay: below it, their fence and the unaligned head
     /// cost more than the lines they spare (measured on this project's machines: a plain copy
